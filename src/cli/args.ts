@@ -1,0 +1,87 @@
+// The `tsvmm` command line: flags in Cloud Hypervisor's style, turned into
+// a VmConfig. Nothing here touches KVM.
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../util/errors.js';
+import {
+  defaultVmConfig, parseConsole, parseCpus, parseMemory, validateVmConfig, type VmConfig,
+} from '../vm/config.js';
+
+export interface CliCommand {
+  kind: 'run';
+  config: VmConfig;
+  verbosity: number;
+}
+
+export type CliRequest = CliCommand | { kind: 'help' } | { kind: 'version' };
+
+const OPTIONS = {
+  kernel: { type: 'string' },
+  initramfs: { type: 'string' },
+  cmdline: { type: 'string' },
+  firmware: { type: 'string' },
+  cpus: { type: 'string' },
+  memory: { type: 'string' },
+  serial: { type: 'string' },
+  console: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v', multiple: true },
+  version: { type: 'boolean', short: 'V' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const USAGE = `Usage: tsvmm [OPTIONS]
+
+Boots a Linux kernel in a KVM virtual machine.
+
+Payload:
+  --kernel PATH            ELF vmlinux with a PVH entry note, or a bzImage
+  --initramfs PATH         initramfs (cpio, optionally compressed) given to the kernel
+  --cmdline STRING         kernel command line
+
+Machine:
+  --cpus boot=N            vCPUs at boot (1-254; max=M must equal N for now) [default: boot=1]
+  --memory size=SIZE       guest RAM, bytes or with K/M/G/T suffix [default: size=512M]
+
+Devices:
+  --serial MODE            COM1 16550 UART: off | null | tty | file=PATH [default: tty]
+  --console MODE           virtio console: off (the only mode so far) [default: off]
+
+Other:
+  -v, --verbose            more logging on stderr (-v info, -vv debug)
+  -V, --version            print the version and exit
+  -h, --help               print this help and exit
+
+Option strings follow Cloud Hypervisor: comma-separated key=value pairs.
+
+Exit status:
+  0  the guest reset or powered off, or tsvmm was stopped by SIGINT/SIGTERM
+  1  the VM failed (KVM internal error, triple fault, failed entry...)
+  2  bad command line or payload (reported before any VM is created)
+  3  the host cannot run the VM (no /dev/kvm, missing KVM capability)
+`;
+
+export function parseCommandLine(argv: string[]): CliRequest {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const config = defaultVmConfig();
+  config.payload = {
+    kernel: values.kernel,
+    initramfs: values.initramfs,
+    cmdline: values.cmdline,
+    firmware: values.firmware,
+  };
+  if (values.cpus !== undefined) config.cpus = parseCpus(values.cpus);
+  if (values.memory !== undefined) config.memory = parseMemory(values.memory);
+  if (values.serial !== undefined) config.serial = parseConsole('--serial', values.serial);
+  if (values.console !== undefined) config.console = parseConsole('--console', values.console);
+  if (values.kernel === undefined) throw new ConfigError('--kernel is required (see --help)');
+  validateVmConfig(config);
+  return { kind: 'run', config, verbosity: values.verbose?.length ?? 0 };
+}

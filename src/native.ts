@@ -1,0 +1,84 @@
+// The typed face of the native addon (native/*.cc). Every function is a thin
+// wrapper over one syscall or ioctl; failures throw an Error carrying
+// `errno`, `code` and `syscall`.
+import { createRequire } from 'node:module';
+
+export type Fd = number;
+
+export interface StructSizes {
+  kvm_regs: number;
+  kvm_sregs: number;
+  kvm_fpu: number;
+  kvm_lapic_state: number;
+  kvm_mp_state: number;
+  kvm_vcpu_events: number;
+  kvm_cpuid_entry2: number;
+  kvm_msr_entry: number;
+}
+
+export interface VcpuThreadRegistration {
+  handle: number;
+  run: ArrayBuffer;
+}
+
+export interface NativeAddon {
+  openDevice(path: string): Fd;
+  close(fd: Fd): void;
+  getApiVersion(kvmFd: Fd): number;
+  checkExtension(fd: Fd, capability: number): number;
+  getVcpuMmapSize(kvmFd: Fd): number;
+  createVm(kvmFd: Fd, type?: number): Fd;
+  createVcpu(vmFd: Fd, id: number): Fd;
+  setTssAddr(vmFd: Fd, address: number): number;
+  setIdentityMapAddr(vmFd: Fd, address: number): void;
+  createIrqchip(vmFd: Fd): number;
+  createPit2(vmFd: Fd, flags: number): void;
+  irqLine(vmFd: Fd, irq: number, level: number): void;
+  setUserMemoryRegion(
+    vmFd: Fd, slot: number, flags: number, guestPhysAddr: number,
+    memoryId: number, offset: number, size: number,
+  ): void;
+  getSupportedCpuid(kvmFd: Fd): Uint8Array;
+  getMsrIndexList(kvmFd: Fd): number[];
+
+  mapGuestMemory(size: number): number;
+  guestMemoryBuffer(memoryId: number, offset: number, length: number): ArrayBuffer;
+  unmapGuestMemory(memoryId: number): void;
+
+  registerVcpuThread(vcpuFd: Fd, mmapSize: number): VcpuThreadRegistration;
+  unregisterVcpuThread(handle: number): void;
+  kickVcpu(handle: number): boolean;
+  run(vcpuFd: Fd): number;
+  getRegs(vcpuFd: Fd, out: Uint8Array): void;
+  setRegs(vcpuFd: Fd, regs: Uint8Array): void;
+  getSregs(vcpuFd: Fd, out: Uint8Array): void;
+  setSregs(vcpuFd: Fd, sregs: Uint8Array): void;
+  getFpu(vcpuFd: Fd, out: Uint8Array): void;
+  setFpu(vcpuFd: Fd, fpu: Uint8Array): void;
+  getLapic(vcpuFd: Fd, out: Uint8Array): void;
+  setLapic(vcpuFd: Fd, lapic: Uint8Array): void;
+  getMpState(vcpuFd: Fd, out: Uint8Array): void;
+  setMpState(vcpuFd: Fd, state: Uint8Array): void;
+  getVcpuEvents(vcpuFd: Fd, out: Uint8Array): void;
+  setVcpuEvents(vcpuFd: Fd, events: Uint8Array): void;
+  setCpuid2(vcpuFd: Fd, entries: Uint8Array): void;
+  getMsrs(vcpuFd: Fd, entries: Uint8Array): number;
+  setMsrs(vcpuFd: Fd, entries: Uint8Array): number;
+  structSizes: StructSizes;
+}
+
+export interface NativeError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+}
+
+export function isNativeError(error: unknown): error is NativeError {
+  return error instanceof Error && typeof (error as Partial<NativeError>).errno === 'number';
+}
+
+const require = createRequire(import.meta.url);
+export const native: NativeAddon = require('../../native/build/Release/tsvmm.node') as NativeAddon;
+
+export const EINTR = 4;
+export const EAGAIN = 11;

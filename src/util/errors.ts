@@ -1,0 +1,46 @@
+// Typed errors. Each carries the HTTP status the API reports for it, so a
+// frontend maps an error to a response without knowing where it came from.
+
+export class VmmError extends Error {
+  readonly status: number;
+  readonly causes: string[];
+
+  constructor(status: number, message: string, causes: string[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.status = status;
+    this.causes = causes;
+  }
+}
+
+/** Bad user input: a flag, an option string, a request body. */
+export class ConfigError extends VmmError {
+  constructor(message: string, causes: string[] = []) {
+    super(400, message, causes);
+  }
+}
+
+/** A kernel or initramfs that cannot be loaded. */
+export class PayloadError extends VmmError {
+  constructor(message: string, causes: string[] = []) {
+    super(400, message, causes);
+  }
+}
+
+/** The request is valid but the VM's current state forbids it. */
+export class StateError extends VmmError {
+  constructor(message: string) {
+    super(409, message);
+  }
+}
+
+/** The host cannot run the VM: /dev/kvm missing, a capability absent. */
+export class HostError extends VmmError {
+  constructor(message: string, causes: string[] = []) {
+    super(500, message, causes);
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,49 @@
+// Leveled logging to stderr (or a file), one line per event, safe to call
+// from any thread: each line is written with one synchronous write.
+import { writeSync } from 'node:fs';
+import { isMainThread, threadId } from 'node:worker_threads';
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface LogSettings {
+  level: LogLevel;
+  fd: number;
+}
+
+let settings: LogSettings = { level: 'warn', fd: 2 };
+
+export function configureLog(next: LogSettings): void {
+  settings = next;
+}
+
+export function logSettings(): LogSettings {
+  return settings;
+}
+
+/** `-v` given n times: warn, info, debug. */
+export function levelFromVerbosity(count: number): LogLevel {
+  return LOG_LEVELS[Math.min(1 + count, LOG_LEVELS.length - 1)] ?? 'debug';
+}
+
+export function enabled(level: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(settings.level);
+}
+
+function write(level: LogLevel, message: string): void {
+  if (!enabled(level)) return;
+  const thread = isMainThread ? 'main' : `thread-${threadId}`;
+  const line = `tsvmm: ${new Date().toISOString()} ${level.toUpperCase()} [${thread}] ${message}\n`;
+  try {
+    writeSync(settings.fd, line);
+  } catch {
+    // Logging must never take the VMM down (a closed stderr, a full disk).
+  }
+}
+
+export const log = {
+  error: (message: string): void => write('error', message),
+  warn: (message: string): void => write('warn', message),
+  info: (message: string): void => write('info', message),
+  debug: (message: string): void => write('debug', message),
+};

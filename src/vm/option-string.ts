@@ -1,0 +1,82 @@
+// Cloud Hypervisor's option-string grammar: `key=value,key=value`, where a
+// value may be wrapped in double quotes or square brackets to contain commas.
+// Sizes take K/M/G suffixes (powers of 1024).
+import { ConfigError } from '../util/errors.js';
+
+export type OptionValues = Map<string, string>;
+
+/** Splits on commas that are outside quotes and brackets. */
+function splitTopLevel(input: string, option: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let depth = 0;
+  let quoted = false;
+  for (const char of input) {
+    if (char === '"') quoted = !quoted;
+    else if (!quoted && char === '[') depth++;
+    else if (!quoted && char === ']') depth--;
+    if (depth < 0) throw new ConfigError(`${option}: unbalanced ']' in "${input}"`);
+    if (char === ',' && !quoted && depth === 0) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += char;
+    }
+  }
+  if (quoted) throw new ConfigError(`${option}: unterminated quote in "${input}"`);
+  if (depth !== 0) throw new ConfigError(`${option}: unbalanced '[' in "${input}"`);
+  parts.push(current);
+  return parts;
+}
+
+function unquote(value: string): string {
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+}
+
+/** Parses `input` for the flag `option` (named in messages), accepting only `allowedKeys`. */
+export function parseOptionString(
+  option: string,
+  input: string,
+  allowedKeys: readonly string[],
+): OptionValues {
+  const values: OptionValues = new Map();
+  if (input.trim() === '') throw new ConfigError(`${option}: empty option string`);
+  for (const part of splitTopLevel(input, option)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`${option}: expected key=value, got "${part}"`);
+    const key = part.slice(0, eq);
+    const value = unquote(part.slice(eq + 1));
+    if (!allowedKeys.includes(key)) {
+      throw new ConfigError(`${option}: unknown key "${key}" (valid keys: ${allowedKeys.join(', ')})`);
+    }
+    if (values.has(key)) throw new ConfigError(`${option}: key "${key}" given twice`);
+    values.set(key, value);
+  }
+  return values;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** "512M" -> 536870912. Plain numbers are bytes. */
+export function parseSize(option: string, key: string, text: string): number {
+  const match = /^(\d+)([KMGT]?)$/i.exec(text.trim());
+  if (!match) throw new ConfigError(`${option}: ${key}="${text}" is not a size (use bytes or K/M/G/T)`);
+  const bytes = Number(match[1]) * (SIZE_UNITS[(match[2] ?? '').toUpperCase()] ?? 1);
+  if (!Number.isSafeInteger(bytes)) throw new ConfigError(`${option}: ${key}="${text}" is too large`);
+  return bytes;
+}
+
+export function parseInteger(option: string, key: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw new ConfigError(`${option}: ${key}="${text}" is not a whole number`);
+  const value = Number(text);
+  if (value < min || value > max) {
+    throw new ConfigError(`${option}: ${key}=${value} is out of range (${min} to ${max})`);
+  }
+  return value;
+}
+
+export function parseOnOff(option: string, key: string, text: string): boolean {
+  if (text === 'on' || text === 'true') return true;
+  if (text === 'off' || text === 'false') return false;
+  throw new ConfigError(`${option}: ${key}="${text}" must be on or off`);
+}

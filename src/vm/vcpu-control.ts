@@ -1,0 +1,42 @@
+// How the VMM and a vCPU worker talk. The worker spends its life inside
+// KVM_RUN with its event loop blocked, so commands travel through a shared
+// word (read between exits) plus a kick; results travel back as messages.
+import type { BootEntry } from '../arch/x86_64/boot.js';
+import type { LogSettings } from '../util/log.js';
+import type { GuestMemoryLayout } from './memory.js';
+
+export const VcpuCommand = { Wait: 0, Run: 1, Stop: 2 } as const;
+
+/** Why a vCPU stopped running guest code. */
+export type VcpuExit =
+  | { kind: 'reset' }
+  | { kind: 'poweroff' }
+  | { kind: 'stopped' }
+  | { kind: 'failure'; message: string };
+
+export interface DeviceStates {
+  serial?: SharedArrayBuffer;
+  /** Where guest serial output goes; undefined discards it. */
+  serialOutputFd?: number;
+  i8042: SharedArrayBuffer;
+}
+
+export interface VcpuInit {
+  vmFd: number;
+  vcpuId: number;
+  cpuCount: number;
+  mmapSize: number;
+  supportedCpuid: Uint8Array;
+  msrIndexList: number[];
+  /** Present for the boot vCPU only; the others wait for INIT/SIPI. */
+  boot?: BootEntry;
+  memory: GuestMemoryLayout;
+  /** Int32Array slot 0: a VcpuCommand, shared by all vCPUs of the VM. */
+  control: SharedArrayBuffer;
+  devices: DeviceStates;
+  log: LogSettings;
+}
+
+export type VcpuMessage =
+  | { type: 'ready'; vcpuId: number; handle: number }
+  | { type: 'exit'; vcpuId: number; exit: VcpuExit };

@@ -1,0 +1,67 @@
+// Entry point of a vCPU worker thread. It builds this thread's view of the
+// devices over their shared state, sets up its vCPU, waits for the VMM's
+// go, runs, and reports why it stopped.
+import { parentPort, workerData } from 'node:worker_threads';
+import { COM1_IRQ, COM1_PORT, I8042_DATA_PORT } from '../arch/x86_64/layout.js';
+import { Bus } from '../devices/bus.js';
+import { I8042, I8042_PORT_COUNT } from '../devices/i8042.js';
+import { Serial16550, SERIAL_PORT_COUNT } from '../devices/serial.js';
+import { native } from '../native.js';
+import { errorMessage } from '../util/errors.js';
+import { configureLog } from '../util/log.js';
+import { writeAllSync } from '../util/write-all.js';
+import { GuestMemory } from './memory.js';
+import { Vcpu, type VcpuBuses } from './vcpu.js';
+import { VcpuCommand, type VcpuExit, type VcpuInit, type VcpuMessage } from './vcpu-control.js';
+
+const init = workerData as VcpuInit;
+configureLog(init.log);
+
+function post(message: VcpuMessage): void {
+  parentPort?.postMessage(message);
+}
+
+function buildBuses(onReset: () => void): VcpuBuses {
+  const pio = new Bus('pio');
+  const { devices, vmFd } = init;
+  if (devices.serial) {
+    const fd = devices.serialOutputFd;
+    const output = fd === undefined ? () => {} : (byte: number) => writeAllSync(fd, Uint8Array.of(byte));
+    const serial = new Serial16550(devices.serial, output, (level) => native.irqLine(vmFd, COM1_IRQ, level));
+    pio.register(COM1_PORT, SERIAL_PORT_COUNT, serial);
+  }
+  const i8042 = new I8042(devices.i8042, {
+    reset: onReset,
+    interrupt: (irq) => {
+      native.irqLine(vmFd, irq, 1);
+      native.irqLine(vmFd, irq, 0);
+    },
+  });
+  pio.register(I8042_DATA_PORT, I8042_PORT_COUNT, i8042);
+  return { pio, mmio: new Bus('mmio') };
+}
+
+function main(): VcpuExit {
+  const memory = GuestMemory.attach(init.memory);
+  let vcpu: Vcpu | undefined;
+  const buses = buildBuses(() => vcpu?.requestExit({ kind: 'reset' }));
+  vcpu = new Vcpu(init, buses, memory);
+  try {
+    vcpu.configure();
+    const control = new Int32Array(init.control);
+    post({ type: 'ready', vcpuId: init.vcpuId, handle: vcpu.attachThread() });
+    while (Atomics.load(control, 0) === VcpuCommand.Wait) Atomics.wait(control, 0, VcpuCommand.Wait);
+    return vcpu.runLoop(control);
+  } finally {
+    vcpu.detachThread();
+    native.close(vcpu.fd);
+  }
+}
+
+let exit: VcpuExit;
+try {
+  exit = main();
+} catch (error) {
+  exit = { kind: 'failure', message: `vcpu${init.vcpuId}: ${errorMessage(error)}` };
+}
+post({ type: 'exit', vcpuId: init.vcpuId, exit });

@@ -1,0 +1,208 @@
+// One vCPU, inside its worker thread: KVM_CREATE_VCPU, the architectural
+// set-up, and the KVM_RUN loop that dispatches port I/O and MMIO exits to
+// the buses. Every exit that cannot continue becomes a VcpuExit.
+import { bootRegisters, bootSregs } from '../arch/x86_64/cpu-state.js';
+import { decodeCpuid, encodeCpuid, MSR_BACKED_FEATURES, vcpuCpuid } from '../arch/x86_64/cpuid.js';
+import { configureLapic } from '../arch/x86_64/lapic.js';
+import { bootMsrsFor, encodeMsrs } from '../arch/x86_64/msrs.js';
+import {
+  decodeRegs, decodeSregs, encodeRegs, encodeSregs, initialFpu, REGS_SIZE, SREGS_SIZE,
+} from '../arch/x86_64/registers.js';
+import type { Bus } from '../devices/bus.js';
+import { EAGAIN, EINTR, native } from '../native.js';
+import { log } from '../util/log.js';
+import { describeVcpuState } from './vcpu-report.js';
+import type { GuestMemory } from './memory.js';
+import {
+  ExitReason, InternalErrorKind, IO_OUT, readFailEntry, readInternalError, readIoExit, readMmioExit,
+  readSystemEvent, RUN_EXIT_REASON, RUN_IMMEDIATE_EXIT, SystemEventType,
+} from './kvm-run.js';
+import { VcpuCommand, type VcpuExit, type VcpuInit } from './vcpu-control.js';
+
+const LAPIC_SIZE = 1024;
+
+export interface VcpuBuses {
+  pio: Bus;
+  mmio: Bus;
+}
+
+export class Vcpu {
+  readonly fd: number;
+  private run!: DataView;
+  private handle = 0;
+  /** Set by a device during an exit (the i8042 reset line). */
+  private pendingExit: VcpuExit | undefined;
+
+  constructor(
+    private readonly init: VcpuInit,
+    private readonly buses: VcpuBuses,
+    private readonly memory: GuestMemory,
+  ) {
+    this.fd = native.createVcpu(init.vmFd, init.vcpuId);
+  }
+
+  requestExit(exit: VcpuExit): void {
+    this.pendingExit ??= exit;
+  }
+
+  /** Registers this thread for kicks; returns the handle the VMM kicks. */
+  attachThread(): number {
+    const registration = native.registerVcpuThread(this.fd, this.init.mmapSize);
+    this.run = new DataView(registration.run);
+    this.handle = registration.handle;
+    return this.handle;
+  }
+
+  detachThread(): void {
+    if (this.handle) native.unregisterVcpuThread(this.handle);
+    this.handle = 0;
+  }
+
+  configure(): void {
+    const { init } = this;
+    const refusedMsrs = this.probeRefusedMsrs();
+    const cpuid = vcpuCpuid(decodeCpuid(init.supportedCpuid), {
+      apicId: init.vcpuId, cpuCount: init.cpuCount, refusedMsrs,
+    });
+    native.setCpuid2(this.fd, encodeCpuid(cpuid));
+    this.setBootMsrs();
+    native.setFpu(this.fd, initialFpu());
+    const lapic = new Uint8Array(LAPIC_SIZE);
+    native.getLapic(this.fd, lapic);
+    configureLapic(lapic);
+    native.setLapic(this.fd, lapic);
+    if (init.boot) {
+      const sregs = new Uint8Array(SREGS_SIZE);
+      native.getSregs(this.fd, sregs);
+      native.setSregs(this.fd, encodeSregs(bootSregs(init.boot, decodeSregs(sregs))));
+      native.setRegs(this.fd, encodeRegs(bootRegisters(init.boot)));
+    }
+  }
+
+  /** MSRs behind CPUID features that this host's KVM will not read. */
+  private probeRefusedMsrs(): Set<number> {
+    const refused = new Set<number>();
+    for (const { msr } of MSR_BACKED_FEATURES) {
+      if (native.getMsrs(this.fd, encodeMsrs([{ index: msr, value: 0n }])) !== 1) {
+        log.debug(`vcpu${this.init.vcpuId}: KVM refuses MSR 0x${msr.toString(16)}; hiding its CPUID feature`);
+        refused.add(msr);
+      }
+    }
+    return refused;
+  }
+
+  private setBootMsrs(): void {
+    for (const msr of bootMsrsFor(new Set(this.init.msrIndexList))) {
+      if (native.setMsrs(this.fd, encodeMsrs([msr])) !== 1) {
+        log.debug(`vcpu${this.init.vcpuId}: KVM refused MSR 0x${msr.index.toString(16)}; skipped`);
+      }
+    }
+  }
+
+  /** Runs until the guest or the VMM ends this vCPU. */
+  runLoop(control: Int32Array): VcpuExit {
+    for (;;) {
+      if (Atomics.load(control, 0) === VcpuCommand.Stop) return { kind: 'stopped' };
+      const result = native.run(this.fd);
+      if (result === -EINTR || result === -EAGAIN) {
+        this.run.setUint8(RUN_IMMEDIATE_EXIT, 0);
+        continue;
+      }
+      const exit = this.handleExit(this.run.getUint32(RUN_EXIT_REASON, true));
+      if (exit) return exit;
+    }
+  }
+
+  private handleExit(reason: number): VcpuExit | undefined {
+    switch (reason) {
+      case ExitReason.Io:
+        this.handleIo();
+        return this.pendingExit;
+      case ExitReason.Mmio:
+        this.handleMmio();
+        return this.pendingExit;
+      case ExitReason.Intr:
+      case ExitReason.IrqWindowOpen:
+        return undefined;
+      case ExitReason.Hlt:
+        return this.failure('the guest halted the CPU (HLT exit)');
+      case ExitReason.Shutdown:
+        return this.failure('the guest caused a triple fault (KVM_EXIT_SHUTDOWN)');
+      case ExitReason.FailEntry: {
+        const { reason: hardwareReason, cpu } = readFailEntry(this.run);
+        return this.failure(`VM entry failed: hardware reason 0x${hardwareReason.toString(16)} on host CPU ${cpu}`);
+      }
+      case ExitReason.InternalError: {
+        const { suberror, data } = readInternalError(this.run);
+        const kind = InternalErrorKind[suberror] ?? 'unknown';
+        const words = data.map((d) => `0x${d.toString(16)}`).join(' ');
+        return this.failure(`KVM internal error: suberror ${suberror} (${kind}); data [${words}]`);
+      }
+      case ExitReason.SystemEvent:
+        return this.systemEvent(readSystemEvent(this.run));
+      default:
+        return this.failure(`unexpected KVM exit reason ${reason}`);
+    }
+  }
+
+  private systemEvent(type: number): VcpuExit {
+    if (type === SystemEventType.Reset) return { kind: 'reset' };
+    if (type === SystemEventType.Shutdown) return { kind: 'poweroff' };
+    return this.failure(`guest system event ${type === SystemEventType.Crash ? '(crash)' : type}`);
+  }
+
+  private failure(what: string): VcpuExit {
+    return { kind: 'failure', message: `vcpu${this.init.vcpuId}: ${what}\n${this.describeState()}` };
+  }
+
+  private describeState(): string {
+    try {
+      const regs = new Uint8Array(REGS_SIZE);
+      const sregs = new Uint8Array(SREGS_SIZE);
+      native.getRegs(this.fd, regs);
+      native.getSregs(this.fd, sregs);
+      return describeVcpuState(decodeRegs(regs), decodeSregs(sregs), this.memory);
+    } catch (error) {
+      return `(registers unavailable: ${(error as Error).message})`;
+    }
+  }
+
+  private handleIo(): void {
+    const io = readIoExit(this.run);
+    for (let i = 0; i < io.count; i++) {
+      const offset = io.dataOffset + i * io.size;
+      if (offset + io.size > this.run.byteLength) return;
+      if (io.direction === IO_OUT) {
+        this.buses.pio.write(io.port, io.size, readLittleEndian(this.run, offset, io.size));
+      } else {
+        writeLittleEndian(this.run, offset, io.size, this.buses.pio.read(io.port, io.size));
+      }
+    }
+  }
+
+  private handleMmio(): void {
+    const mmio = readMmioExit(this.run);
+    const length = Math.min(mmio.length, 8);
+    for (let done = 0; done < length; done += 4) {
+      const size = Math.min(4, length - done);
+      const offset = mmio.dataOffset + done;
+      if (mmio.isWrite) {
+        this.buses.mmio.write(mmio.address + done, size, readLittleEndian(this.run, offset, size));
+      } else {
+        writeLittleEndian(this.run, offset, size, this.buses.mmio.read(mmio.address + done, size));
+      }
+    }
+  }
+}
+
+function readLittleEndian(view: DataView, offset: number, size: number): number {
+  if (size === 1) return view.getUint8(offset);
+  if (size === 2) return view.getUint16(offset, true);
+  return view.getUint32(offset, true);
+}
+
+function writeLittleEndian(view: DataView, offset: number, size: number, value: number): void {
+  if (size === 1) view.setUint8(offset, value & 0xff);
+  else if (size === 2) view.setUint16(offset, value & 0xffff, true);
+  else view.setUint32(offset, value >>> 0, true);
+}

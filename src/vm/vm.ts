@@ -1,0 +1,169 @@
+// A VM: its KVM file descriptor, guest memory, interrupt controllers, the
+// state of its devices and one worker thread per vCPU. The owner creates
+// it from a VmConfig, starts it, and learns how it ended from `exited`.
+import { openSync, closeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { loadPayload, type BootEntry } from '../arch/x86_64/boot.js';
+import { COM1_IRQ, KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../arch/x86_64/layout.js';
+import { I8042 } from '../devices/i8042.js';
+import { Serial16550 } from '../devices/serial.js';
+import { native } from '../native.js';
+import { HostError } from '../util/errors.js';
+import { log, logSettings } from '../util/log.js';
+import type { VmConfig } from './config.js';
+import type { Kvm } from './kvm.js';
+import { GuestMemory } from './memory.js';
+import { readBootPayload } from './payload.js';
+import { VcpuCommand, type DeviceStates, type VcpuExit, type VcpuInit, type VcpuMessage } from './vcpu-control.js';
+
+/** KVM_PIT_SPEAKER_DUMMY: the in-kernel PIT also answers port 0x61. */
+const PIT_SPEAKER_DUMMY = 1;
+
+interface VcpuThread {
+  worker: Worker;
+  handle: number;
+  done: Promise<void>;
+}
+
+export class Vm {
+  readonly config: VmConfig;
+  /** Resolves with the first reason a vCPU stopped; every vCPU is stopped by then. */
+  readonly exited: Promise<VcpuExit>;
+  private readonly vmFd: number;
+  private readonly memory: GuestMemory;
+  private readonly bootEntry: BootEntry;
+  private readonly control = new Int32Array(new SharedArrayBuffer(4));
+  private readonly devices: DeviceStates;
+  private readonly serial: Serial16550 | undefined;
+  private readonly serialFileFd: number | undefined;
+  private vcpus: VcpuThread[] = [];
+  private resolveExit!: (exit: VcpuExit) => void;
+
+  private constructor(private readonly kvm: Kvm, config: VmConfig, boot: (memory: GuestMemory) => BootEntry) {
+    this.config = config;
+    this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
+    this.vmFd = native.createVm(kvm.fd);
+    native.setTssAddr(this.vmFd, KVM_TSS_ADDR);
+    native.setIdentityMapAddr(this.vmFd, KVM_IDENTITY_MAP_ADDR);
+    native.createIrqchip(this.vmFd);
+    native.createPit2(this.vmFd, PIT_SPEAKER_DUMMY);
+    this.memory = GuestMemory.allocate(config.memory.size);
+    this.memory.layout.regions.forEach((region, slot) => {
+      native.setUserMemoryRegion(this.vmFd, slot, 0, region.guestAddress, this.memory.layout.memoryId,
+        region.hostOffset, region.size);
+    });
+    this.bootEntry = boot(this.memory);
+    this.serialFileFd = config.serial.mode === 'File' ? openSync(config.serial.file ?? '', 'w') : undefined;
+    this.devices = this.createDeviceStates();
+    this.serial = this.devices.serial
+      ? new Serial16550(this.devices.serial, () => {}, (level) => native.irqLine(this.vmFd, COM1_IRQ, level))
+      : undefined;
+  }
+
+  /** Reads and checks the payload first, so a bad kernel fails before KVM is touched. */
+  static async create(kvm: Kvm, config: VmConfig): Promise<Vm> {
+    const payload = readBootPayload(config.payload);
+    const cpuCount = config.cpus.boot_vcpus;
+    if (cpuCount > kvm.maxVcpus) throw new HostError(`this host's KVM allows at most ${kvm.maxVcpus} vCPUs`);
+    const vm = new Vm(kvm, config, (memory) => loadPayload(memory, payload, cpuCount));
+    try {
+      await vm.spawnVcpus();
+    } catch (error) {
+      await vm.destroy();
+      throw error;
+    }
+    return vm;
+  }
+
+  private createDeviceStates(): DeviceStates {
+    const { serial } = this.config;
+    const outputFd = serial.mode === 'Tty' ? 1 : this.serialFileFd;
+    return {
+      serial: serial.mode === 'Off' ? undefined : Serial16550.createState(),
+      serialOutputFd: outputFd,
+      i8042: I8042.createState(),
+    };
+  }
+
+  private vcpuInit(vcpuId: number): VcpuInit {
+    return {
+      vmFd: this.vmFd,
+      vcpuId,
+      cpuCount: this.config.cpus.boot_vcpus,
+      mmapSize: this.kvm.vcpuMmapSize,
+      supportedCpuid: this.kvm.supportedCpuid,
+      msrIndexList: this.kvm.msrIndexList,
+      boot: vcpuId === 0 ? this.bootEntry : undefined,
+      memory: this.memory.layout,
+      control: this.control.buffer as SharedArrayBuffer,
+      devices: this.devices,
+      log: logSettings(),
+    };
+  }
+
+  /** Starts every vCPU worker and waits until each has set up its vCPU. */
+  private async spawnVcpus(): Promise<void> {
+    const ready: Promise<void>[] = [];
+    for (let id = 0; id < this.config.cpus.boot_vcpus; id++) {
+      const worker = new Worker(new URL('./vcpu-worker.js', import.meta.url), { workerData: this.vcpuInit(id) });
+      const thread: VcpuThread = { worker, handle: 0, done: Promise.resolve() };
+      ready.push(new Promise((resolve, reject) => {
+        worker.on('message', (message: VcpuMessage) => {
+          if (message.type === 'ready') {
+            thread.handle = message.handle;
+            resolve();
+          } else {
+            if (message.exit.kind === 'failure' && thread.handle === 0) reject(new HostError(message.exit.message));
+            this.onVcpuExit(message.exit);
+          }
+        });
+        worker.on('error', (error) => {
+          reject(error);
+          this.onVcpuExit({ kind: 'failure', message: `vcpu${id} worker crashed: ${error.message}` });
+        });
+      }));
+      thread.done = new Promise((resolve) => worker.once('exit', () => resolve()));
+      this.vcpus.push(thread);
+    }
+    await Promise.all(ready);
+  }
+
+  private onVcpuExit(exit: VcpuExit): void {
+    if (exit.kind === 'stopped') return;
+    log.info(`vCPU exit: ${exit.kind}`);
+    this.resolveExit(exit);
+    this.kickAll();
+  }
+
+  /** Lets every vCPU enter the guest. */
+  start(): void {
+    Atomics.store(this.control, 0, VcpuCommand.Run);
+    Atomics.notify(this.control, 0);
+  }
+
+  private kickAll(): void {
+    Atomics.store(this.control, 0, VcpuCommand.Stop);
+    Atomics.notify(this.control, 0);
+    for (const vcpu of this.vcpus) if (vcpu.handle) native.kickVcpu(vcpu.handle);
+  }
+
+  /** Stops the vCPUs (if running) and waits for their threads to end. */
+  async stop(): Promise<void> {
+    this.resolveExit({ kind: 'stopped' });
+    this.kickAll();
+    await Promise.all(this.vcpus.map((vcpu) => vcpu.done));
+  }
+
+  /** Gives bytes to the guest's serial port; returns how many it took. */
+  sendSerialInput(bytes: Uint8Array): number {
+    return this.serial ? this.serial.enqueueInput(bytes) : bytes.length;
+  }
+
+  /** Releases every resource; the VM cannot be used afterwards. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    native.close(this.vmFd);
+    this.memory.free();
+    if (this.serialFileFd !== undefined) closeSync(this.serialFileFd);
+  }
+}
