@@ -13,6 +13,8 @@ const QUEUE_CAPACITY = 16;
 
 const STATUS_OUTPUT_FULL = 0x01;
 const STATUS_SYSTEM = 0x04;
+/** Set when the keyboard is not inhibited (no keylock). */
+const STATUS_UNLOCKED = 0x10;
 const STATUS_COMMAND = 0x08;
 const STATUS_AUX_DATA = 0x20;
 
@@ -70,7 +72,7 @@ export class I8042 extends SharedRegisters implements BusDevice {
     const buffer = SharedRegisters.allocate(Slot.Count + QUEUE_CAPACITY);
     const device = new I8042(buffer, { reset: () => {}, interrupt: () => {} });
     device.set(Slot.Ctr, CTR_KBD_INT | CTR_SYSTEM | CTR_AUX_DISABLED);
-    device.set(Slot.Status, STATUS_SYSTEM);
+    device.set(Slot.Status, STATUS_SYSTEM | STATUS_UNLOCKED);
     device.set(Slot.OutputPort, OUTPUT_PORT_DEFAULT);
     return buffer;
   }
@@ -80,7 +82,7 @@ export class I8042 extends SharedRegisters implements BusDevice {
     this.queue = this.words.subarray(1 + Slot.Count);
   }
 
-  read(offset: number): number {
+  read(offset: number, _size: number): number {
     return this.locked(() => {
       if (offset === COMMAND_OFFSET) return this.get(Slot.Status);
       if (offset === DATA_OFFSET) return this.popOutput();

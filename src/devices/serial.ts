@@ -66,7 +66,7 @@ export class Serial16550 extends SharedRegisters implements BusDevice {
     this.rx = this.bytesAfterWords().subarray(0, RX_CAPACITY);
   }
 
-  read(offset: number): number {
+  read(offset: number, _size: number): number {
     return this.locked(() => {
       const value = this.readRegister(offset);
       this.updateIrq();

@@ -20,7 +20,10 @@ export interface GuestMemoryLayout {
   regions: MemoryRegionLayout[];
 }
 
-export class GuestMemoryError extends Error {}
+/** The guest named memory it does not have. */
+export class GuestMemoryError extends Error {
+  override readonly name = 'GuestMemoryError';
+}
 
 interface Region extends MemoryRegionLayout {
   bytes: Uint8Array;

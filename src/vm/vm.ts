@@ -42,6 +42,7 @@ export class Vm {
   private constructor(private readonly kvm: Kvm, config: VmConfig, boot: (memory: GuestMemory) => BootEntry) {
     this.config = config;
     this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
+    log.info(`creating VM: ${config.cpus.boot_vcpus} vCPUs, ${config.memory.size / 2 ** 20} MiB`);
     this.vmFd = native.createVm(kvm.fd);
     native.setTssAddr(this.vmFd, KVM_TSS_ADDR);
     native.setIdentityMapAddr(this.vmFd, KVM_IDENTITY_MAP_ADDR);

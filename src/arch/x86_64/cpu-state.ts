@@ -6,6 +6,8 @@ import { emptyRegs, type Regs, type Sregs } from './registers.js';
 
 const CR0_PE = 0x1n;
 const CR0_ET = 0x10n;
+const CR0_NW = 0x2000_0000n;
+const CR0_CD = 0x4000_0000n;
 const CR0_PG = 0x8000_0000n;
 const CR4_PAE = 0x20n;
 const EFER_LME = 0x100n;
@@ -42,7 +44,8 @@ export function bootSregs(entry: BootEntry, base: Sregs): Sregs {
     tr: segmentFor(TSS_SELECTOR),
     gdt: { base: BigInt(GDT_ADDR), limit: GDT_DESCRIPTORS.length * 8 - 1 },
     idt: { base: BigInt(IDT_ADDR), limit: 7 },
-    cr0: (base.cr0 & ~CR0_PG) | CR0_PE | CR0_ET,
+    // Caches on (CD and NW clear), as firmware leaves them for a kernel.
+    cr0: (base.cr0 & ~(CR0_PG | CR0_CD | CR0_NW)) | CR0_PE | CR0_ET,
     cr4: 0n,
     efer: 0n,
   };

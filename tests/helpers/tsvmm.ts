@@ -1,0 +1,72 @@
+// Runs the real `tsvmm` binary for integration tests and collects what it
+// printed, how it exited and when the guest reached its markers.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
+import { kvmAvailable } from '../../src/vm/kvm.js';
+import { buildGuestKit, type GuestKit } from '../../guest/kit.js';
+
+export const TSVMM = fileURLToPath(new URL('../../bin/tsvmm.js', import.meta.url));
+export const BOOTED_MARKER = 'TSVMM_GUEST_BOOTED';
+/** The kit's kernel carries its own workarounds (CONFIG_CMDLINE); these are the user's. */
+export const BASE_CMDLINE = 'console=ttyS0 reboot=k panic=-1';
+
+export interface TsvmmResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Milliseconds from spawn to each marker, when seen. */
+  markers: Map<string, number>;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  /** Written to tsvmm's stdin the first time the text appears on its stdout. */
+  answers?: Array<{ when: string; send: string }>;
+  watch?: string[];
+}
+
+export function runTsvmm(args: string[], options: RunOptions = {}): Promise<TsvmmResult> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [TSVMM, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const result: TsvmmResult = { code: null, signal: null, stdout: '', stderr: '', markers: new Map() };
+  const watch = [BOOTED_MARKER, ...(options.watch ?? [])];
+  const answers = (options.answers ?? []).map((answer) => ({ ...answer, sent: false }));
+  child.stdout.on('data', (chunk: Buffer) => {
+    result.stdout += chunk.toString();
+    for (const marker of watch) {
+      if (!result.markers.has(marker) && result.stdout.includes(marker)) result.markers.set(marker, Date.now() - started);
+    }
+    for (const answer of answers) {
+      if (answer.sent || !result.stdout.includes(answer.when)) continue;
+      answer.sent = true;
+      child.stdin.write(answer.send);
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => { result.stderr += chunk.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 600_000);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      result.code = code;
+      result.signal = signal;
+      resolve(result);
+    });
+  });
+}
+
+/** Skips the whole test file, saying why, when this host has no KVM. */
+export function skipWithoutKvm(t: Test): boolean {
+  if (kvmAvailable()) return false;
+  t.plan(0, 'skipped: /dev/kvm is not available on this host');
+  return true;
+}
+
+let kit: GuestKit | undefined;
+
+/** The kit's kernel and initramfs, built on first use (minutes) and cached. */
+export function guestKit(): GuestKit {
+  kit ??= buildGuestKit();
+  return kit;
+}
