@@ -1,17 +1,10 @@
 #!/usr/bin/env node
-// tsvmm: boots the VM described on the command line and exits when it ends.
+// tsvmm: boots the VM described on the command line and/or serves the API.
 import { parseCommandLine, USAGE } from '../src/cli/args.js';
-import { forwardStdin } from '../src/cli/terminal.js';
+import { EXIT_HOST, EXIT_OK, EXIT_USAGE, EXIT_VM_FAILED, runVmm } from '../src/cli/run.js';
 import { ConfigError, HostError, PayloadError, errorMessage } from '../src/util/errors.js';
-import { configureLog, levelFromVerbosity, log } from '../src/util/log.js';
+import { configureLog, levelFromVerbosity } from '../src/util/log.js';
 import { VERSION } from '../src/version.js';
-import { Kvm } from '../src/vm/kvm.js';
-import { Vm } from '../src/vm/vm.js';
-
-const EXIT_OK = 0;
-const EXIT_VM_FAILED = 1;
-const EXIT_USAGE = 2;
-const EXIT_HOST = 3;
 
 function exitCodeFor(error: unknown): number {
   if (error instanceof ConfigError || error instanceof PayloadError) return EXIT_USAGE;
@@ -30,26 +23,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   configureLog({ level: levelFromVerbosity(request.verbosity), fd: 2 });
-  const kvm = Kvm.open();
-  const vm = await Vm.create(kvm, request.config);
-  const input = request.config.serial.mode === 'Tty' ? forwardStdin(vm) : undefined;
-  const stopOn = (signal: NodeJS.Signals): void => {
-    log.info(`${signal}: stopping the VM`);
-    void vm.stop();
-  };
-  process.once('SIGINT', stopOn);
-  process.once('SIGTERM', stopOn);
-  vm.start();
-  const exit = await vm.exited;
-  input?.close();
-  await vm.destroy();
-  kvm.close();
-  if (exit.kind === 'failure') {
-    log.error(exit.message);
-    return EXIT_VM_FAILED;
-  }
-  log.info(`VM ended: ${exit.kind}`);
-  return EXIT_OK;
+  return runVmm(request);
 }
 
 // process.exit: stdin may still hold the event loop open once the VM is gone.

@@ -107,7 +107,7 @@ function buildKernel(workDir: string, outDir: string): void {
     run('patch', ['-p1', '-s', '-i', patch], buildDir);
   }
   run('make', ['-s', 'tinyconfig'], buildDir);
-  run('scripts/kconfig/merge_config.sh', ['-m', '-Q', '.config', join(linuxDir, 'tsvmm.config')], buildDir);
+  run('scripts/kconfig/merge_config.sh', ['-m', '.config', join(linuxDir, 'tsvmm.config')], buildDir);
   run('make', ['-s', 'olddefconfig'], buildDir);
   checkConfig(buildDir);
   say(`building the kernel with ${cpus().length} jobs (about 5 minutes on 2 cores)`);

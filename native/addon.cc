@@ -113,6 +113,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsvmm::InitKvm(env, exports);
   tsvmm::InitMemory(env, exports);
   tsvmm::InitVcpu(env, exports);
+  tsvmm::InitHost(env, exports);
   return exports;
 }
 

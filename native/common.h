@@ -49,6 +49,7 @@ int IoctlValue(int fd, unsigned long request, unsigned long arg);
 void InitKvm(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitVcpu(Napi::Env env, Napi::Object exports);
+void InitHost(Napi::Env env, Napi::Object exports);
 
 // Looks up a registered guest memory mapping; returns nullptr when the id or
 // the range is unknown.

@@ -42,6 +42,7 @@ VALUE_IOCTL(CreateVm, KVM_CREATE_VM)
 VALUE_IOCTL(CreateVcpu, KVM_CREATE_VCPU)
 VALUE_IOCTL(SetTssAddr, KVM_SET_TSS_ADDR)
 VALUE_IOCTL(CreateIrqchip, KVM_CREATE_IRQCHIP)
+VALUE_IOCTL(Nmi, KVM_NMI)
 
 static Napi::Value SetIdentityMapAddr(const Napi::CallbackInfo& info) {
   uint64_t addr = ArgU64(info, 1);
@@ -131,6 +132,7 @@ void InitKvm(Napi::Env env, Napi::Object exports) {
   exports.Set("setTssAddr", Napi::Function::New(env, SetTssAddr));
   exports.Set("setIdentityMapAddr", Napi::Function::New(env, SetIdentityMapAddr));
   exports.Set("createIrqchip", Napi::Function::New(env, CreateIrqchip));
+  exports.Set("nmi", Napi::Function::New(env, Nmi));
   exports.Set("createPit2", Napi::Function::New(env, CreatePit2));
   exports.Set("irqLine", Napi::Function::New(env, IrqLine));
   exports.Set("setUserMemoryRegion", Napi::Function::New(env, SetUserMemoryRegion));

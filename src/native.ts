@@ -32,6 +32,7 @@ export interface NativeAddon {
   setTssAddr(vmFd: Fd, address: number): number;
   setIdentityMapAddr(vmFd: Fd, address: number): void;
   createIrqchip(vmFd: Fd): number;
+  nmi(vcpuFd: Fd): number;
   createPit2(vmFd: Fd, flags: number): void;
   irqLine(vmFd: Fd, irq: number, level: number): void;
   setUserMemoryRegion(
@@ -65,6 +66,9 @@ export interface NativeAddon {
   getMsrs(vcpuFd: Fd, entries: Uint8Array): number;
   setMsrs(vcpuFd: Fd, entries: Uint8Array): number;
   structSizes: StructSizes;
+
+  /** An exclusive flock on `path` (created 0600): its fd, or -1 when another process holds it. */
+  lockFile(path: string): Fd;
 }
 
 export interface NativeError extends Error {

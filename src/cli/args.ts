@@ -1,6 +1,7 @@
 // The `tsvmm` command line: flags in Cloud Hypervisor's style, turned into
 // a VmConfig. Nothing here touches KVM.
 import { parseArgs } from 'node:util';
+import { parseApiSocket, type ApiSocketSpec } from '../api/socket.js';
 import { ConfigError } from '../util/errors.js';
 import {
   defaultVmConfig, parseConsole, parseCpus, parseMemory, validateVmConfig, type VmConfig,
@@ -8,13 +9,16 @@ import {
 
 export interface CliCommand {
   kind: 'run';
-  config: VmConfig;
+  /** The VM to create and boot at once, when a payload was given. */
+  config?: VmConfig;
+  apiSocket?: ApiSocketSpec;
   verbosity: number;
 }
 
 export type CliRequest = CliCommand | { kind: 'help' } | { kind: 'version' };
 
 const OPTIONS = {
+  'api-socket': { type: 'string' },
   kernel: { type: 'string' },
   initramfs: { type: 'string' },
   cmdline: { type: 'string' },
@@ -30,10 +34,14 @@ const OPTIONS = {
 
 export const USAGE = `Usage: tsvmm [OPTIONS]
 
-Boots a Linux kernel in a KVM virtual machine.
+Boots a Linux kernel in a KVM virtual machine, at once when a payload is
+given, and/or serves the REST API (Cloud Hypervisor's /api/v1) on a socket.
+
+API:
+  --api-socket path=PATH   serve the REST API on a UNIX socket (mode 0600); also fd=N
 
 Payload:
-  --kernel PATH            ELF vmlinux with a PVH entry note, or a bzImage
+  --kernel PATH            ELF vmlinux with a PVH entry note, or a bzImage; boots at once
   --initramfs PATH         initramfs (cpio, optionally compressed) given to the kernel
   --cmdline STRING         kernel command line
 
@@ -53,9 +61,12 @@ Other:
 Option strings follow Cloud Hypervisor: comma-separated key=value pairs.
 
 Exit status:
-  0  the guest reset or powered off, or tsvmm was stopped by SIGINT/SIGTERM
+  0  the guest reset or powered off, tsvmm was stopped by SIGINT/SIGTERM,
+     or vmm.shutdown was requested (with --api-socket, a guest that ends
+     leaves tsvmm serving until then)
   1  the VM failed (KVM internal error, triple fault, failed entry...)
-  2  bad command line or payload (reported before any VM is created)
+  2  bad command line or payload (reported before any VM is created),
+     or the API socket is in use
   3  the host cannot run the VM (no /dev/kvm, missing KVM capability)
 `;
 
@@ -70,6 +81,17 @@ export function parseCommandLine(argv: string[]): CliRequest {
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
 
+  const apiSocket = values['api-socket'] === undefined ? undefined : parseApiSocket(values['api-socket']);
+  const verbosity = values.verbose?.length ?? 0;
+  const machineFlags = [values.kernel, values.initramfs, values.cmdline, values.firmware, values.cpus, values.memory,
+    values.serial, values.console];
+  if (values.kernel === undefined) {
+    if (apiSocket === undefined) throw new ConfigError('give --kernel to boot, or --api-socket to serve the API (see --help)');
+    if (machineFlags.some((flag) => flag !== undefined)) {
+      throw new ConfigError('VM options need --kernel; without one, create the VM through the API');
+    }
+    return { kind: 'run', apiSocket, verbosity };
+  }
   const config = defaultVmConfig();
   config.payload = {
     kernel: values.kernel,
@@ -81,7 +103,6 @@ export function parseCommandLine(argv: string[]): CliRequest {
   if (values.memory !== undefined) config.memory = parseMemory(values.memory);
   if (values.serial !== undefined) config.serial = parseConsole('--serial', values.serial);
   if (values.console !== undefined) config.console = parseConsole('--console', values.console);
-  if (values.kernel === undefined) throw new ConfigError('--kernel is required (see --help)');
   validateVmConfig(config);
-  return { kind: 'run', config, verbosity: values.verbose?.length ?? 0 };
+  return { kind: 'run', config, apiSocket, verbosity };
 }

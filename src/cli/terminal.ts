@@ -1,6 +1,5 @@
 // The host terminal in `--serial tty` mode: raw input forwarded to the
 // guest, and the terminal's mode restored on every way out of the process.
-import type { Vm } from '../vm/vm.js';
 
 const RETRY_MS = 10;
 
@@ -8,8 +7,11 @@ export interface SerialInput {
   close(): void;
 }
 
+/** Gives bytes to the guest's serial port; resolves with how many it took. */
+export type SerialSink = (bytes: Uint8Array) => Promise<number>;
+
 /** Feeds stdin to the VM's serial port, holding back what the port cannot take yet. */
-export function forwardStdin(vm: Vm): SerialInput {
+export function forwardStdin(send: SerialSink): SerialInput {
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
   const restore = (): void => {
@@ -19,14 +21,17 @@ export function forwardStdin(vm: Vm): SerialInput {
   process.once('exit', restore);
 
   let backlog = new Uint8Array(0);
+  let busy = false;
   let timer: NodeJS.Timeout | undefined;
-  const flush = (): void => {
+  const flush = async (): Promise<void> => {
     timer = undefined;
-    const taken = vm.sendSerialInput(backlog);
+    busy = true;
+    const taken = await send(backlog).catch(() => backlog.length);
+    busy = false;
     backlog = backlog.subarray(taken);
     if (backlog.length > 0) {
       stdin.pause();
-      timer = setTimeout(flush, RETRY_MS);
+      timer = setTimeout(() => void flush(), RETRY_MS);
     } else {
       stdin.resume();
     }
@@ -36,7 +41,7 @@ export function forwardStdin(vm: Vm): SerialInput {
     merged.set(backlog);
     merged.set(chunk, backlog.length);
     backlog = merged;
-    if (!timer) flush();
+    if (!timer && !busy) void flush();
   };
   stdin.on('data', onData);
   stdin.on('error', () => {});

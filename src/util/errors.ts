@@ -34,6 +34,20 @@ export class StateError extends VmmError {
   }
 }
 
+/** The thing acted on does not exist (no VM created). */
+export class NotFoundError extends VmmError {
+  constructor(message: string) {
+    super(404, message);
+  }
+}
+
+/** A valid request for a feature tsvmm does not have yet. */
+export class NotSupportedError extends VmmError {
+  constructor(message: string) {
+    super(501, message);
+  }
+}
+
 /** The host cannot run the VM: /dev/kvm missing, a capability absent. */
 export class HostError extends VmmError {
   constructor(message: string, causes: string[] = []) {

@@ -5,7 +5,18 @@ import type { BootEntry } from '../arch/x86_64/boot.js';
 import type { LogSettings } from '../util/log.js';
 import type { GuestMemoryLayout } from './memory.js';
 
-export const VcpuCommand = { Wait: 0, Run: 1, Stop: 2 } as const;
+export const VcpuCommand = { Wait: 0, Run: 1, Stop: 2, Pause: 3 } as const;
+
+/** Slots of the shared control array. */
+export const Control = {
+  /** The VcpuCommand every vCPU obeys. */
+  Command: 0,
+  /** How many vCPUs are parked by Pause. */
+  Parked: 1,
+  /** Bumped once per NMI request; each vCPU injects when it differs from what it saw. */
+  NmiGeneration: 2,
+  Size: 3,
+} as const;
 
 /** Why a vCPU stopped running guest code. */
 export type VcpuExit =
@@ -31,7 +42,7 @@ export interface VcpuInit {
   /** Present for the boot vCPU only; the others wait for INIT/SIPI. */
   boot?: BootEntry;
   memory: GuestMemoryLayout;
-  /** Int32Array slot 0: a VcpuCommand, shared by all vCPUs of the VM. */
+  /** The Control slots, as an Int32Array shared by all vCPUs of the VM. */
   control: SharedArrayBuffer;
   devices: DeviceStates;
   log: LogSettings;

@@ -12,7 +12,7 @@ import { configureLog } from '../util/log.js';
 import { writeAllSync } from '../util/write-all.js';
 import { GuestMemory } from './memory.js';
 import { Vcpu, type VcpuBuses } from './vcpu.js';
-import { VcpuCommand, type VcpuExit, type VcpuInit, type VcpuMessage } from './vcpu-control.js';
+import { Control, VcpuCommand, type VcpuExit, type VcpuInit, type VcpuMessage } from './vcpu-control.js';
 
 const init = workerData as VcpuInit;
 configureLog(init.log);
@@ -50,7 +50,9 @@ function main(): VcpuExit {
     vcpu.configure();
     const control = new Int32Array(init.control);
     post({ type: 'ready', vcpuId: init.vcpuId, handle: vcpu.attachThread() });
-    while (Atomics.load(control, 0) === VcpuCommand.Wait) Atomics.wait(control, 0, VcpuCommand.Wait);
+    while (Atomics.load(control, Control.Command) === VcpuCommand.Wait) {
+      Atomics.wait(control, Control.Command, VcpuCommand.Wait);
+    }
     return vcpu.runLoop(control);
   } finally {
     vcpu.detachThread();

@@ -17,7 +17,7 @@ import {
   ExitReason, InternalErrorKind, IO_OUT, readFailEntry, readInternalError, readIoExit, readMmioExit,
   readSystemEvent, RUN_EXIT_REASON, RUN_IMMEDIATE_EXIT, SystemEventType,
 } from './kvm-run.js';
-import { VcpuCommand, type VcpuExit, type VcpuInit } from './vcpu-control.js';
+import { Control, VcpuCommand, type VcpuExit, type VcpuInit } from './vcpu-control.js';
 
 const LAPIC_SIZE = 1024;
 
@@ -101,8 +101,19 @@ export class Vcpu {
 
   /** Runs until the guest or the VMM ends this vCPU. */
   runLoop(control: Int32Array): VcpuExit {
+    let nmiSeen = Atomics.load(control, Control.NmiGeneration);
     for (;;) {
-      if (Atomics.load(control, 0) === VcpuCommand.Stop) return { kind: 'stopped' };
+      const command = Atomics.load(control, Control.Command);
+      if (command === VcpuCommand.Stop) return { kind: 'stopped' };
+      if (command === VcpuCommand.Pause) {
+        park(control);
+        continue;
+      }
+      const nmi = Atomics.load(control, Control.NmiGeneration);
+      if (nmi !== nmiSeen) {
+        nmiSeen = nmi;
+        native.nmi(this.fd);
+      }
       const result = native.run(this.fd);
       if (result === -EINTR || result === -EAGAIN) {
         this.run.setUint8(RUN_IMMEDIATE_EXIT, 0);
@@ -193,6 +204,16 @@ export class Vcpu {
       }
     }
   }
+}
+
+/** Waits, out of KVM_RUN, until the VMM lifts the pause. */
+function park(control: Int32Array): void {
+  Atomics.add(control, Control.Parked, 1);
+  Atomics.notify(control, Control.Parked);
+  while (Atomics.load(control, Control.Command) === VcpuCommand.Pause) {
+    Atomics.wait(control, Control.Command, VcpuCommand.Pause);
+  }
+  Atomics.sub(control, Control.Parked, 1);
 }
 
 function readLittleEndian(view: DataView, offset: number, size: number): number {

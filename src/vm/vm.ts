@@ -14,10 +14,13 @@ import type { VmConfig } from './config.js';
 import type { Kvm } from './kvm.js';
 import { GuestMemory } from './memory.js';
 import { readBootPayload } from './payload.js';
-import { VcpuCommand, type DeviceStates, type VcpuExit, type VcpuInit, type VcpuMessage } from './vcpu-control.js';
+import {
+  Control, VcpuCommand, type DeviceStates, type VcpuExit, type VcpuInit, type VcpuMessage,
+} from './vcpu-control.js';
 
 /** KVM_PIT_SPEAKER_DUMMY: the in-kernel PIT also answers port 0x61. */
 const PIT_SPEAKER_DUMMY = 1;
+const PAUSE_TIMEOUT_MS = 10_000;
 
 interface VcpuThread {
   worker: Worker;
@@ -32,7 +35,7 @@ export class Vm {
   private readonly vmFd: number;
   private readonly memory: GuestMemory;
   private readonly bootEntry: BootEntry;
-  private readonly control = new Int32Array(new SharedArrayBuffer(4));
+  private readonly control = new Int32Array(new SharedArrayBuffer(Control.Size * 4));
   private readonly devices: DeviceStates;
   private readonly serial: Serial16550 | undefined;
   private readonly serialFileFd: number | undefined;
@@ -133,24 +136,49 @@ export class Vm {
     if (exit.kind === 'stopped') return;
     log.info(`vCPU exit: ${exit.kind}`);
     this.resolveExit(exit);
+    this.command(VcpuCommand.Stop);
     this.kickAll();
   }
 
-  /** Lets every vCPU enter the guest. */
-  start(): void {
-    Atomics.store(this.control, 0, VcpuCommand.Run);
-    Atomics.notify(this.control, 0);
+  private command(command: number): void {
+    Atomics.store(this.control, Control.Command, command);
+    Atomics.notify(this.control, Control.Command);
   }
 
   private kickAll(): void {
-    Atomics.store(this.control, 0, VcpuCommand.Stop);
-    Atomics.notify(this.control, 0);
     for (const vcpu of this.vcpus) if (vcpu.handle) native.kickVcpu(vcpu.handle);
+  }
+
+  /** Lets every vCPU enter the guest (first start, or after a pause). */
+  start(): void {
+    this.command(VcpuCommand.Run);
+  }
+
+  resume(): void {
+    this.command(VcpuCommand.Run);
+  }
+
+  /** Kicks every vCPU out of KVM_RUN and waits until all are parked. */
+  async pause(): Promise<void> {
+    this.command(VcpuCommand.Pause);
+    this.kickAll();
+    const deadline = Date.now() + PAUSE_TIMEOUT_MS;
+    while (Atomics.load(this.control, Control.Parked) < this.vcpus.length) {
+      if (Date.now() > deadline) throw new HostError('vCPUs did not stop within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  /** Every vCPU injects one NMI the next time it leaves KVM_RUN; the kick makes that now. */
+  injectNmi(): void {
+    Atomics.add(this.control, Control.NmiGeneration, 1);
+    this.kickAll();
   }
 
   /** Stops the vCPUs (if running) and waits for their threads to end. */
   async stop(): Promise<void> {
     this.resolveExit({ kind: 'stopped' });
+    this.command(VcpuCommand.Stop);
     this.kickAll();
     await Promise.all(this.vcpus.map((vcpu) => vcpu.done));
   }

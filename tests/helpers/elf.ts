@@ -69,3 +69,6 @@ export function buildTestElf(options: TestElfOptions): Uint8Array {
 
 /** 32-bit code: `mov eax, 0xd0000000; jmp eax` — a jump into the MMIO gap. */
 export const JUMP_INTO_MMIO_GAP = Uint8Array.of(0xb8, 0x00, 0x00, 0x00, 0xd0, 0xff, 0xe0);
+
+/** 32-bit code: `cli; hlt; jmp .-3` — a guest that idles forever without exits. */
+export const HALT_FOREVER = Uint8Array.of(0xfa, 0xf4, 0xeb, 0xfd);

@@ -76,7 +76,9 @@ t.test('command line errors', async (t) => {
   t.same(parseCommandLine(['--help']), { kind: 'help' });
   t.same(parseCommandLine(['--version']), { kind: 'version' });
   const bad: Array<[string[], RegExp]> = [
-    [[], /--kernel is required/],
+    [[], /give --kernel to boot, or --api-socket/],
+    [['--api-socket', '/tmp/x.sock', '--memory', 'size=1G'], /VM options need --kernel/],
+    [['--api-socket', 'path=/x,fd=3'], /exactly one of path= or fd=/],
     [['--kernel', 'k', '--bogus'], /Unknown option '--bogus'/],
     [['--kernel', 'k', '--memory', 'size=1M'], /memory.size must be/],
     [['--kernel', 'k', '--cpus', 'boot=2,max=1'], /max_vcpus \(1\) must be between/],

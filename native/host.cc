@@ -1,0 +1,33 @@
+// Host syscalls Node does not offer: advisory file locks.
+#include "common.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace tsvmm {
+
+// lockFile(path) -> fd holding an exclusive flock on path (created 0600),
+// or -1 when another process holds it. The lock lasts until the fd is
+// closed or the process ends, however it ends.
+static Napi::Value LockFile(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throw Napi::TypeError::New(info.Env(), "path must be a string");
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) ThrowErrno(info.Env(), ("open " + path).c_str(), errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    int err = errno;
+    close(fd);
+    if (err == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
+    ThrowErrno(info.Env(), "flock", err);
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
+void InitHost(Napi::Env env, Napi::Object exports) {
+  exports.Set("lockFile", Napi::Function::New(env, LockFile));
+}
+
+}  // namespace tsvmm

@@ -1,0 +1,92 @@
+// Builds the OpenAPI 3.1 document of the REST API from the action table and
+// the TypeBox schemas, and the client types from that document. Both are
+// checked in (openapi/tsvmm.json, src/api/generated/openapi-types.ts); a test
+// fails when either is stale. Regenerate with `npm run generate`.
+import type { TSchema } from '@sinclair/typebox';
+import { VERSION } from '../version.js';
+import { ACTIONS } from '../vmm/actions.js';
+import { COMPONENT_SCHEMAS, ErrorBodySchema } from './schema.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const REF_PREFIX = '#/components/schemas/';
+
+/** TypeBox JSON -> OpenAPI 3.1 JSON: component refs, enums for literal unions, no $id. */
+function toOpenApi(node: Json): Json {
+  if (Array.isArray(node)) return node.map(toOpenApi);
+  if (node === null || typeof node !== 'object') return node;
+  const literals = Array.isArray(node.anyOf) && node.anyOf.every((m) => typeof m === 'object' && m !== null && !Array.isArray(m) && 'const' in m)
+    ? (node.anyOf as Array<{ const: Json }>).map((m) => m.const)
+    : undefined;
+  const out: { [key: string]: Json } = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$id' || (literals && key === 'anyOf')) continue;
+    out[key] = key === '$ref' && typeof value === 'string' ? `${REF_PREFIX}${value}` : toOpenApi(value);
+  }
+  if (literals) return { ...out, type: 'string', enum: literals };
+  return out;
+}
+
+function schemaJson(schema: TSchema): Json {
+  return toOpenApi(JSON.parse(JSON.stringify(schema)) as Json);
+}
+
+function ref(schema: TSchema): Json {
+  return { $ref: `${REF_PREFIX}${schema.$id as string}` };
+}
+
+const errorResponse = (description: string): Json => ({
+  description,
+  content: { 'application/json': { schema: ref(ErrorBodySchema) } },
+});
+
+export function buildOpenApiDocument(): Json {
+  const paths: { [key: string]: Json } = {};
+  for (const [name, spec] of Object.entries(ACTIONS)) {
+    const request = (spec as { request?: TSchema }).request;
+    const response = (spec as { response?: TSchema }).response;
+    const responses: { [key: string]: Json } = response
+      ? { 200: { description: 'Success', content: { 'application/json': { schema: ref(response) } } } }
+      : { 204: { description: 'Success, no body' } };
+    responses['400'] = errorResponse('Malformed JSON, a body that does not match the schema, or a body on an action that takes none');
+    responses['404'] = errorResponse('Unknown path, or no VM is created');
+    responses['405'] = errorResponse('Wrong method; the Allow header names the right one');
+    responses['409'] = errorResponse('The VM state forbids this action');
+    if (request) responses['413'] = errorResponse('Request body over 64 KiB');
+    responses['500'] = errorResponse('Internal failure');
+    if (name === 'vm.power-button') responses['501'] = errorResponse('Not supported yet');
+    paths[`/${name}`] = {
+      [spec.method.toLowerCase()]: {
+        summary: spec.summary,
+        operationId: name,
+        ...(request ? { requestBody: { required: true, content: { 'application/json': { schema: ref(request) } } } } : {}),
+        responses,
+      },
+    };
+  }
+  const schemas: { [key: string]: Json } = {};
+  for (const schema of COMPONENT_SCHEMAS) schemas[schema.$id as string] = schemaJson(schema);
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'tsvmm API',
+      description: 'The REST API of tsvmm on its UNIX socket; paths and payloads follow Cloud Hypervisor.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      version: VERSION,
+    },
+    servers: [{ url: 'http://localhost/api/v1' }],
+    paths,
+    components: { schemas },
+  };
+}
+
+export function openApiText(): string {
+  return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+}
+
+/** TypeScript types for clients, generated from the document by openapi-typescript. */
+export async function openApiTypesText(): Promise<string> {
+  const { default: openapiTS, astToString } = await import('openapi-typescript');
+  const ast = await openapiTS(JSON.parse(openApiText()) as Parameters<typeof openapiTS>[0]);
+  return `// Generated from openapi/tsvmm.json by \`npm run generate\`; do not edit.\n${astToString(ast)}`;
+}

@@ -1,0 +1,83 @@
+// The REST API's data shapes, as TypeBox schemas: the one source of truth.
+// Requests are validated against them at runtime; openapi/tsvmm.json and the
+// client types in src/api/generated/ are generated from them
+// (`npm run generate`). Names and fields follow Cloud Hypervisor's document.
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { MAX_MEMORY, MAX_VCPUS, MIN_MEMORY } from '../vm/config.js';
+
+const strict = { additionalProperties: false } as const;
+
+/** A `$ref` to a named schema that keeps the referenced schema's static type. */
+function refTo<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id as string));
+}
+
+export const PayloadConfigSchema = Type.Object({
+  kernel: Type.Optional(Type.String({ minLength: 1, description: 'ELF vmlinux with a PVH note, or bzImage' })),
+  initramfs: Type.Optional(Type.String({ minLength: 1 })),
+  cmdline: Type.Optional(Type.String()),
+  firmware: Type.Optional(Type.String({ description: 'Not supported: boot a kernel' })),
+}, { ...strict, $id: 'PayloadConfig', description: 'What the guest boots' });
+
+export const CpusConfigSchema = Type.Object({
+  boot_vcpus: Type.Integer({ minimum: 1, maximum: MAX_VCPUS }),
+  max_vcpus: Type.Integer({ minimum: 1, maximum: MAX_VCPUS }),
+}, { ...strict, $id: 'CpusConfig' });
+
+export const MemoryConfigSchema = Type.Object({
+  size: Type.Integer({ minimum: MIN_MEMORY, maximum: MAX_MEMORY, description: 'Bytes, a multiple of 4096' }),
+}, { ...strict, $id: 'MemoryConfig' });
+
+export const ConsoleConfigSchema = Type.Object({
+  mode: Type.Union([Type.Literal('Off'), Type.Literal('Null'), Type.Literal('Tty'), Type.Literal('File')]),
+  file: Type.Optional(Type.String({ minLength: 1 })),
+}, { ...strict, $id: 'ConsoleConfig' });
+
+/** vm.create's body. Sections left out take the CLI's defaults. */
+export const VmConfigSchema = Type.Object({
+  payload: refTo(PayloadConfigSchema),
+  cpus: Type.Optional(refTo(CpusConfigSchema)),
+  memory: Type.Optional(refTo(MemoryConfigSchema)),
+  serial: Type.Optional(refTo(ConsoleConfigSchema)),
+  console: Type.Optional(refTo(ConsoleConfigSchema)),
+}, { ...strict, $id: 'VmConfig', description: 'Virtual machine configuration' });
+
+export const VmStateSchema = Type.Union(
+  [Type.Literal('Created'), Type.Literal('Running'), Type.Literal('Shutdown'), Type.Literal('Paused')],
+  { $id: 'VmState' },
+);
+
+export const VmInfoSchema = Type.Object({
+  config: refTo(VmConfigSchema),
+  state: refTo(VmStateSchema),
+  memory_actual_size: Type.Integer({ minimum: 0 }),
+}, { ...strict, $id: 'VmInfo', description: 'Virtual machine information' });
+
+export const VmmPingResponseSchema = Type.Object({
+  build_version: Type.String(),
+  version: Type.String(),
+  pid: Type.Integer(),
+  features: Type.Array(Type.String()),
+}, { ...strict, $id: 'VmmPingResponse', description: 'Virtual machine monitor information' });
+
+export const VmCountersSchema = Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer()), {
+  $id: 'VmCounters', description: 'Counters per device id',
+});
+
+export const ErrorBodySchema = Type.Object({
+  status: Type.Integer({ minimum: 400, maximum: 599 }),
+  message: Type.String(),
+  causes: Type.Array(Type.String()),
+}, { ...strict, $id: 'Error', description: 'Every error response' });
+
+/** Every named schema, in the order the OpenAPI document lists them. */
+export const COMPONENT_SCHEMAS: readonly TSchema[] = [
+  VmmPingResponseSchema, VmStateSchema, VmInfoSchema, VmCountersSchema, PayloadConfigSchema,
+  VmConfigSchema, CpusConfigSchema, MemoryConfigSchema, ConsoleConfigSchema, ErrorBodySchema,
+];
+
+export type VmConfigBody = Static<typeof VmConfigSchema>;
+export type VmInfoBody = Static<typeof VmInfoSchema>;
+export type VmmPingBody = Static<typeof VmmPingResponseSchema>;
+export type VmCountersBody = Static<typeof VmCountersSchema>;
+export type ErrorBody = Static<typeof ErrorBodySchema>;

@@ -1,0 +1,118 @@
+// The REST API over HTTP/1.1: parses, validates and forwards. Each request
+// on /api/v1/<action> becomes one message to the VMM control loop; the
+// reply becomes the response. Errors are JSON {status, message, causes}.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import { ConfigError, VmmError } from '../util/errors.js';
+import { log } from '../util/log.js';
+import { ACTIONS, isActionName, type ActionName } from '../vmm/actions.js';
+import type { VmmHandle } from '../vmm/handle.js';
+import { COMPONENT_SCHEMAS, type ErrorBody } from './schema.js';
+
+export const API_PREFIX = '/api/v1/';
+/** Request bodies larger than this are refused with 413. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+class HttpError extends VmmError {}
+
+const validators = new Map<ActionName, TypeCheck<TSchema>>();
+for (const [name, spec] of Object.entries(ACTIONS)) {
+  const request = (spec as { request?: TSchema }).request;
+  if (request) validators.set(name as ActionName, TypeCompiler.Compile(request, [...COMPONENT_SCHEMAS]));
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  response.end(text);
+}
+
+function sendError(response: ServerResponse, error: ErrorBody, headers: Record<string, string> = {}): void {
+  sendJson(response, error.status, { status: error.status, message: error.message, causes: error.causes }, headers);
+}
+
+function errorBody(error: unknown): ErrorBody {
+  if (error instanceof VmmError) return { status: error.status, message: error.message, causes: error.causes };
+  return { status: 500, message: error instanceof Error ? error.message : String(error), causes: [] };
+}
+
+/** Reads the body up to the limit; a larger one is a 413 (and the rest is drained). */
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) tooLarge = true;
+    else chunks.push(chunk);
+  }
+  if (tooLarge) throw new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+  return Buffer.concat(chunks);
+}
+
+function parseBody(action: ActionName, raw: Buffer): unknown {
+  const validator = validators.get(action);
+  if (!validator) {
+    if (raw.length > 0) throw new ConfigError(`${action} takes no request body`);
+    return undefined;
+  }
+  if (raw.length === 0) throw new ConfigError(`${action} needs a JSON request body`);
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw new ConfigError(`malformed JSON: ${(error as Error).message}`);
+  }
+  if (!validator.Check(body)) {
+    const causes = [...validator.Errors(body)].map((e) => `${e.path || '/'}: ${e.message}`);
+    throw new ConfigError(`invalid ${action} body: ${causes[0] ?? 'does not match the schema'}`, causes);
+  }
+  return body;
+}
+
+async function route(vmm: VmmHandle, request: IncomingMessage, response: ServerResponse): Promise<number> {
+  const path = (request.url ?? '').split('?')[0] ?? '';
+  const name = path.startsWith(API_PREFIX) ? path.slice(API_PREFIX.length) : '';
+  if (!isActionName(name)) throw new HttpError(404, `no endpoint ${path}`);
+  const spec = ACTIONS[name];
+  if (request.method !== spec.method) {
+    request.resume();
+    sendError(response, { status: 405, message: `${path} takes ${spec.method}, not ${request.method}`, causes: [] },
+      { Allow: spec.method });
+    return 405;
+  }
+  const body = parseBody(name, await readBody(request));
+  const result = await vmm.request(name, body);
+  if ((spec as { response?: TSchema }).response) {
+    sendJson(response, 200, result);
+    return 200;
+  }
+  response.writeHead(204).end();
+  return 204;
+}
+
+export function createApiServer(vmm: VmmHandle): Server {
+  return createServer((request, response) => {
+    const started = process.hrtime.bigint();
+    route(vmm, request, response).then(
+      (status) => logRequest(request, status, started),
+      (error: unknown) => {
+        const body = errorBody(error);
+        if (!response.headersSent) sendError(response, body, body.status === 413 ? { Connection: 'close' } : {});
+        logRequest(request, body.status, started);
+      },
+    );
+  });
+}
+
+function logRequest(request: IncomingMessage, status: number, started: bigint): void {
+  const micros = Number(process.hrtime.bigint() - started) / 1000;
+  log.info(`api: ${request.method} ${request.url} ${status} ${micros.toFixed(0)}us`);
+}

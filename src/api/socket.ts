@@ -1,0 +1,91 @@
+// The API's UNIX socket: created with mode 0600 and guarded by an flock on
+// `<path>.lock`, so a second tsvmm on the same path fails with a clear
+// message while a socket left by a killed process (whose lock the kernel
+// released) is replaced. Closing removes both files.
+import { closeSync, existsSync, unlinkSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { native } from '../native.js';
+import { ConfigError } from '../util/errors.js';
+import { log } from '../util/log.js';
+import { parseInteger, parseOptionString } from '../vm/option-string.js';
+
+export type ApiSocketSpec = { path: string } | { fd: number };
+
+/** `--api-socket path=/run/x.sock`, `fd=3`, or a bare path. */
+export function parseApiSocket(text: string): ApiSocketSpec {
+  if (!text.includes('=')) return { path: text };
+  const values = parseOptionString('--api-socket', text, ['path', 'fd']);
+  const path = values.get('path');
+  const fd = values.get('fd');
+  if ((path === undefined) === (fd === undefined)) throw new ConfigError('--api-socket: give exactly one of path= or fd=');
+  if (path !== undefined) {
+    if (path === '') throw new ConfigError('--api-socket: path= needs a path');
+    return { path };
+  }
+  return { fd: parseInteger('--api-socket', 'fd', fd as string, 0, 65535) };
+}
+
+export interface ApiSocket {
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, target: string | { fd: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(target, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting; lets responses in flight finish for up to a second. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 1000).unref();
+  });
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+export async function listenApiSocket(server: Server, spec: ApiSocketSpec): Promise<ApiSocket> {
+  if ('fd' in spec) {
+    await listen(server, { fd: spec.fd });
+    return { description: `fd ${spec.fd}`, close: () => closeServer(server) };
+  }
+  const { path } = spec;
+  const lockPath = `${path}.lock`;
+  const lockFd = native.lockFile(lockPath);
+  if (lockFd < 0) throw new ConfigError(`API socket ${path} is in use by another tsvmm (${lockPath} is locked)`);
+  if (existsSync(path)) {
+    log.info(`replacing stale API socket ${path}`);
+    removeQuietly(path);
+  }
+  const umask = process.umask(0o177);
+  try {
+    await listen(server, path);
+  } catch (error) {
+    closeSync(lockFd);
+    throw new ConfigError(`cannot listen on ${path}: ${(error as Error).message}`);
+  } finally {
+    process.umask(umask);
+  }
+  return {
+    description: path,
+    close: async () => {
+      removeQuietly(path);
+      removeQuietly(lockPath);
+      await closeServer(server);
+      closeSync(lockFd);
+    },
+  };
+}

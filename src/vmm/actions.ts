@@ -1,0 +1,62 @@
+// Every API action, defined once: its name (the path under /api/v1/), HTTP
+// method, body and response schemas, success status, and the handler the
+// VMM control loop runs. The HTTP server, the OpenAPI generator and the
+// CLI all read this table; adding an endpoint is adding an entry.
+import type { TSchema } from '@sinclair/typebox';
+import {
+  VmConfigSchema, VmCountersSchema, VmInfoSchema, VmmPingResponseSchema,
+} from '../api/schema.js';
+import type { Vmm } from './vmm.js';
+
+export interface ActionSpec {
+  method: 'GET' | 'PUT';
+  summary: string;
+  /** The body schema; undefined means the action takes no body. */
+  request?: TSchema;
+  /** The response schema for a 200; undefined means 204 without a body. */
+  response?: TSchema;
+  handler: (vmm: Vmm, body: unknown) => unknown;
+}
+
+function define<const T extends Record<string, ActionSpec>>(actions: T): T {
+  return actions;
+}
+
+export const ACTIONS = define({
+  'vmm.ping': {
+    method: 'GET', summary: 'Ping the VMM', response: VmmPingResponseSchema,
+    handler: (vmm) => vmm.ping(),
+  },
+  'vmm.shutdown': {
+    method: 'PUT', summary: 'Shut the VM down (if any) and end the VMM process',
+    handler: (vmm) => vmm.shutdownVmm(),
+  },
+  'vm.create': {
+    method: 'PUT', summary: 'Create the VM from a configuration; it is not booted', request: VmConfigSchema,
+    handler: (vmm, body) => vmm.create(body),
+  },
+  'vm.boot': { method: 'PUT', summary: 'Boot the created VM', handler: (vmm) => vmm.boot() },
+  'vm.shutdown': { method: 'PUT', summary: 'Stop the VM; the VMM stays up', handler: (vmm) => vmm.shutdown() },
+  'vm.reboot': { method: 'PUT', summary: 'Reset the VM and boot it again', handler: (vmm) => vmm.reboot() },
+  'vm.pause': { method: 'PUT', summary: 'Stop every vCPU', handler: (vmm) => vmm.pause() },
+  'vm.resume': { method: 'PUT', summary: 'Restart the vCPUs of a paused VM', handler: (vmm) => vmm.resume() },
+  'vm.delete': { method: 'PUT', summary: 'Stop the VM if needed and forget it', handler: (vmm) => vmm.delete() },
+  'vm.power-button': {
+    method: 'PUT', summary: 'Press the ACPI power button', handler: (vmm) => vmm.powerButton(),
+  },
+  'vm.nmi': { method: 'PUT', summary: 'Inject an NMI into every vCPU', handler: (vmm) => vmm.nmi() },
+  'vm.info': {
+    method: 'GET', summary: 'The VM configuration and state', response: VmInfoSchema,
+    handler: (vmm) => vmm.info(),
+  },
+  'vm.counters': {
+    method: 'GET', summary: 'Counters per device', response: VmCountersSchema,
+    handler: (vmm) => vmm.counters(),
+  },
+});
+
+export type ActionName = keyof typeof ACTIONS;
+
+export function isActionName(name: string): name is ActionName {
+  return Object.hasOwn(ACTIONS, name);
+}

@@ -1,0 +1,54 @@
+// The VMM control loop: the single consumer of the request queue. It runs
+// in its own worker thread, owns the Vmm (and so the VM), and handles one
+// message at a time, so requests on the VM are serialised without locks.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ErrorBody } from '../api/schema.js';
+import { VmmError } from '../util/errors.js';
+import { configureLog, log } from '../util/log.js';
+import { ACTIONS } from './actions.js';
+import type { VmmMessage, VmmReply, VmmRequest, VmmWorkerData } from './messages.js';
+import { Vmm } from './vmm.js';
+
+type Task = () => Promise<void>;
+
+export function toErrorBody(error: unknown): ErrorBody {
+  if (error instanceof VmmError) return { status: error.status, message: error.message, causes: error.causes };
+  const message = error instanceof Error ? error.message : String(error);
+  log.error(`internal error: ${error instanceof Error ? error.stack ?? message : message}`);
+  return { status: 500, message, causes: [] };
+}
+
+function main(): void {
+  const port = parentPort;
+  if (!port) throw new Error('the control loop must run in a worker thread');
+  configureLog((workerData as VmmWorkerData).log);
+  const queue: Task[] = [];
+  let draining = false;
+  const post = (message: VmmMessage): void => port.postMessage(message);
+
+  const drain = async (): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    for (let task = queue.shift(); task; task = queue.shift()) await task();
+    draining = false;
+  };
+  const schedule = (task: Task): void => {
+    queue.push(task);
+    void drain();
+  };
+  const vmm = new Vmm({ schedule, emit: (event) => post({ kind: 'event', event }) });
+
+  const handle = async (request: VmmRequest): Promise<VmmReply> => {
+    try {
+      const body = request.kind === 'serial-input'
+        ? vmm.serialInput(request.bytes)
+        : await ACTIONS[request.action].handler(vmm, request.body);
+      return { kind: 'reply', id: request.id, ok: true, body: body ?? null };
+    } catch (error) {
+      return { kind: 'reply', id: request.id, ok: false, error: toErrorBody(error) };
+    }
+  };
+  port.on('message', (request: VmmRequest) => schedule(async () => post(await handle(request))));
+}
+
+main();

@@ -1,0 +1,171 @@
+// The VMM control loop's state: at most one VM, its configuration and its
+// life-cycle state. Only the control loop calls these methods, one request
+// at a time, so no state here needs a lock.
+import type { VmConfigBody, VmCountersBody, VmInfoBody, VmmPingBody } from '../api/schema.js';
+import { NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
+import { log } from '../util/log.js';
+import { VERSION } from '../version.js';
+import { defaultVmConfig, validateVmConfig, type VmConfig } from '../vm/config.js';
+import { Kvm } from '../vm/kvm.js';
+import { readBootPayload } from '../vm/payload.js';
+import type { VcpuExit } from '../vm/vcpu-control.js';
+import { Vm } from '../vm/vm.js';
+
+export type VmState = 'Created' | 'Running' | 'Paused' | 'Shutdown';
+
+export type VmmEvent =
+  | { type: 'vm-ended'; exit: VcpuExit }
+  | { type: 'vmm-shutdown' };
+
+export interface VmmHost {
+  /** Runs `task` on the control loop after the requests already queued. */
+  schedule(task: () => Promise<void>): void;
+  emit(event: VmmEvent): void;
+}
+
+/** Fills in the sections a vm.create body may leave out. */
+export function configFromBody(body: VmConfigBody): VmConfig {
+  const defaults = defaultVmConfig();
+  return {
+    payload: { ...body.payload },
+    cpus: body.cpus ?? defaults.cpus,
+    memory: body.memory ?? defaults.memory,
+    serial: body.serial ?? defaults.serial,
+    console: body.console ?? defaults.console,
+  };
+}
+
+export class Vmm {
+  private kvm: Kvm | undefined;
+  private config: VmConfig | undefined;
+  private vm: Vm | undefined;
+  private state: VmState = 'Created';
+
+  constructor(private readonly host: VmmHost) {}
+
+  ping(): VmmPingBody {
+    return { build_version: `tsvmm ${VERSION}`, version: VERSION, pid: process.pid, features: [] };
+  }
+
+  create(body: unknown): void {
+    if (this.config) throw new StateError('a VM is already created; delete it first');
+    const config = configFromBody(body as VmConfigBody);
+    validateVmConfig(config);
+    readBootPayload(config.payload);
+    this.config = config;
+    this.state = 'Created';
+    log.info('VM created');
+  }
+
+  async boot(): Promise<void> {
+    const config = this.requireConfig();
+    this.requireState('boot', ['Created', 'Shutdown']);
+    this.kvm ??= Kvm.open();
+    const vm = await Vm.create(this.kvm, config);
+    this.vm = vm;
+    vm.start();
+    this.state = 'Running';
+    void vm.exited.then((exit) => {
+      if (exit.kind !== 'stopped') this.host.schedule(() => this.onGuestEnded(vm, exit));
+    });
+    log.info('VM booted');
+  }
+
+  /** A vCPU stopped on its own (guest reset, failure): the VM is shut down. */
+  private async onGuestEnded(vm: Vm, exit: VcpuExit): Promise<void> {
+    if (this.vm !== vm) return;
+    await this.destroyVm();
+    this.state = 'Shutdown';
+    if (exit.kind === 'failure') log.error(exit.message);
+    else log.info(`VM ended: ${exit.kind}`);
+    this.host.emit({ type: 'vm-ended', exit });
+  }
+
+  async shutdown(): Promise<void> {
+    this.requireConfig();
+    this.requireState('shut down', ['Running', 'Paused']);
+    await this.destroyVm();
+    this.state = 'Shutdown';
+  }
+
+  async reboot(): Promise<void> {
+    this.requireConfig();
+    this.requireState('reboot', ['Running', 'Paused']);
+    await this.destroyVm();
+    this.state = 'Shutdown';
+    await this.boot();
+  }
+
+  async pause(): Promise<void> {
+    this.requireConfig();
+    this.requireState('pause', ['Running']);
+    await this.vm?.pause();
+    this.state = 'Paused';
+  }
+
+  resume(): void {
+    this.requireConfig();
+    this.requireState('resume', ['Paused']);
+    this.vm?.resume();
+    this.state = 'Running';
+  }
+
+  async delete(): Promise<void> {
+    this.requireConfig();
+    await this.destroyVm();
+    this.config = undefined;
+    this.state = 'Created';
+  }
+
+  powerButton(): void {
+    this.requireConfig();
+    this.requireState('press the power button of', ['Running']);
+    throw new NotSupportedError('the power button needs ACPI, which tsvmm does not provide yet');
+  }
+
+  nmi(): void {
+    this.requireConfig();
+    this.requireState('inject an NMI into', ['Running']);
+    this.vm?.injectNmi();
+  }
+
+  info(): VmInfoBody {
+    const config = this.requireConfig();
+    return { config, state: this.state, memory_actual_size: config.memory.size };
+  }
+
+  counters(): VmCountersBody {
+    this.requireConfig();
+    return {};
+  }
+
+  async shutdownVmm(): Promise<void> {
+    await this.destroyVm();
+    this.kvm?.close();
+    this.kvm = undefined;
+    // Scheduled, so the frontends get this request's reply before the event.
+    this.host.schedule(async () => this.host.emit({ type: 'vmm-shutdown' }));
+  }
+
+  /** Serial input from a frontend; returns how many bytes the UART took. */
+  serialInput(bytes: Uint8Array): number {
+    return this.vm ? this.vm.sendSerialInput(bytes) : bytes.length;
+  }
+
+  private async destroyVm(): Promise<void> {
+    const vm = this.vm;
+    this.vm = undefined;
+    await vm?.destroy();
+  }
+
+  private requireConfig(): VmConfig {
+    if (!this.config) throw new NotFoundError('no VM is created');
+    return this.config;
+  }
+
+  private requireState(action: string, allowed: VmState[]): void {
+    if (!allowed.includes(this.state)) {
+      throw new StateError(`cannot ${action} a VM that is ${this.state} (allowed: ${allowed.join(', ')})`);
+    }
+  }
+}

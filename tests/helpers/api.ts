@@ -1,0 +1,94 @@
+// Starts `tsvmm --api-socket` for tests and talks to it with undici, checking
+// every response body against the API's schemas.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import { Client } from 'undici';
+import { COMPONENT_SCHEMAS, ErrorBodySchema } from '../../src/api/schema.js';
+import { ACTIONS, isActionName } from '../../src/vmm/actions.js';
+import { TSVMM } from './tsvmm.js';
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  /** Why the body does not match the schema the document gives for it; empty when it does. */
+  schemaErrors: string[];
+}
+
+const checks = new Map<string, ReturnType<typeof TypeCompiler.Compile>>();
+function check(schema: TSchema, value: unknown): string[] {
+  const id = schema.$id as string;
+  let compiled = checks.get(id);
+  if (!compiled) {
+    compiled = TypeCompiler.Compile(schema, [...COMPONENT_SCHEMAS]);
+    checks.set(id, compiled);
+  }
+  return compiled.Check(value) ? [] : [...compiled.Errors(value)].map((e) => `${e.path}: ${e.message}`);
+}
+
+/** The schema the OpenAPI document promises for this path and status. */
+function expectedSchema(path: string, status: number): TSchema | null | undefined {
+  const name = path.replace('/api/v1/', '');
+  if (status >= 400) return ErrorBodySchema;
+  if (!isActionName(name)) return undefined;
+  const response = (ACTIONS[name] as { response?: TSchema }).response;
+  return response ?? null;
+}
+
+/** Until a connection succeeds: a stale socket file may exist before the server does. */
+async function waitForSocket(socketPath: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (existsSync(socketPath)) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const socket = connect(socketPath, () => { socket.end(); resolve(true); });
+        socket.on('error', () => resolve(false));
+      });
+      if (ok) return;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export class ApiVmm {
+  readonly client: Client;
+
+  private constructor(readonly socketPath: string, readonly child: ChildProcess, readonly output: { stderr: string }) {
+    this.client = new Client('http://localhost', { socketPath, pipelining: 16 });
+  }
+
+  static async start(args: string[] = [], path?: string): Promise<ApiVmm> {
+    const socketPath = path ?? join(mkdtempSync(join(tmpdir(), 'tsvmm-api-')), 'api.sock');
+    const child = spawn(process.execPath, [TSVMM, '--api-socket', `path=${socketPath}`, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const output = { stderr: '' };
+    child.stderr?.on('data', (chunk: Buffer) => { output.stderr += chunk.toString(); });
+    await waitForSocket(socketPath);
+    return new ApiVmm(socketPath, child, output);
+  }
+
+  async call(method: string, action: string, body?: string | object, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    const path = `/api/v1/${action}`;
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const response = await this.client.request({ method: method as 'GET', path, body: payload, headers });
+    const text = await response.body.text();
+    const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+    const schema = expectedSchema(path, response.statusCode);
+    let schemaErrors: string[] = [];
+    if (schema === null && text !== '') schemaErrors = ['a 204-style action returned a body'];
+    else if (schema) schemaErrors = check(schema, parsed);
+    return { status: response.statusCode, headers: response.headers, body: parsed, schemaErrors };
+  }
+
+  async stop(): Promise<number | null> {
+    await this.call('PUT', 'vmm.shutdown').catch(() => undefined);
+    await this.client.close().catch(() => undefined);
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    return new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+}

@@ -1,0 +1,191 @@
+// The REST API over its real UNIX socket: every endpoint in every state,
+// a table of bad requests, ordering and concurrency, curl as a client, and
+// the socket's lock and clean-up. Every response body is checked against
+// the schema the OpenAPI document gives for it.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { Client } from 'undici';
+import { ApiVmm, type ApiResponse } from '../helpers/api.js';
+import { buildTestElf, HALT_FOREVER } from '../helpers/elf.js';
+import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsvmm-api-test-'));
+const haltKernel = join(dir, 'halt.elf');
+writeFileSync(haltKernel, buildTestElf({ segments: [{ address: 0x100000, code: HALT_FOREVER }], pvhEntry: 0x100000 }));
+const haltConfig = { payload: { kernel: haltKernel }, memory: { size: 64 * 2 ** 20 }, serial: { mode: 'Null' } };
+
+function expectOk(t: Test, response: ApiResponse, status: number, what: string): void {
+  t.equal(response.status, status, `${what}: status ${status} (${JSON.stringify(response.body)})`);
+  t.same(response.schemaErrors, [], `${what}: body matches the document`);
+}
+
+t.test('bad requests get their status and a JSON error, and the VMM keeps serving', async (t) => {
+  const vmm = await ApiVmm.start();
+  t.teardown(() => vmm.stop());
+  const cases: Array<[string, string, string | object | undefined, number, RegExp]> = [
+    ['PUT', 'vm.create', '{"payload": {', 400, /malformed JSON/],
+    ['PUT', 'vm.create', { payload: { kernel: 5 } }, 400, /\/payload\/kernel: Expected string/],
+    ['PUT', 'vm.create', { payload: { kernel: 'k' }, disks: [] }, 400, /\/disks: Unexpected property/],
+    ['PUT', 'vm.create', { payload: { kernel: 'k' }, cpus: { boot_vcpus: 0, max_vcpus: 1 } }, 400, /boot_vcpus/],
+    ['PUT', 'vm.create', { payload: { kernel: 'k' }, memory: { size: '1G' } }, 400, /\/memory\/size/],
+    ['PUT', 'vm.create', { cpus: { boot_vcpus: 1, max_vcpus: 1 } }, 400, /payload/],
+    ['PUT', 'vm.create', [], 400, /Expected object/],
+    ['PUT', 'vm.create', undefined, 400, /needs a JSON request body/],
+    ['PUT', 'vm.create', { payload: { kernel: join(dir, 'missing') } }, 400, /cannot read kernel .*ENOENT/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, memory: { size: 4097 * 4096 + 1 } }, 400, /multiple of 4 KiB/],
+    ['PUT', 'vm.create', `{"payload":{"kernel":"${'k'.repeat(70_000)}"}}`, 413, /over 65536 bytes/],
+    ['PUT', 'vm.boot', '{}', 400, /vm.boot takes no request body/],
+    ['POST', 'vm.boot', undefined, 405, /takes PUT, not POST/],
+    ['GET', 'vm.create', undefined, 405, /takes PUT, not GET/],
+    ['PUT', 'vmm.ping', undefined, 405, /takes GET, not PUT/],
+    ['GET', 'vm.nope', undefined, 404, /no endpoint/],
+    ['GET', '../../etc/passwd', undefined, 404, /no endpoint/],
+    ['PUT', 'vm.boot', undefined, 404, /no VM is created/],
+    ['GET', 'vm.info', undefined, 404, /no VM is created/],
+    ['GET', 'vm.counters', undefined, 404, /no VM is created/],
+    ['PUT', 'vm.delete', undefined, 404, /no VM is created/],
+  ];
+  for (const [method, action, body, status, message] of cases) {
+    const response = await vmm.call(method, action, body);
+    const what = `${method} ${action} ${typeof body === 'string' ? body.slice(0, 30) : JSON.stringify(body)?.slice(0, 60)}`;
+    expectOk(t, response, status, what);
+    t.match(response.body, { status, message }, `${what}: says why`);
+    if (status === 405) t.ok(response.headers.allow, `${what}: Allow header`);
+  }
+  const ping = await vmm.call('GET', 'vmm.ping');
+  expectOk(t, ping, 200, 'ping afterwards');
+  t.match(ping.body, { version: /^\d+\.\d+\.\d+$/, pid: vmm.child.pid });
+});
+
+t.test('the life cycle, every action in every state', async (t) => {
+  if (skipWithoutKvm(t)) return;
+  const vmm = await ApiVmm.start();
+  t.teardown(() => vmm.stop());
+  const state = async (expected: string): Promise<void> => {
+    const info = await vmm.call('GET', 'vm.info');
+    expectOk(t, info, 200, `info while ${expected}`);
+    t.match(info.body, { state: expected, memory_actual_size: 64 * 2 ** 20, config: { cpus: { boot_vcpus: 1 } } });
+  };
+  const forbidden = async (actions: string[], why: string): Promise<void> => {
+    for (const action of actions) {
+      const response = await vmm.call('PUT', action);
+      expectOk(t, response, 409, `${action} ${why}`);
+    }
+  };
+  expectOk(t, await vmm.call('PUT', 'vm.create', haltConfig), 204, 'create');
+  await state('Created');
+  expectOk(t, await vmm.call('PUT', 'vm.create', haltConfig), 409, 'create twice');
+  await forbidden(['vm.pause', 'vm.resume', 'vm.shutdown', 'vm.reboot', 'vm.nmi', 'vm.power-button'], 'when Created');
+  expectOk(t, await vmm.call('GET', 'vm.counters'), 200, 'counters');
+
+  expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot');
+  await state('Running');
+  await forbidden(['vm.boot', 'vm.resume'], 'when Running');
+  expectOk(t, await vmm.call('PUT', 'vm.power-button'), 501, 'power button before ACPI');
+
+  expectOk(t, await vmm.call('PUT', 'vm.pause'), 204, 'pause');
+  await state('Paused');
+  await forbidden(['vm.pause', 'vm.boot', 'vm.nmi'], 'when Paused');
+  expectOk(t, await vmm.call('PUT', 'vm.resume'), 204, 'resume');
+  await state('Running');
+
+  expectOk(t, await vmm.call('PUT', 'vm.reboot'), 204, 'reboot');
+  await state('Running');
+  expectOk(t, await vmm.call('PUT', 'vm.pause'), 204, 'pause before shutdown');
+  expectOk(t, await vmm.call('PUT', 'vm.shutdown'), 204, 'shutdown from Paused');
+  await state('Shutdown');
+  await forbidden(['vm.shutdown', 'vm.pause', 'vm.resume', 'vm.reboot'], 'when Shutdown');
+
+  expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot again after shutdown');
+  await state('Running');
+  expectOk(t, await vmm.call('PUT', 'vm.delete'), 204, 'delete while Running');
+  expectOk(t, await vmm.call('GET', 'vm.info'), 404, 'info after delete');
+
+  // The NMI reaches the guest: this one has no IDT, so it triple-faults and
+  // the VM ends on its own (Shutdown), which only a delivered NMI can cause.
+  expectOk(t, await vmm.call('PUT', 'vm.create', haltConfig), 204, 'create for the NMI');
+  expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot for the NMI');
+  expectOk(t, await vmm.call('PUT', 'vm.nmi'), 204, 'nmi');
+  let ended = false;
+  for (let i = 0; i < 200 && !ended; i++) {
+    ended = ((await vmm.call('GET', 'vm.info')).body as { state: string }).state === 'Shutdown';
+    if (!ended) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  t.ok(ended, 'the NMI made the guest without an IDT triple-fault');
+  t.match(vmm.output.stderr, /triple fault/, 'and the failure was reported');
+  expectOk(t, await vmm.call('PUT', 'vm.delete'), 204, 'delete after the guest ended');
+});
+
+t.test('requests pipelined on one connection are answered in order', async (t) => {
+  if (skipWithoutKvm(t)) return;
+  const vmm = await ApiVmm.start();
+  t.teardown(() => vmm.stop());
+  const responses = await Promise.all([
+    vmm.call('PUT', 'vm.create', haltConfig),
+    vmm.call('PUT', 'vm.boot'),
+    vmm.call('PUT', 'vm.pause'),
+    vmm.call('GET', 'vm.info'),
+    vmm.call('PUT', 'vm.resume'),
+    vmm.call('GET', 'vm.info'),
+    vmm.call('PUT', 'vm.delete'),
+    vmm.call('GET', 'vm.info'),
+  ]);
+  t.same(responses.map((r) => r.status), [204, 204, 204, 200, 204, 200, 204, 404]);
+  t.match(responses[3]?.body, { state: 'Paused' });
+  t.match(responses[5]?.body, { state: 'Running' });
+});
+
+t.test('many connections at once: every request is answered', async (t) => {
+  const vmm = await ApiVmm.start();
+  t.teardown(() => vmm.stop());
+  const clients = Array.from({ length: 16 }, () => new Client('http://localhost', { socketPath: vmm.socketPath }));
+  t.teardown(() => Promise.all(clients.map((c) => c.close())));
+  const statuses = await Promise.all(clients.flatMap((client) => Array.from({ length: 50 }, async (_, i) => {
+    const response = await client.request({ method: 'GET', path: i % 2 ? '/api/v1/vmm.ping' : '/api/v1/vm.info' });
+    await response.body.text();
+    return response.statusCode;
+  })));
+  t.equal(statuses.length, 800);
+  t.equal(statuses.filter((s) => s === 200).length, 400, 'pings');
+  t.equal(statuses.filter((s) => s === 404).length, 400, 'info without a VM');
+});
+
+t.test('curl --unix-socket as a client', async (t) => {
+  if (spawnSync('curl', ['--version']).status !== 0) {
+    t.comment('skipped: curl is not installed');
+    return;
+  }
+  const vmm = await ApiVmm.start();
+  t.teardown(() => vmm.stop());
+  const curl = (...args: string[]): string =>
+    execFileSync('curl', ['-s', '--unix-socket', vmm.socketPath, ...args], { encoding: 'utf8' });
+  t.match(JSON.parse(curl('http://localhost/api/v1/vmm.ping')), { version: /\d/ });
+  t.equal(curl('-o', '/dev/null', '-w', '%{http_code}', '-X', 'PUT', 'http://localhost/api/v1/vm.info'), '405');
+  const created = curl('-o', '/dev/null', '-w', '%{http_code}', '-X', 'PUT', '-H', 'Content-Type: application/json',
+    '-d', JSON.stringify(haltConfig), 'http://localhost/api/v1/vm.create');
+  t.equal(created, '204');
+  t.match(JSON.parse(curl('http://localhost/api/v1/vm.info')), { state: 'Created' });
+});
+
+t.test('the socket: mode 0600, one tsvmm per path, stale sockets replaced, removed on exit', async (t) => {
+  const first = await ApiVmm.start();
+  t.equal(statSync(first.socketPath).mode & 0o777, 0o600);
+  const second = await runTsvmm(['--api-socket', `path=${first.socketPath}`], { timeoutMs: 20_000 });
+  t.equal(second.code, 2);
+  t.match(second.stderr, /is in use by another tsvmm/);
+  t.equal((await first.call('GET', 'vmm.ping')).status, 200, 'the first one still serves');
+
+  first.child.kill('SIGKILL');
+  await new Promise((resolve) => first.child.once('exit', resolve));
+  t.ok(existsSync(first.socketPath), 'a killed tsvmm leaves its socket behind');
+  const third = await ApiVmm.start([], first.socketPath);
+  const ping = await third.call('GET', 'vmm.ping');
+  t.equal(ping.status, 200, 'a new tsvmm took the stale path over');
+  t.match(ping.body, { pid: third.child.pid });
+  t.equal(await third.stop(), 0, 'vmm.shutdown ends the process with 0');
+  t.notOk(existsSync(first.socketPath), 'the socket is removed');
+  t.notOk(existsSync(`${first.socketPath}.lock`), 'the lock file is removed');
+});
