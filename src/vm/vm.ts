@@ -57,7 +57,8 @@ export class Vm {
         region.hostOffset, region.size);
     });
     this.bootEntry = boot(this.memory);
-    this.serialFileFd = config.serial.mode === 'File' ? openSync(config.serial.file ?? '', 'w') : undefined;
+    // Appended to: output of every boot and reboot of this VM is kept (vm.create truncates).
+    this.serialFileFd = config.serial.mode === 'File' ? openSync(config.serial.file ?? '', 'a') : undefined;
     this.devices = this.createDeviceStates();
     this.serial = this.devices.serial
       ? new Serial16550(this.devices.serial, () => {}, (level) => native.irqLine(this.vmFd, COM1_IRQ, level))

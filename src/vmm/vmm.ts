@@ -2,7 +2,8 @@
 // life-cycle state. Only the control loop calls these methods, one request
 // at a time, so no state here needs a lock.
 import type { VmConfigBody, VmCountersBody, VmInfoBody, VmmPingBody } from '../api/schema.js';
-import { NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
+import { writeFileSync } from 'node:fs';
+import { ConfigError, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { VERSION } from '../version.js';
 import { defaultVmConfig, validateVmConfig, type VmConfig } from '../vm/config.js';
@@ -35,6 +36,15 @@ export function configFromBody(body: VmConfigBody): VmConfig {
   };
 }
 
+/** A new VM starts its serial file afresh; its boots then append to it. */
+function truncateOutputFile(path: string): void {
+  try {
+    writeFileSync(path, '');
+  } catch (error) {
+    throw new ConfigError(`cannot write serial file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
 export class Vmm {
   private kvm: Kvm | undefined;
   private config: VmConfig | undefined;
@@ -52,6 +62,7 @@ export class Vmm {
     const config = configFromBody(body as VmConfigBody);
     validateVmConfig(config);
     readBootPayload(config.payload);
+    if (config.serial.mode === 'File') truncateOutputFile(config.serial.file ?? '');
     this.config = config;
     this.state = 'Created';
     log.info('VM created');

@@ -1,0 +1,130 @@
+// API latency and throughput: tsvmm's REST API over its UNIX socket, and
+// QEMU's QMP `query-status` measured the same way when QEMU is installed.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'undici';
+import { ApiVmm } from '../helpers/api.js';
+import { buildTestElf, HALT_FOREVER } from '../helpers/elf.js';
+import { summarize, type LatencySummary } from './stats.js';
+
+export interface ApiBenchResult {
+  ping: LatencySummary;
+  info: LatencySummary;
+  throughput_rps: number;
+  qmp_query_status?: LatencySummary;
+}
+
+const SEQUENTIAL = 10_000;
+const CONCURRENT_CONNECTIONS = 16;
+const CONCURRENT_REQUESTS = 20_000;
+
+async function sequential(client: Client, path: string, count: number): Promise<LatencySummary> {
+  const samples: bigint[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = process.hrtime.bigint();
+    const response = await client.request({ method: 'GET', path });
+    await response.body.text();
+    samples.push(process.hrtime.bigint() - start);
+    if (response.statusCode !== 200) throw new Error(`${path} answered ${response.statusCode}`);
+  }
+  return summarize(samples);
+}
+
+async function throughput(socketPath: string): Promise<number> {
+  const clients = Array.from({ length: CONCURRENT_CONNECTIONS }, () => new Client('http://localhost', { socketPath }));
+  const perClient = CONCURRENT_REQUESTS / CONCURRENT_CONNECTIONS;
+  const start = process.hrtime.bigint();
+  await Promise.all(clients.map(async (client) => {
+    for (let i = 0; i < perClient; i++) {
+      const response = await client.request({ method: 'GET', path: '/api/v1/vmm.ping' });
+      await response.body.text();
+    }
+  }));
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await Promise.all(clients.map((c) => c.close()));
+  return Math.round(CONCURRENT_REQUESTS / seconds);
+}
+
+export async function benchTsvmmApi(): Promise<Omit<ApiBenchResult, 'qmp_query_status'>> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-bench-'));
+  const kernel = join(dir, 'halt.elf');
+  writeFileSync(kernel, buildTestElf({ segments: [{ address: 0x100000, code: HALT_FOREVER }], pvhEntry: 0x100000 }));
+  const vmm = await ApiVmm.start();
+  try {
+    await vmm.call('PUT', 'vm.create', { payload: { kernel }, memory: { size: 64 * 2 ** 20 }, serial: { mode: 'Null' } });
+    await sequential(vmm.client, '/api/v1/vmm.ping', 1000); // warm-up
+    const ping = await sequential(vmm.client, '/api/v1/vmm.ping', SEQUENTIAL);
+    const info = await sequential(vmm.client, '/api/v1/vm.info', SEQUENTIAL);
+    return { ping, info, throughput_rps: await throughput(vmm.socketPath) };
+  } finally {
+    await vmm.stop();
+  }
+}
+
+/** One QMP command at a time, like one keep-alive HTTP connection. */
+class Qmp {
+  private buffer = '';
+  private waiting: ((line: string) => void) | undefined;
+
+  constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString();
+      for (let newline = this.buffer.indexOf('\n'); newline >= 0; newline = this.buffer.indexOf('\n')) {
+        const line = this.buffer.slice(0, newline);
+        this.buffer = this.buffer.slice(newline + 1);
+        if (line.includes('"return"') || line.includes('"QMP"') || line.includes('"error"')) this.waiting?.(line);
+      }
+    });
+  }
+
+  next(): Promise<string> {
+    return new Promise((resolve) => { this.waiting = resolve; });
+  }
+
+  async execute(command: string): Promise<string> {
+    const reply = this.next();
+    this.socket.write(`{"execute":"${command}"}\n`);
+    return reply;
+  }
+}
+
+export function qemuAvailable(): boolean {
+  return spawnSync('qemu-system-x86_64', ['--version']).status === 0;
+}
+
+export async function benchQmp(): Promise<LatencySummary | undefined> {
+  if (!qemuAvailable()) return undefined;
+  const socketPath = join(mkdtempSync(join(tmpdir(), 'tsvmm-bench-qmp-')), 'qmp.sock');
+  const qemu = spawn('qemu-system-x86_64', [
+    '-M', 'microvm', '-accel', 'kvm', '-m', '64M', '-nodefaults', '-nographic', '-S',
+    '-qmp', `unix:${socketPath},server=on,wait=off`,
+  ], { stdio: 'ignore' });
+  try {
+    let socket: Socket | undefined;
+    for (let i = 0; i < 200 && !socket; i++) {
+      socket = await new Promise<Socket | undefined>((resolve) => {
+        const s = connect(socketPath, () => resolve(s));
+        s.on('error', () => resolve(undefined));
+      });
+      if (!socket) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (!socket) return undefined;
+    const qmp = new Qmp(socket);
+    await qmp.next();
+    await qmp.execute('qmp_capabilities');
+    for (let i = 0; i < 1000; i++) await qmp.execute('query-status');
+    const samples: bigint[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const start = process.hrtime.bigint();
+      await qmp.execute('query-status');
+      samples.push(process.hrtime.bigint() - start);
+    }
+    socket.destroy();
+    return summarize(samples);
+  } finally {
+    qemu.kill('SIGKILL');
+  }
+}
