@@ -129,16 +129,24 @@ STRUCT_IOCTL(SetMpState, KVM_SET_MP_STATE, struct kvm_mp_state)
 STRUCT_IOCTL(GetVcpuEvents, KVM_GET_VCPU_EVENTS, struct kvm_vcpu_events)
 STRUCT_IOCTL(SetVcpuEvents, KVM_SET_VCPU_EVENTS, struct kvm_vcpu_events)
 
-// setCpuid2(vcpuFd, entries): entries is a whole number of kvm_cpuid_entry2.
-static Napi::Value SetCpuid2(const Napi::CallbackInfo& info) {
+// The ioctl argument for a count header followed by `entries` (a whole
+// number of `entry_size` structs), as kvm_cpuid2 and kvm_msrs are laid out.
+static std::vector<uint8_t> CountedEntries(const Napi::CallbackInfo& info, size_t entry_size, const char* what) {
   Napi::TypedArray entries = ArgBytes(info, 1, 0);
   size_t bytes = entries.ByteLength();
-  if (bytes % sizeof(kvm_cpuid_entry2) != 0) {
-    throw Napi::RangeError::New(info.Env(), "cpuid entries must be a multiple of 40 bytes");
+  if (bytes % entry_size != 0) {
+    throw Napi::RangeError::New(info.Env(), std::string(what) + " must be a multiple of " +
+                                                std::to_string(entry_size) + " bytes");
   }
   std::vector<uint8_t> storage(sizeof(CountHeader) + bytes);
-  reinterpret_cast<CountHeader*>(storage.data())->count = bytes / sizeof(kvm_cpuid_entry2);
+  reinterpret_cast<CountHeader*>(storage.data())->count = bytes / entry_size;
   memcpy(storage.data() + sizeof(CountHeader), BytesData(entries), bytes);
+  return storage;
+}
+
+// setCpuid2(vcpuFd, entries): entries is a whole number of kvm_cpuid_entry2.
+static Napi::Value SetCpuid2(const Napi::CallbackInfo& info) {
+  std::vector<uint8_t> storage = CountedEntries(info, sizeof(kvm_cpuid_entry2), "cpuid entries");
   if (Ioctl(ArgInt(info, 0), TSVMM_KVM_SET_CPUID2, storage.data()) < 0) ThrowErrno(info.Env(), "KVM_SET_CPUID2", errno);
   return info.Env().Undefined();
 }
@@ -146,17 +154,11 @@ static Napi::Value SetCpuid2(const Napi::CallbackInfo& info) {
 // getMsrs / setMsrs(vcpuFd, entries): entries is a whole number of
 // kvm_msr_entry (16 bytes); returns how many KVM processed, in order.
 static Napi::Value MsrIoctl(const Napi::CallbackInfo& info, unsigned long request, const char* name) {
-  Napi::TypedArray entries = ArgBytes(info, 1, 0);
-  size_t bytes = entries.ByteLength();
-  if (bytes % sizeof(kvm_msr_entry) != 0) {
-    throw Napi::RangeError::New(info.Env(), "msr entries must be a multiple of 16 bytes");
-  }
-  std::vector<uint8_t> storage(sizeof(CountHeader) + bytes);
-  reinterpret_cast<CountHeader*>(storage.data())->count = bytes / sizeof(kvm_msr_entry);
-  memcpy(storage.data() + sizeof(CountHeader), BytesData(entries), bytes);
+  std::vector<uint8_t> storage = CountedEntries(info, sizeof(kvm_msr_entry), "msr entries");
   int ret = Ioctl(ArgInt(info, 0), request, storage.data());
   if (ret < 0) ThrowErrno(info.Env(), name, errno);
-  memcpy(BytesData(entries), storage.data() + sizeof(CountHeader), bytes);
+  memcpy(BytesData(info[1].As<Napi::TypedArray>()), storage.data() + sizeof(CountHeader),
+         storage.size() - sizeof(CountHeader));
   return Napi::Number::New(info.Env(), ret);
 }
 

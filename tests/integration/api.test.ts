@@ -189,3 +189,26 @@ t.test('the socket: mode 0600, one tsvmm per path, stale sockets replaced, remov
   t.notOk(existsSync(first.socketPath), 'the socket is removed');
   t.notOk(existsSync(`${first.socketPath}.lock`), 'the lock file is removed');
 });
+
+t.test('--api-socket with a payload boots at once and serves that VM', async (t) => {
+  if (skipWithoutKvm(t)) return;
+  const vmm = await ApiVmm.start(['--kernel', haltKernel, '--memory', 'size=64M', '--serial', 'null']);
+  let info = await vmm.call('GET', 'vm.info');
+  for (let i = 0; i < 100 && (info.body as { state?: string }).state !== 'Running'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    info = await vmm.call('GET', 'vm.info');
+  }
+  expectOk(t, info, 200, 'info');
+  t.match(info.body, { state: 'Running', config: { payload: { kernel: haltKernel } } });
+  t.equal(await vmm.stop(), 0);
+});
+
+t.test('SIGTERM shuts down cleanly and removes the socket', async (t) => {
+  const vmm = await ApiVmm.start();
+  t.equal((await vmm.call('GET', 'vmm.ping')).status, 200);
+  const exited = new Promise<number | null>((resolve) => vmm.child.once('exit', (code) => resolve(code)));
+  vmm.child.kill('SIGTERM');
+  t.equal(await exited, 0);
+  t.notOk(existsSync(vmm.socketPath), 'socket removed');
+  await vmm.client.close();
+});
