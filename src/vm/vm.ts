@@ -42,21 +42,26 @@ export class Vm {
   private vcpus: VcpuThread[] = [];
   private resolveExit!: (exit: VcpuExit) => void;
 
-  private constructor(private readonly kvm: Kvm, config: VmConfig, boot: (memory: GuestMemory) => BootEntry) {
+  private constructor(private readonly kvm: Kvm, config: VmConfig, memory: GuestMemory, bootEntry: BootEntry) {
     this.config = config;
+    this.memory = memory;
+    this.bootEntry = bootEntry;
     this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
     log.info(`creating VM: ${config.cpus.boot_vcpus} vCPUs, ${config.memory.size / 2 ** 20} MiB`);
     this.vmFd = native.createVm(kvm.fd);
-    native.setTssAddr(this.vmFd, KVM_TSS_ADDR);
-    native.setIdentityMapAddr(this.vmFd, KVM_IDENTITY_MAP_ADDR);
-    native.createIrqchip(this.vmFd);
-    native.createPit2(this.vmFd, PIT_SPEAKER_DUMMY);
-    this.memory = GuestMemory.allocate(config.memory.size);
-    this.memory.layout.regions.forEach((region, slot) => {
-      native.setUserMemoryRegion(this.vmFd, slot, 0, region.guestAddress, this.memory.layout.memoryId,
-        region.hostOffset, region.size);
-    });
-    this.bootEntry = boot(this.memory);
+    try {
+      native.setTssAddr(this.vmFd, KVM_TSS_ADDR);
+      native.setIdentityMapAddr(this.vmFd, KVM_IDENTITY_MAP_ADDR);
+      native.createIrqchip(this.vmFd);
+      native.createPit2(this.vmFd, PIT_SPEAKER_DUMMY);
+      memory.layout.regions.forEach((region, slot) => {
+        native.setUserMemoryRegion(this.vmFd, slot, 0, region.guestAddress, memory.layout.memoryId,
+          region.hostOffset, region.size);
+      });
+    } catch (error) {
+      native.close(this.vmFd);
+      throw error;
+    }
     // Appended to: output of every boot and reboot of this VM is kept (vm.create truncates).
     this.serialFileFd = config.serial.mode === 'File' ? openSync(config.serial.file ?? '', 'a') : undefined;
     this.devices = this.createDeviceStates();
@@ -65,12 +70,22 @@ export class Vm {
       : undefined;
   }
 
-  /** Reads and checks the payload first, so a bad kernel fails before KVM is touched. */
+  /**
+   * Reads the payload and lays it out in fresh guest memory before KVM is
+   * touched, so a bad or oversized payload fails without a VM to clean up.
+   */
   static async create(kvm: Kvm, config: VmConfig): Promise<Vm> {
     const payload = readBootPayload(config.payload);
     const cpuCount = config.cpus.boot_vcpus;
     if (cpuCount > kvm.maxVcpus) throw new HostError(`this host's KVM allows at most ${kvm.maxVcpus} vCPUs`);
-    const vm = new Vm(kvm, config, (memory) => loadPayload(memory, payload, cpuCount));
+    const memory = GuestMemory.allocate(config.memory.size);
+    let vm: Vm;
+    try {
+      vm = new Vm(kvm, config, memory, loadPayload(memory, payload, cpuCount));
+    } catch (error) {
+      memory.free();
+      throw error;
+    }
     try {
       await vm.spawnVcpus();
     } catch (error) {

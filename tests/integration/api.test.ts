@@ -3,7 +3,7 @@
 // the socket's lock and clean-up. Every response body is checked against
 // the schema the OpenAPI document gives for it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -211,4 +211,22 @@ t.test('SIGTERM shuts down cleanly and removes the socket', async (t) => {
   t.equal(await exited, 0);
   t.notOk(existsSync(vmm.socketPath), 'socket removed');
   await vmm.client.close();
+});
+
+t.test('a payload too large for the VM fails vm.boot with 400 and leaks nothing', async (t) => {
+  if (skipWithoutKvm(t)) return;
+  const initramfs = join(dir, 'huge-initramfs');
+  writeFileSync(initramfs, '');
+  truncateSync(initramfs, 80 * 2 ** 20);
+  const vmm = await ApiVmm.start();
+  t.teardown(() => vmm.stop());
+  expectOk(t, await vmm.call('PUT', 'vm.create', { ...haltConfig, payload: { kernel: haltKernel, initramfs } }), 204, 'create');
+  const openFds = (): number => readdirSync(`/proc/${vmm.child.pid}/fd`).length;
+  const boot = await vmm.call('PUT', 'vm.boot');
+  expectOk(t, boot, 400, 'boot');
+  t.match(boot.body, { message: /initramfs \(80 MiB\) does not fit/ });
+  const before = openFds();
+  for (let i = 0; i < 5; i++) expectOk(t, await vmm.call('PUT', 'vm.boot'), 400, `boot ${i + 2}`);
+  t.equal(openFds(), before, 'no file descriptor left behind by failed boots');
+  expectOk(t, await vmm.call('GET', 'vm.info'), 200, 'still serving');
 });
