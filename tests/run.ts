@@ -7,7 +7,9 @@ import { dirname, join } from 'node:path';
 const require = createRequire(import.meta.url);
 const tapBin = join(dirname(require.resolve('tap/package.json')), 'dist/esm/run.mjs');
 
-const child = spawn(process.execPath, [tapBin, '--reporter=terse', ...process.argv.slice(2)], {
+// A terminal gets tap's compact progress; a log (CI) gets plain TAP, without cursor codes.
+const reporter = process.stdout.isTTY ? 'terse' : 'tap';
+const child = spawn(process.execPath, [tapBin, `--reporter=${reporter}`, ...process.argv.slice(2)], {
   stdio: ['inherit', 'pipe', 'inherit'],
 });
 let tail = '';

@@ -28,6 +28,7 @@ export class GuestMemoryError extends Error {
 interface Region extends MemoryRegionLayout {
   bytes: Uint8Array;
   view: DataView;
+  halfwords: Uint16Array;
 }
 
 /** Splits `size` bytes of RAM into regions below and above the MMIO gap. */
@@ -55,7 +56,9 @@ export class GuestMemory {
     this.layout = layout;
     this.regions = layout.regions.map((region, i) => {
       const buffer = buffers[i] as ArrayBuffer;
-      return { ...region, bytes: new Uint8Array(buffer), view: new DataView(buffer) };
+      return {
+        ...region, bytes: new Uint8Array(buffer), view: new DataView(buffer), halfwords: new Uint16Array(buffer),
+      };
     });
   }
 
@@ -147,6 +150,27 @@ export class GuestMemory {
   writeU32(address: number, value: number): void {
     const [view, offset] = this.dataView(address, 4);
     view.setUint32(offset, value, true);
+  }
+
+  /**
+   * Sequentially consistent 16-bit access, for indices another agent (the
+   * guest's driver) updates concurrently. The address must be even.
+   */
+  loadU16Atomic(address: number): number {
+    const [halfwords, index] = this.halfwordSlot(address);
+    return Atomics.load(halfwords, index);
+  }
+
+  storeU16Atomic(address: number, value: number): void {
+    const [halfwords, index] = this.halfwordSlot(address);
+    Atomics.store(halfwords, index, value);
+  }
+
+  private halfwordSlot(address: number): [Uint16Array, number] {
+    if (address % 2 !== 0) throw new GuestMemoryError(`guest address 0x${address.toString(16)} is not 2-byte aligned`);
+    const region = this.find(address, 2);
+    if (!region) throw new GuestMemoryError(`guest range 0x${address.toString(16)}+0x2 is outside RAM`);
+    return [region.halfwords, (address - region.guestAddress) / 2];
   }
 
   writeU64(address: number, value: bigint): void {
