@@ -1,0 +1,175 @@
+// The virtio-mmio register file: identification, feature negotiation in both
+// halves, the status state machine with FEATURES_OK checking and reset,
+// queue set-up, interrupts, config space and generation.
+import t from 'tap';
+import type { QueueLayout } from '../../src/virtio/queue.js';
+import {
+  Interrupt, MMIO_MAGIC, Status, VENDOR_ID, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_VERSION_1, VirtioMmioTransport,
+} from '../../src/virtio/mmio.js';
+
+const R = {
+  magic: 0x000, version: 0x004, deviceId: 0x008, vendor: 0x00c, deviceFeatures: 0x010, deviceFeaturesSel: 0x014,
+  driverFeatures: 0x020, driverFeaturesSel: 0x024, queueSel: 0x030, queueNumMax: 0x034, queueNum: 0x038,
+  queueReady: 0x044, queueNotify: 0x050, interruptStatus: 0x060, interruptAck: 0x064, status: 0x070,
+  descLow: 0x080, driverLow: 0x090, deviceLow: 0x0a0, generation: 0x0fc,
+};
+const OFFERED = 1n << BigInt(VIRTIO_F_RING_EVENT_IDX);
+const VERSION_1_HIGH = 1 << (VIRTIO_F_VERSION_1 - 32);
+
+function transport() {
+  const log: string[] = [];
+  let activated: Array<QueueLayout | undefined> = [];
+  const config = new Uint8Array(8).fill(0x5a);
+  const device = new VirtioMmioTransport(VirtioMmioTransport.createState(), { deviceId: 4, features: OFFERED, queueSizes: [256] }, {
+    activate: (queues, features) => { activated = queues; log.push(`activate ${features.toString(16)}`); },
+    reset: () => log.push('reset'),
+    notify: (queue) => log.push(`notify ${queue}`),
+    interrupt: (level) => log.push(`irq ${level}`),
+    readConfig: (offset) => config[offset] ?? 0,
+    writeConfig: (offset, _size, value) => { config[offset] = value; },
+    validateQueue: (layout) => { if (layout.descriptorTable >= 0x1000_0000) throw new Error('outside RAM'); },
+  });
+  const read = (offset: number): number => device.read(offset, 4);
+  const write = (offset: number, value: number): void => device.write(offset, 4, value);
+  const negotiate = (low: number, high: number): void => {
+    write(R.status, Status.Acknowledge);
+    write(R.status, Status.Acknowledge | Status.Driver);
+    write(R.driverFeaturesSel, 0);
+    write(R.driverFeatures, low);
+    write(R.driverFeaturesSel, 1);
+    write(R.driverFeatures, high);
+    write(R.status, Status.Acknowledge | Status.Driver | Status.FeaturesOk);
+  };
+  const setupQueue = (size = 128, desc = 0x10000): void => {
+    write(R.queueSel, 0);
+    write(R.queueNum, size);
+    write(R.descLow, desc);
+    write(R.driverLow, 0x20000);
+    write(R.deviceLow, 0x30000);
+    write(R.queueReady, 1);
+  };
+  return { device, log, read, write, negotiate, setupQueue, config, activated: () => activated };
+}
+
+t.test('identification registers', async (t) => {
+  const { read } = transport();
+  t.equal(read(R.magic), MMIO_MAGIC);
+  t.equal(read(R.version), 2);
+  t.equal(read(R.deviceId), 4);
+  t.equal(read(R.vendor), VENDOR_ID);
+  t.equal(read(R.queueNumMax), 256);
+});
+
+t.test('device features in two halves, VERSION_1 always offered', async (t) => {
+  const { read, write } = transport();
+  write(R.deviceFeaturesSel, 0);
+  t.equal(read(R.deviceFeatures), 1 << VIRTIO_F_RING_EVENT_IDX);
+  write(R.deviceFeaturesSel, 1);
+  t.equal(read(R.deviceFeatures), VERSION_1_HIGH);
+  write(R.deviceFeaturesSel, 2);
+  t.equal(read(R.deviceFeatures), 0);
+});
+
+t.test('a full initialisation activates the device with the negotiated features and queues', async (t) => {
+  const { read, write, negotiate, setupQueue, log, activated } = transport();
+  negotiate(1 << VIRTIO_F_RING_EVENT_IDX, VERSION_1_HIGH);
+  t.equal(read(R.status) & Status.FeaturesOk, Status.FeaturesOk, 'FEATURES_OK kept');
+  setupQueue();
+  t.equal(read(R.queueReady), 1);
+  write(R.status, Status.Acknowledge | Status.Driver | Status.FeaturesOk | Status.DriverOk);
+  t.same(log, ['activate 120000000']);
+  t.match(activated()[0], { size: 128, descriptorTable: 0x10000, availableRing: 0x20000, usedRing: 0x30000, eventIndex: true });
+});
+
+t.test('FEATURES_OK is refused for features not offered, or without VERSION_1', async (t) => {
+  const unoffered = transport();
+  unoffered.negotiate(1 << 5, VERSION_1_HIGH);
+  t.equal(unoffered.read(R.status) & Status.FeaturesOk, 0);
+  const legacy = transport();
+  legacy.negotiate(0, 0);
+  t.equal(legacy.read(R.status) & Status.FeaturesOk, 0);
+  legacy.write(R.status, Status.Acknowledge | Status.Driver | Status.DriverOk);
+  t.equal(legacy.read(R.status) & Status.DriverOk, 0, 'no DRIVER_OK without FEATURES_OK');
+  t.same(legacy.log, [], 'never activated');
+});
+
+t.test('status: bits are only added; writing 0 resets everything', async (t) => {
+  const { read, write, negotiate, setupQueue, log } = transport();
+  negotiate(0, VERSION_1_HIGH);
+  write(R.status, Status.Acknowledge);
+  t.equal(read(R.status), Status.Acknowledge | Status.Driver | Status.FeaturesOk, 'clearing bits is ignored');
+  write(R.status, read(R.status) | Status.NeedsReset);
+  t.equal(read(R.status) & Status.NeedsReset, 0, 'the driver cannot set NEEDS_RESET');
+  setupQueue();
+  write(R.status, 0);
+  t.equal(read(R.status), 0);
+  t.equal(read(R.queueReady), 0, 'queues dropped');
+  t.ok(log.includes('reset'));
+});
+
+t.test('driver features are frozen once FEATURES_OK is set', async (t) => {
+  const { write, negotiate, setupQueue, log } = transport();
+  negotiate(0, VERSION_1_HIGH);
+  write(R.driverFeaturesSel, 0);
+  write(R.driverFeatures, 1 << VIRTIO_F_RING_EVENT_IDX);
+  setupQueue();
+  write(R.status, Status.Acknowledge | Status.Driver | Status.FeaturesOk | Status.DriverOk);
+  t.same(log, ['activate 100000000'], 'EVENT_IDX written too late is not negotiated');
+});
+
+t.test('bad queues set NEEDS_RESET instead of going live', async (t) => {
+  for (const [name, size, desc] of [['size not a power of 2', 100, 0x10000], ['size above QueueNumMax', 512, 0x10000], ['rings outside RAM', 128, 0x2000_0000]] as const) {
+    const { read, negotiate, setupQueue } = transport();
+    negotiate(0, VERSION_1_HIGH);
+    setupQueue(size, desc);
+    t.equal(read(R.queueReady), 0, `${name}: not ready`);
+    t.equal(read(R.status) & Status.NeedsReset, Status.NeedsReset, `${name}: NEEDS_RESET`);
+  }
+});
+
+t.test('queue registers cannot change under a live queue; unknown queues read as absent', async (t) => {
+  const { read, write, negotiate, setupQueue, activated } = transport();
+  negotiate(0, VERSION_1_HIGH);
+  setupQueue();
+  write(R.queueNum, 4);
+  write(R.descLow, 0x40000);
+  write(R.status, Status.Acknowledge | Status.Driver | Status.FeaturesOk | Status.DriverOk);
+  t.match(activated()[0], { size: 128, descriptorTable: 0x10000 });
+  write(R.queueSel, 9);
+  t.equal(read(R.queueNumMax), 0);
+  write(R.queueReady, 1);
+  t.equal(read(R.queueReady), 0);
+});
+
+t.test('notifications, interrupts and acknowledgement', async (t) => {
+  const { device, read, write, log } = transport();
+  write(R.queueNotify, 0);
+  write(R.queueNotify, 7);
+  device.raiseInterrupt(Interrupt.UsedBuffer);
+  device.raiseInterrupt(Interrupt.UsedBuffer);
+  t.equal(read(R.interruptStatus), Interrupt.UsedBuffer);
+  write(R.interruptAck, Interrupt.UsedBuffer);
+  t.equal(read(R.interruptStatus), 0);
+  t.same(log, ['notify 0', 'irq 1', 'irq 0'], 'notify for real queues only; one edge per interrupt');
+});
+
+t.test('config space and its generation counter', async (t) => {
+  const { device, read, write, config, log } = transport();
+  t.equal(device.read(0x100, 1), 0x5a);
+  device.write(0x101, 1, 7);
+  t.equal(config[1], 7);
+  const generation = read(R.generation);
+  device.configChanged();
+  t.equal(read(R.generation), generation + 1);
+  t.equal(read(R.interruptStatus) & Interrupt.ConfigChange, Interrupt.ConfigChange);
+  t.ok(log.includes('irq 1'));
+  write(R.interruptAck, Interrupt.ConfigChange);
+});
+
+t.test('accesses that are not 32-bit are ignored or read as ones', async (t) => {
+  const { device, read } = transport();
+  t.equal(device.read(R.magic, 2), 0xffff_ffff);
+  device.write(R.status, 1, Status.Acknowledge);
+  t.equal(read(R.status), 0);
+  t.equal(device.read(0x002, 4), 0xffff_ffff, 'unaligned');
+});
