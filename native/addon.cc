@@ -114,6 +114,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsvmm::InitMemory(env, exports);
   tsvmm::InitVcpu(env, exports);
   tsvmm::InitHost(env, exports);
+  tsvmm::InitEventFd(env, exports);
   return exports;
 }
 

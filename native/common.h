@@ -50,6 +50,7 @@ void InitKvm(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitVcpu(Napi::Env env, Napi::Object exports);
 void InitHost(Napi::Env env, Napi::Object exports);
+void InitEventFd(Napi::Env env, Napi::Object exports);
 
 // Looks up a registered guest memory mapping; returns nullptr when the id or
 // the range is unknown.

@@ -16,6 +16,9 @@ export interface StructSizes {
   kvm_msr_entry: number;
 }
 
+/** An opaque handle from watchFd. */
+export type FdWatch = { readonly __brand: 'FdWatch' };
+
 export interface VcpuThreadRegistration {
   handle: number;
   run: ArrayBuffer;
@@ -66,6 +69,18 @@ export interface NativeAddon {
   getMsrs(vcpuFd: Fd, entries: Uint8Array): number;
   setMsrs(vcpuFd: Fd, entries: Uint8Array): number;
   structSizes: StructSizes;
+
+  createEventFd(): Fd;
+  /** The counter (resetting it), or 0 when nothing was signalled. */
+  readEventFd(fd: Fd): number;
+  writeEventFd(fd: Fd, value?: number): void;
+  /** KVM_IOEVENTFD; flags are KVM_IOEVENTFD_FLAG_* (DATAMATCH 1, PIO 2, DEASSIGN 4). */
+  ioeventfd(vmFd: Fd, eventFd: Fd, address: number, length: number, flags: number, datamatch?: number): void;
+  /** KVM_IRQFD; flags 1 deassigns. */
+  irqfd(vmFd: Fd, eventFd: Fd, gsi: number, flags: number): void;
+  /** Calls back on this thread's event loop whenever `fd` is readable. */
+  watchFd(fd: Fd, callback: () => void): FdWatch;
+  unwatchFd(watch: FdWatch): void;
 
   /** An exclusive flock on `path` (created 0600): its fd, or -1 when another process holds it. */
   lockFile(path: string): Fd;

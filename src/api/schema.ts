@@ -33,6 +33,10 @@ export const ConsoleConfigSchema = Type.Object({
   file: Type.Optional(Type.String({ minLength: 1 })),
 }, { ...strict, $id: 'ConsoleConfig' });
 
+export const RngConfigSchema = Type.Object({
+  src: Type.String({ minLength: 1, description: 'Host file read for entropy, e.g. /dev/urandom' }),
+}, { ...strict, $id: 'RngConfig' });
+
 /** vm.create's body. Sections left out take the CLI's defaults. */
 export const VmConfigSchema = Type.Object({
   payload: refTo(PayloadConfigSchema),
@@ -40,6 +44,7 @@ export const VmConfigSchema = Type.Object({
   memory: Type.Optional(refTo(MemoryConfigSchema)),
   serial: Type.Optional(refTo(ConsoleConfigSchema)),
   console: Type.Optional(refTo(ConsoleConfigSchema)),
+  rng: Type.Optional(refTo(RngConfigSchema)),
 }, { ...strict, $id: 'VmConfig', description: 'Virtual machine configuration' });
 
 export const VmStateSchema = Type.Union(
@@ -73,7 +78,7 @@ export const ErrorBodySchema = Type.Object({
 /** Every named schema, in the order the OpenAPI document lists them. */
 export const COMPONENT_SCHEMAS: readonly TSchema[] = [
   VmmPingResponseSchema, VmStateSchema, VmInfoSchema, VmCountersSchema, PayloadConfigSchema,
-  VmConfigSchema, CpusConfigSchema, MemoryConfigSchema, ConsoleConfigSchema, ErrorBodySchema,
+  VmConfigSchema, CpusConfigSchema, MemoryConfigSchema, ConsoleConfigSchema, RngConfigSchema, ErrorBodySchema,
 ];
 
 export type VmConfigBody = Static<typeof VmConfigSchema>;

@@ -26,12 +26,18 @@ export interface MemoryConfig {
   size: number;
 }
 
+export interface RngConfig {
+  /** The host file the device reads entropy from. */
+  src: string;
+}
+
 export interface VmConfig {
   payload: PayloadConfig;
   cpus: CpusConfig;
   memory: MemoryConfig;
   serial: ConsoleConfig;
   console: ConsoleConfig;
+  rng?: RngConfig;
 }
 
 /** APIC IDs are 8 bits in the MP table and the xAPIC; 255 is broadcast. */
@@ -66,6 +72,14 @@ export function parseMemory(text: string): MemoryConfig {
   const sizeText = values.get('size');
   if (sizeText === undefined) throw new ConfigError('--memory: size is required');
   return { size: parseSize('--memory', 'size', sizeText) };
+}
+
+/** `--rng src=/dev/urandom` */
+export function parseRng(text: string): RngConfig {
+  const values = parseOptionString('--rng', text, ['src']);
+  const src = values.get('src') ?? '/dev/urandom';
+  if (src === '') throw new ConfigError('--rng: src= needs a path');
+  return { src };
 }
 
 /** `--serial off|null|tty|file=PATH` (the same grammar for --console). */

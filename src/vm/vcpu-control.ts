@@ -3,6 +3,7 @@
 // word (read between exits) plus a kick; results travel back as messages.
 import type { BootEntry } from '../arch/x86_64/boot.js';
 import type { LogSettings } from '../util/log.js';
+import type { TransportEvent, VirtioMmioSlot } from '../virtio/mmio-host.js';
 import type { GuestMemoryLayout } from './memory.js';
 
 export const VcpuCommand = { Wait: 0, Run: 1, Stop: 2, Pause: 3 } as const;
@@ -26,6 +27,7 @@ export type VcpuExit =
   | { kind: 'failure'; message: string };
 
 export interface DeviceStates {
+  virtio: VirtioMmioSlot[];
   serial?: SharedArrayBuffer;
   /** Where guest serial output goes; undefined discards it. */
   serialOutputFd?: number;
@@ -50,4 +52,5 @@ export interface VcpuInit {
 
 export type VcpuMessage =
   | { type: 'ready'; vcpuId: number; handle: number }
-  | { type: 'exit'; vcpuId: number; exit: VcpuExit };
+  | { type: 'exit'; vcpuId: number; exit: VcpuExit }
+  | { type: 'virtio'; slot: number; event: TransportEvent };

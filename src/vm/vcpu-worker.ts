@@ -7,6 +7,8 @@ import { Bus } from '../devices/bus.js';
 import { I8042, I8042_PORT_COUNT } from '../devices/i8042.js';
 import { Serial16550, SERIAL_PORT_COUNT } from '../devices/serial.js';
 import { native } from '../native.js';
+import { MMIO_SIZE, VirtioMmioTransport } from '../virtio/mmio.js';
+import { checkQueueLayout } from '../virtio/queue.js';
 import { errorMessage } from '../util/errors.js';
 import { configureLog } from '../util/log.js';
 import { writeAllSync } from '../util/write-all.js';
@@ -21,7 +23,23 @@ function post(message: VcpuMessage): void {
   parentPort?.postMessage(message);
 }
 
-function buildBuses(onReset: () => void): VcpuBuses {
+/** This thread's view of each virtio device's register file. */
+function virtioTransports(memory: GuestMemory): Array<[number, VirtioMmioTransport]> {
+  return init.devices.virtio.map((slot, index) => [slot.base, new VirtioMmioTransport(slot.state, slot, {
+    activate: (queues) => post({ type: 'virtio', slot: index, event: { type: 'activate', queues } }),
+    reset: () => post({ type: 'virtio', slot: index, event: { type: 'reset' } }),
+    // Notifications go to the ioeventfd; a write that reaches here names no queue of this device.
+    notify: () => {},
+    interrupt: (level) => { if (level) native.writeEventFd(slot.irqFd); },
+    readConfig: () => 0,
+    writeConfig: () => {},
+    validateQueue: (layout) => checkQueueLayout(memory, layout),
+  })]);
+}
+
+function buildBuses(memory: GuestMemory, onReset: () => void): VcpuBuses {
+  const mmio = new Bus('mmio');
+  for (const [base, transport] of virtioTransports(memory)) mmio.register(base, MMIO_SIZE, transport);
   const pio = new Bus('pio');
   const { devices, vmFd } = init;
   if (devices.serial) {
@@ -38,13 +56,13 @@ function buildBuses(onReset: () => void): VcpuBuses {
     },
   });
   pio.register(I8042_DATA_PORT, I8042_PORT_COUNT, i8042);
-  return { pio, mmio: new Bus('mmio') };
+  return { pio, mmio };
 }
 
 function main(): VcpuExit {
   const memory = GuestMemory.attach(init.memory);
   let vcpu: Vcpu | undefined;
-  const buses = buildBuses(() => vcpu?.requestExit({ kind: 'reset' }));
+  const buses = buildBuses(memory, () => vcpu?.requestExit({ kind: 'reset' }));
   vcpu = new Vcpu(init, buses, memory);
   try {
     vcpu.configure();

@@ -101,7 +101,9 @@ export class Vcpu {
 
   /** Runs until the guest or the VMM ends this vCPU. */
   runLoop(control: Int32Array): VcpuExit {
-    let nmiSeen = Atomics.load(control, Control.NmiGeneration);
+    // Every VM's control array starts at generation 0: an NMI requested before
+    // this thread got here is still delivered.
+    let nmiSeen = 0;
     for (;;) {
       const command = Atomics.load(control, Control.Command);
       if (command === VcpuCommand.Stop) return { kind: 'stopped' };

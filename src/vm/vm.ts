@@ -14,6 +14,16 @@ import type { VmConfig } from './config.js';
 import type { Kvm } from './kvm.js';
 import { GuestMemory } from './memory.js';
 import { readBootPayload } from './payload.js';
+import { VirtioMmioHost } from '../virtio/mmio-host.js';
+import type { VirtioDevice } from '../virtio/device.js';
+import {
+  announceVirtioDevice, createVirtioDevices, placeVirtioDevices, type VirtioPlacement,
+} from './virtio-devices.js';
+
+interface VirtioDevicePlan {
+  device: VirtioDevice;
+  placement: VirtioPlacement;
+}
 import {
   Control, VcpuCommand, type DeviceStates, type VcpuExit, type VcpuInit, type VcpuMessage,
 } from './vcpu-control.js';
@@ -39,10 +49,13 @@ export class Vm {
   private readonly devices: DeviceStates;
   private readonly serial: Serial16550 | undefined;
   private readonly serialFileFd: number | undefined;
+  private readonly virtio: VirtioMmioHost[];
   private vcpus: VcpuThread[] = [];
   private resolveExit!: (exit: VcpuExit) => void;
 
-  private constructor(private readonly kvm: Kvm, config: VmConfig, memory: GuestMemory, bootEntry: BootEntry) {
+  private constructor(
+    private readonly kvm: Kvm, config: VmConfig, memory: GuestMemory, bootEntry: BootEntry, virtio: VirtioDevicePlan[],
+  ) {
     this.config = config;
     this.memory = memory;
     this.bootEntry = bootEntry;
@@ -62,6 +75,8 @@ export class Vm {
       native.close(this.vmFd);
       throw error;
     }
+    this.virtio = virtio.map(({ device, placement }) =>
+      new VirtioMmioHost(this.vmFd, memory, device, placement.base, placement.gsi));
     // Appended to: output of every boot and reboot of this VM is kept (vm.create truncates).
     this.serialFileFd = config.serial.mode === 'File' ? openSync(config.serial.file ?? '', 'a') : undefined;
     this.devices = this.createDeviceStates();
@@ -78,12 +93,17 @@ export class Vm {
     const payload = readBootPayload(config.payload);
     const cpuCount = config.cpus.boot_vcpus;
     if (cpuCount > kvm.maxVcpus) throw new HostError(`this host's KVM allows at most ${kvm.maxVcpus} vCPUs`);
+    const devices = createVirtioDevices(config);
+    const placements = placeVirtioDevices(devices.length);
+    const plan = devices.map((device, i) => ({ device, placement: placements[i] as VirtioPlacement }));
+    const cmdline = [payload.cmdline, ...placements.map(announceVirtioDevice)].filter((part) => part !== '').join(' ');
     const memory = GuestMemory.allocate(config.memory.size);
     let vm: Vm;
     try {
-      vm = new Vm(kvm, config, memory, loadPayload(memory, payload, cpuCount));
+      vm = new Vm(kvm, config, memory, loadPayload(memory, { ...payload, cmdline }, cpuCount), plan);
     } catch (error) {
       memory.free();
+      devices.forEach((device) => device.close());
       throw error;
     }
     try {
@@ -99,6 +119,7 @@ export class Vm {
     const { serial } = this.config;
     const outputFd = serial.mode === 'Tty' ? 1 : this.serialFileFd;
     return {
+      virtio: this.virtio.map((host) => host.slot),
       serial: serial.mode === 'Off' ? undefined : Serial16550.createState(),
       serialOutputFd: outputFd,
       i8042: I8042.createState(),
@@ -132,6 +153,8 @@ export class Vm {
           if (message.type === 'ready') {
             thread.handle = message.handle;
             resolve();
+          } else if (message.type === 'virtio') {
+            this.virtio[message.slot]?.onTransportEvent(message.event);
           } else {
             if (message.exit.kind === 'failure' && thread.handle === 0) reject(new HostError(message.exit.message));
             this.onVcpuExit(message.exit);
@@ -207,6 +230,7 @@ export class Vm {
   /** Releases every resource; the VM cannot be used afterwards. */
   async destroy(): Promise<void> {
     await this.stop();
+    this.virtio.forEach((host) => host.close());
     native.close(this.vmFd);
     this.memory.free();
     if (this.serialFileFd !== undefined) closeSync(this.serialFileFd);

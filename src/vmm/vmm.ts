@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 import { defaultVmConfig, validateVmConfig, type VmConfig } from '../vm/config.js';
 import { Kvm } from '../vm/kvm.js';
 import { readBootPayload } from '../vm/payload.js';
+import { createVirtioDevices } from '../vm/virtio-devices.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
 import { Vm } from '../vm/vm.js';
 
@@ -33,6 +34,7 @@ export function configFromBody(body: VmConfigBody): VmConfig {
     memory: body.memory ?? defaults.memory,
     serial: body.serial ?? defaults.serial,
     console: body.console ?? defaults.console,
+    ...(body.rng ? { rng: { ...body.rng } } : {}),
   };
 }
 
@@ -62,6 +64,8 @@ export class Vmm {
     const config = configFromBody(body as VmConfigBody);
     validateVmConfig(config);
     readBootPayload(config.payload);
+    // Opening the devices' files now reports a missing one at create, as for the kernel.
+    createVirtioDevices(config).forEach((device) => device.close());
     if (config.serial.mode === 'File') truncateOutputFile(config.serial.file ?? '');
     this.config = config;
     this.state = 'Created';

@@ -35,6 +35,8 @@ t.test('bad requests get their status and a JSON error, and the VMM keeps servin
     ['PUT', 'vm.create', [], 400, /Expected object/],
     ['PUT', 'vm.create', undefined, 400, /needs a JSON request body/],
     ['PUT', 'vm.create', { payload: { kernel: join(dir, 'missing') } }, 400, /cannot read kernel .*ENOENT/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, rng: { src: join(dir, 'no-entropy') } }, 400, /cannot open rng source .*ENOENT/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, rng: {} }, 400, /\/rng\/src/],
     ['PUT', 'vm.create', { payload: { kernel: haltKernel }, memory: { size: 4097 * 4096 + 1 } }, 400, /multiple of 4 KiB/],
     ['PUT', 'vm.create', `{"payload":{"kernel":"${'k'.repeat(70_000)}"}}`, 413, /over 65536 bytes/],
     ['PUT', 'vm.boot', '{}', 400, /vm.boot takes no request body/],

@@ -262,6 +262,7 @@ export interface components {
             memory?: components["schemas"]["MemoryConfig"];
             serial?: components["schemas"]["ConsoleConfig"];
             console?: components["schemas"]["ConsoleConfig"];
+            rng?: components["schemas"]["RngConfig"];
         };
         CpusConfig: {
             boot_vcpus: number;
@@ -275,6 +276,10 @@ export interface components {
             /** @enum {string} */
             mode: "Off" | "Null" | "Tty" | "File";
             file?: string;
+        };
+        RngConfig: {
+            /** @description Host file read for entropy, e.g. /dev/urandom */
+            src: string;
         };
         /** @description Every error response */
         Error: {
