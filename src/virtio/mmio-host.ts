@@ -6,7 +6,7 @@ import { native, type FdWatch } from '../native.js';
 import { log } from '../util/log.js';
 import type { GuestMemory } from '../vm/memory.js';
 import type { VirtioDevice } from './device.js';
-import { Interrupt, MMIO_SIZE, VirtioMmioTransport } from './mmio.js';
+import { Interrupt, VirtioMmioTransport } from './mmio.js';
 import { QueueError, SplitQueue, type QueueLayout } from './queue.js';
 
 const QUEUE_NOTIFY = 0x050;
@@ -93,9 +93,11 @@ export class VirtioMmioHost {
     }
   }
 
+  /** A guest that broke the queue rules, or a backend that failed: the device stops, the VMM carries on. */
   private fail(error: unknown): void {
-    if (!(error instanceof QueueError)) throw error;
-    log.warn(`virtio ${this.device.id}: ${error.message}; the device needs a reset`);
+    const reason = error instanceof Error ? error.message : String(error);
+    if (error instanceof QueueError) log.warn(`virtio ${this.device.id}: ${reason}; the device needs a reset`);
+    else log.error(`virtio ${this.device.id}: backend failed: ${reason}; the device needs a reset`);
     this.queues = [];
     this.transport.needsReset();
   }
@@ -111,5 +113,3 @@ export class VirtioMmioHost {
     this.device.close();
   }
 }
-
-export { MMIO_SIZE };
