@@ -26,8 +26,17 @@ static Napi::Value LockFile(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// tryLockFd(fd) -> whether an exclusive flock on fd was taken (false when
+// another open file description holds one).
+static Napi::Value TryLockFd(const Napi::CallbackInfo& info) {
+  if (flock(ArgInt(info, 0), LOCK_EX | LOCK_NB) == 0) return Napi::Boolean::New(info.Env(), true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(info.Env(), false);
+  ThrowErrno(info.Env(), "flock", errno);
+}
+
 void InitHost(Napi::Env env, Napi::Object exports) {
   exports.Set("lockFile", Napi::Function::New(env, LockFile));
+  exports.Set("tryLockFd", Napi::Function::New(env, TryLockFd));
 }
 
 }  // namespace tsvmm

@@ -84,6 +84,8 @@ export interface NativeAddon {
 
   /** An exclusive flock on `path` (created 0600): its fd, or -1 when another process holds it. */
   lockFile(path: string): Fd;
+  /** An exclusive flock on an open fd; false when another holder has one. */
+  tryLockFd(fd: Fd): boolean;
 }
 
 export interface NativeError extends Error {

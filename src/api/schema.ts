@@ -37,6 +37,13 @@ export const RngConfigSchema = Type.Object({
   src: Type.String({ minLength: 1, description: 'Host file read for entropy, e.g. /dev/urandom' }),
 }, { ...strict, $id: 'RngConfig' });
 
+export const DiskConfigSchema = Type.Object({
+  path: Type.String({ minLength: 1, description: 'A raw image' }),
+  readonly: Type.Optional(Type.Boolean({ default: false })),
+  direct: Type.Optional(Type.Boolean({ default: false, description: 'O_DIRECT' })),
+  id: Type.Optional(Type.String({ minLength: 1 })),
+}, { ...strict, $id: 'DiskConfig' });
+
 /** vm.create's body. Sections left out take the CLI's defaults. */
 export const VmConfigSchema = Type.Object({
   payload: refTo(PayloadConfigSchema),
@@ -45,6 +52,7 @@ export const VmConfigSchema = Type.Object({
   serial: Type.Optional(refTo(ConsoleConfigSchema)),
   console: Type.Optional(refTo(ConsoleConfigSchema)),
   rng: Type.Optional(refTo(RngConfigSchema)),
+  disks: Type.Optional(Type.Array(refTo(DiskConfigSchema), { maxItems: 16 })),
 }, { ...strict, $id: 'VmConfig', description: 'Virtual machine configuration' });
 
 export const VmStateSchema = Type.Union(
@@ -78,7 +86,8 @@ export const ErrorBodySchema = Type.Object({
 /** Every named schema, in the order the OpenAPI document lists them. */
 export const COMPONENT_SCHEMAS: readonly TSchema[] = [
   VmmPingResponseSchema, VmStateSchema, VmInfoSchema, VmCountersSchema, PayloadConfigSchema,
-  VmConfigSchema, CpusConfigSchema, MemoryConfigSchema, ConsoleConfigSchema, RngConfigSchema, ErrorBodySchema,
+  VmConfigSchema, CpusConfigSchema, MemoryConfigSchema, ConsoleConfigSchema, RngConfigSchema, DiskConfigSchema,
+  ErrorBodySchema,
 ];
 
 export type VmConfigBody = Static<typeof VmConfigSchema>;

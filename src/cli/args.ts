@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseApiSocket, type ApiSocketSpec } from '../api/socket.js';
 import { ConfigError } from '../util/errors.js';
 import {
-  defaultVmConfig, parseConsole, parseCpus, parseMemory, parseRng, validateVmConfig, type VmConfig,
+  defaultVmConfig, parseConsole, parseCpus, parseDisk, parseMemory, parseRng, validateVmConfig, type VmConfig,
 } from '../vm/config.js';
 
 export interface CliCommand {
@@ -28,6 +28,7 @@ const OPTIONS = {
   serial: { type: 'string' },
   console: { type: 'string' },
   rng: { type: 'string' },
+  disk: { type: 'string', multiple: true },
   verbose: { type: 'boolean', short: 'v', multiple: true },
   version: { type: 'boolean', short: 'V' },
   help: { type: 'boolean', short: 'h' },
@@ -54,6 +55,8 @@ Devices:
   --serial MODE            COM1 16550 UART: off | null | tty | file=PATH [default: tty]
   --console MODE           virtio console: off (the only mode so far) [default: off]
   --rng src=PATH           a virtio-rng device reading entropy from PATH [default src: /dev/urandom]
+  --disk path=F[,readonly=on|off][,direct=on|off][,id=ID]
+                           a virtio-blk device over raw image F (repeatable)
 
 Other:
   -v, --verbose            more logging on stderr (-v info, -vv debug)
@@ -86,7 +89,7 @@ export function parseCommandLine(argv: string[]): CliRequest {
   const apiSocket = values['api-socket'] === undefined ? undefined : parseApiSocket(values['api-socket']);
   const verbosity = values.verbose?.length ?? 0;
   const machineFlags = [values.kernel, values.initramfs, values.cmdline, values.firmware, values.cpus, values.memory,
-    values.serial, values.console, values.rng];
+    values.serial, values.console, values.rng, values.disk];
   if (values.kernel === undefined) {
     if (apiSocket === undefined) throw new ConfigError('give --kernel to boot, or --api-socket to serve the API (see --help)');
     if (machineFlags.some((flag) => flag !== undefined)) {
@@ -106,6 +109,7 @@ export function parseCommandLine(argv: string[]): CliRequest {
   if (values.serial !== undefined) config.serial = parseConsole('--serial', values.serial);
   if (values.console !== undefined) config.console = parseConsole('--console', values.console);
   if (values.rng !== undefined) config.rng = parseRng(values.rng);
+  if (values.disk !== undefined) config.disks = values.disk.map(parseDisk);
   validateVmConfig(config);
   return { kind: 'run', config, apiSocket, verbosity };
 }

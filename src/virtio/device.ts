@@ -8,6 +8,8 @@ export interface VirtioDevice {
   readonly deviceId: number;
   readonly features: bigint;
   readonly queueSizes: number[];
+  /** The device-specific configuration space, read-only to the driver. */
+  readonly config: Uint8Array;
   /** Handles one chain; returns how many bytes it wrote into the chain's writable buffers. */
   handle(queue: number, chain: DescriptorChain): number;
   /** The driver reset the device (or the VM stops): drop any state. */

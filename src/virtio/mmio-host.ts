@@ -23,6 +23,15 @@ export interface VirtioMmioSlot {
   deviceId: number;
   features: bigint;
   queueSizes: number[];
+  config: Uint8Array;
+}
+
+/** A little-endian read of 1, 2 or 4 bytes of config space; outside it reads as 0. */
+export function readConfigSpace(config: Uint8Array, offset: number, size: number): number {
+  if (![1, 2, 4].includes(size) || offset < 0 || offset + size > config.length) return 0;
+  let value = 0;
+  for (let i = size - 1; i >= 0; i--) value = value * 256 + (config[offset + i] as number);
+  return value;
 }
 
 export type TransportEvent =
@@ -46,11 +55,15 @@ export class VirtioMmioHost {
     const state = VirtioMmioTransport.createState();
     const irqFd = native.createEventFd();
     native.irqfd(vmFd, irqFd, gsi, 0);
-    this.slot = { base, gsi, state, irqFd, deviceId: device.deviceId, features: device.features, queueSizes: device.queueSizes };
+    this.slot = {
+      base, gsi, state, irqFd,
+      deviceId: device.deviceId, features: device.features, queueSizes: device.queueSizes, config: device.config,
+    };
     this.transport = new VirtioMmioTransport(state, device, {
       activate: () => {}, reset: () => {}, notify: (queue) => this.process(queue),
       interrupt: (level) => { if (level) native.writeEventFd(irqFd); },
-      readConfig: () => 0, writeConfig: () => {}, validateQueue: () => {},
+      readConfig: (offset, size) => readConfigSpace(device.config, offset, size),
+      writeConfig: () => {}, validateQueue: () => {},
     });
     this.notifyFds = device.queueSizes.map((_, queue) => {
       const fd = native.createEventFd();

@@ -8,6 +8,7 @@ export class VirtioRng implements VirtioDevice {
   readonly deviceId = VirtioDeviceId.Rng;
   readonly features = 0n;
   readonly queueSizes = [256];
+  readonly config = new Uint8Array(0);
 
   constructor(readonly id: string, private readonly sourceFd: number) {}
 

@@ -1,7 +1,7 @@
 // VmConfig: what a VM is made of, shared by the CLI and (later) the REST API.
 // Field names follow Cloud Hypervisor's VmConfig so JSON bodies match.
 import { ConfigError } from '../util/errors.js';
-import { parseInteger, parseOptionString, parseSize } from './option-string.js';
+import { parseInteger, parseOnOff, parseOptionString, parseSize } from './option-string.js';
 
 export type ConsoleMode = 'Off' | 'Null' | 'Tty' | 'File';
 
@@ -31,6 +31,15 @@ export interface RngConfig {
   src: string;
 }
 
+export interface DiskConfig {
+  path: string;
+  readonly?: boolean;
+  /** O_DIRECT: bypass the host page cache. */
+  direct?: boolean;
+  /** The device id (counters, GET_ID serial); defaults to _disk<N>. */
+  id?: string;
+}
+
 export interface VmConfig {
   payload: PayloadConfig;
   cpus: CpusConfig;
@@ -38,6 +47,7 @@ export interface VmConfig {
   serial: ConsoleConfig;
   console: ConsoleConfig;
   rng?: RngConfig;
+  disks?: DiskConfig[];
 }
 
 /** APIC IDs are 8 bits in the MP table and the xAPIC; 255 is broadcast. */
@@ -72,6 +82,24 @@ export function parseMemory(text: string): MemoryConfig {
   const sizeText = values.get('size');
   if (sizeText === undefined) throw new ConfigError('--memory: size is required');
   return { size: parseSize('--memory', 'size', sizeText) };
+}
+
+/** `--disk path=F,readonly=on|off,direct=on|off,id=ID` */
+export function parseDisk(text: string): DiskConfig {
+  const values = parseOptionString('--disk', text, ['path', 'readonly', 'direct', 'id']);
+  const path = values.get('path');
+  if (!path) throw new ConfigError('--disk: path= is required');
+  const disk: DiskConfig = { path };
+  const readonly = values.get('readonly');
+  if (readonly !== undefined) disk.readonly = parseOnOff('--disk', 'readonly', readonly);
+  const direct = values.get('direct');
+  if (direct !== undefined) disk.direct = parseOnOff('--disk', 'direct', direct);
+  const id = values.get('id');
+  if (id !== undefined) {
+    if (id === '') throw new ConfigError('--disk: id= needs a value');
+    disk.id = id;
+  }
+  return disk;
 }
 
 /** `--rng src=/dev/urandom` */

@@ -1,13 +1,15 @@
 // Which virtio devices a VmConfig asks for, and where they sit: 4 KiB
 // apart from the start of the MMIO gap, each on its own GSI from 5 up,
 // announced to the kernel on its command line.
-import { openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { native } from '../native.js';
+import { VirtioBlock } from '../virtio/block.js';
 import { MMIO_GAP_START } from '../arch/x86_64/layout.js';
 import { ConfigError } from '../util/errors.js';
 import type { VirtioDevice } from '../virtio/device.js';
 import { MMIO_SIZE } from '../virtio/mmio.js';
 import { VirtioRng } from '../virtio/rng.js';
-import type { VmConfig } from './config.js';
+import type { DiskConfig, VmConfig } from './config.js';
 
 export const VIRTIO_FIRST_GSI = 5;
 /** GSIs 5..23 of the IOAPIC's 24 pins. */
@@ -36,9 +38,32 @@ function openForReading(what: string, path: string): number {
   }
 }
 
+/** Opens and locks an image: a second writer (another tsvmm) is refused. */
+function openDisk(disk: DiskConfig, index: number): VirtioBlock {
+  const flags = (disk.readonly ? constants.O_RDONLY : constants.O_RDWR) | (disk.direct ? constants.O_DIRECT : 0);
+  let fd: number;
+  try {
+    fd = openSync(disk.path, flags);
+  } catch (error) {
+    throw new ConfigError(`cannot open disk ${disk.path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (!disk.readonly && !native.tryLockFd(fd)) {
+    closeSync(fd);
+    throw new ConfigError(`disk ${disk.path} is in use by another writer (it is locked)`);
+  }
+  const id = disk.id ?? `_disk${index}`;
+  return new VirtioBlock(id, { fd, size: fstatSync(fd).size, readonly: disk.readonly ?? false, serial: id });
+}
+
 /** Opens what the devices need; a missing file is a ConfigError before any VM exists. */
 export function createVirtioDevices(config: VmConfig): VirtioDevice[] {
   const devices: VirtioDevice[] = [];
-  if (config.rng) devices.push(new VirtioRng('_rng0', openForReading('rng source', config.rng.src)));
+  try {
+    (config.disks ?? []).forEach((disk, i) => devices.push(openDisk(disk, i)));
+    if (config.rng) devices.push(new VirtioRng('_rng0', openForReading('rng source', config.rng.src)));
+  } catch (error) {
+    devices.forEach((device) => device.close());
+    throw error;
+  }
   return devices;
 }

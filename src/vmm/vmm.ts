@@ -35,6 +35,7 @@ export function configFromBody(body: VmConfigBody): VmConfig {
     serial: body.serial ?? defaults.serial,
     console: body.console ?? defaults.console,
     ...(body.rng ? { rng: { ...body.rng } } : {}),
+    ...(body.disks ? { disks: body.disks.map((disk) => ({ ...disk })) } : {}),
   };
 }
 

@@ -1,12 +1,13 @@
 // Failures end tsvmm with a clear message and the documented exit status:
 // a guest that KVM cannot run, and kernels that cannot be booted at all.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { buildTestBzImage } from '../helpers/bzimage.js';
-import { buildTestElf, JUMP_INTO_MMIO_GAP } from '../helpers/elf.js';
-import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
+import { buildTestElf, HALT_FOREVER, JUMP_INTO_MMIO_GAP } from '../helpers/elf.js';
+import { runTsvmm, skipWithoutKvm, TSVMM } from '../helpers/tsvmm.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-failures-'));
 const file = (name: string, data: Uint8Array | string): string => {
@@ -56,4 +57,19 @@ t.test('a guest KVM cannot run ends with a readable report and status 1', async 
   t.match(result.stderr, /vcpu0: KVM internal error: suberror 1 \(instruction emulation failed\)/);
   t.match(result.stderr, /rip: 0xd0000000/);
   t.match(result.stderr, /instruction bytes: 0xd0000000 is outside guest RAM/);
+});
+
+t.test('a writable image is locked: a second tsvmm on it fails to start', async (t) => {
+  if (skipWithoutKvm(t)) return;
+  const kernel = file('halt.elf', buildTestElf({ segments: [{ address: 0x100000, code: HALT_FOREVER }], pvhEntry: 0x100000 }));
+  const disk = file('locked.img', new Uint8Array(2 ** 20));
+  const args = ['--kernel', kernel, '--memory', 'size=64M', '--serial', 'null', '--disk', `path=${disk}`];
+  const first = spawn(process.execPath, [TSVMM, ...args], { stdio: 'ignore' });
+  const firstExit = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)));
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const second = await runTsvmm(args, { timeoutMs: 30_000 });
+  t.equal(second.code, 2);
+  t.match(second.stderr, /disk .*locked\.img is in use by another writer/);
+  first.kill('SIGTERM');
+  t.equal(await firstExit, 0, 'the first one was running all along, and stops cleanly');
 });

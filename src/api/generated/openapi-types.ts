@@ -263,6 +263,7 @@ export interface components {
             serial?: components["schemas"]["ConsoleConfig"];
             console?: components["schemas"]["ConsoleConfig"];
             rng?: components["schemas"]["RngConfig"];
+            disks?: components["schemas"]["DiskConfig"][];
         };
         CpusConfig: {
             boot_vcpus: number;
@@ -280,6 +281,18 @@ export interface components {
         RngConfig: {
             /** @description Host file read for entropy, e.g. /dev/urandom */
             src: string;
+        };
+        DiskConfig: {
+            /** @description A raw image */
+            path: string;
+            /** @default false */
+            readonly: boolean;
+            /**
+             * @description O_DIRECT
+             * @default false
+             */
+            direct: boolean;
+            id?: string;
         };
         /** @description Every error response */
         Error: {
