@@ -51,10 +51,10 @@ export function buildOpenApiDocument(): Json {
     responses['400'] = errorResponse('Malformed JSON, a body that does not match the schema, or a body on an action that takes none');
     responses['404'] = errorResponse('Unknown path, or no VM is created');
     responses['405'] = errorResponse('Wrong method; the Allow header names the right one');
-    responses['409'] = errorResponse('The VM state forbids this action');
+    responses['409'] = errorResponse('The VM state forbids this action, or a device id is already in use');
     if (request) responses['413'] = errorResponse('Request body over 64 KiB');
     responses['500'] = errorResponse('Internal failure');
-    if (name === 'vm.power-button') responses['501'] = errorResponse('Not supported yet');
+    if (name === 'vm.power-button' || name === 'vm.add-disk') responses['501'] = errorResponse('Not supported yet');
     paths[`/${name}`] = {
       [spec.method.toLowerCase()]: {
         summary: spec.summary,

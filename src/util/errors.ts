@@ -34,6 +34,13 @@ export class StateError extends VmmError {
   }
 }
 
+/** The request clashes with what exists (a device id already in use). */
+export class ConflictError extends VmmError {
+  constructor(message: string) {
+    super(409, message);
+  }
+}
+
 /** The thing acted on does not exist (no VM created). */
 export class NotFoundError extends VmmError {
   constructor(message: string) {

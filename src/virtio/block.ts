@@ -57,6 +57,7 @@ export class VirtioBlock implements VirtioDevice {
   readonly queueSizes = [256];
   readonly config: Uint8Array;
   private readonly sectors: bigint;
+  private readonly stats = { read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0 };
 
   constructor(readonly id: string, private readonly image: BlockImage) {
     this.sectors = BigInt(Math.floor(image.size / SECTOR_SIZE));
@@ -126,7 +127,18 @@ export class VirtioBlock implements VirtioDevice {
       }
       position += buffer.length;
     }
+    if (direction === 'read') {
+      this.stats.read_bytes += length;
+      this.stats.read_ops++;
+    } else {
+      this.stats.write_bytes += length;
+      this.stats.write_ops++;
+    }
     return [BlockStatus.Ok, direction === 'read' ? length : 0];
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.stats };
   }
 
   reset(): void {}

@@ -16,6 +16,8 @@ export interface VirtioDevice {
   reset(): void;
   /** The VM is gone: release host resources. */
   close(): void;
+  /** Counters for vm.counters, by name. */
+  counters(): Record<string, number>;
 }
 
 export type { SplitQueue };

@@ -20,7 +20,14 @@ export class VirtioRng implements VirtioDevice {
       written += n;
       if (n < buffer.length) break;
     }
+    this.bytes += written;
     return written;
+  }
+
+  private bytes = 0;
+
+  counters(): Record<string, number> {
+    return { read_bytes: this.bytes };
   }
 
   reset(): void {}

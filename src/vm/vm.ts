@@ -222,6 +222,11 @@ export class Vm {
     await Promise.all(this.vcpus.map((vcpu) => vcpu.done));
   }
 
+  /** Per-device counters, by device id. */
+  counters(): Record<string, Record<string, number>> {
+    return Object.fromEntries(this.virtio.map((host) => [host.device.id, host.device.counters()]));
+  }
+
   /** Gives bytes to the guest's serial port; returns how many it took. */
   sendSerialInput(bytes: Uint8Array): number {
     return this.serial ? this.serial.enqueueInput(bytes) : bytes.length;

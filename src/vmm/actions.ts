@@ -4,7 +4,7 @@
 // CLI all read this table; adding an endpoint is adding an entry.
 import type { TSchema } from '@sinclair/typebox';
 import {
-  VmConfigSchema, VmCountersSchema, VmInfoSchema, VmmPingResponseSchema,
+  DiskConfigSchema, VmConfigSchema, VmCountersSchema, VmInfoSchema, VmmPingResponseSchema,
 } from '../api/schema.js';
 import type { Vmm } from './vmm.js';
 
@@ -45,6 +45,10 @@ export const ACTIONS = define({
     method: 'PUT', summary: 'Press the ACPI power button', handler: (vmm) => vmm.powerButton(),
   },
   'vm.nmi': { method: 'PUT', summary: 'Inject an NMI into every vCPU', handler: (vmm) => vmm.nmi() },
+  'vm.add-disk': {
+    method: 'PUT', summary: 'Add a disk to a VM that is not running (hotplug is not supported yet)',
+    request: DiskConfigSchema, handler: (vmm, body) => vmm.addDisk(body),
+  },
   'vm.info': {
     method: 'GET', summary: 'The VM configuration and state', response: VmInfoSchema,
     handler: (vmm) => vmm.info(),

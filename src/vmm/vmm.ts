@@ -3,10 +3,10 @@
 // at a time, so no state here needs a lock.
 import type { VmConfigBody, VmCountersBody, VmInfoBody, VmmPingBody } from '../api/schema.js';
 import { writeFileSync } from 'node:fs';
-import { ConfigError, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
+import { ConfigError, ConflictError, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { VERSION } from '../version.js';
-import { defaultVmConfig, validateVmConfig, type VmConfig } from '../vm/config.js';
+import { defaultVmConfig, validateVmConfig, type DiskConfig, type VmConfig } from '../vm/config.js';
 import { Kvm } from '../vm/kvm.js';
 import { readBootPayload } from '../vm/payload.js';
 import { createVirtioDevices } from '../vm/virtio-devices.js';
@@ -133,6 +133,20 @@ export class Vmm {
     this.state = 'Created';
   }
 
+  /** Cold-adds a disk to the config; the next boot has it. */
+  addDisk(body: unknown): void {
+    const config = this.requireConfig();
+    if (this.state === 'Running' || this.state === 'Paused') {
+      throw new NotSupportedError('adding a disk to a running VM needs hotplug, which is not supported yet; add it before boot');
+    }
+    const disk = { ...(body as DiskConfig) };
+    const disks = config.disks ?? [];
+    if (disk.id !== undefined && disks.some((d) => d.id === disk.id)) throw new ConflictError(`a disk with id ${disk.id} exists`);
+    const next = { ...config, disks: [...disks, disk] };
+    createVirtioDevices(next).forEach((device) => device.close());
+    this.config = next;
+  }
+
   powerButton(): void {
     this.requireConfig();
     this.requireState('press the power button of', ['Running']);
@@ -152,7 +166,7 @@ export class Vmm {
 
   counters(): VmCountersBody {
     this.requireConfig();
-    return {};
+    return this.vm?.counters() ?? {};
   }
 
   async shutdownVmm(): Promise<void> {

@@ -28,7 +28,7 @@ t.test('bad requests get their status and a JSON error, and the VMM keeps servin
   const cases: Array<[string, string, string | object | undefined, number, RegExp]> = [
     ['PUT', 'vm.create', '{"payload": {', 400, /malformed JSON/],
     ['PUT', 'vm.create', { payload: { kernel: 5 } }, 400, /\/payload\/kernel: Expected string/],
-    ['PUT', 'vm.create', { payload: { kernel: 'k' }, disks: [] }, 400, /\/disks: Unexpected property/],
+    ['PUT', 'vm.create', { payload: { kernel: 'k' }, balloon: { size: 1 } }, 400, /\/balloon: Unexpected property/],
     ['PUT', 'vm.create', { payload: { kernel: 'k' }, cpus: { boot_vcpus: 0, max_vcpus: 1 } }, 400, /boot_vcpus/],
     ['PUT', 'vm.create', { payload: { kernel: 'k' }, memory: { size: '1G' } }, 400, /\/memory\/size/],
     ['PUT', 'vm.create', { cpus: { boot_vcpus: 1, max_vcpus: 1 } }, 400, /payload/],
@@ -119,6 +119,27 @@ t.test('the life cycle, every action in every state', async (t) => {
   t.ok(ended, 'the NMI made the guest without an IDT triple-fault');
   t.match(vmm.output.stderr, /triple fault/, 'and the failure was reported');
   expectOk(t, await vmm.call('PUT', 'vm.delete'), 204, 'delete after the guest ended');
+});
+
+t.test('vm.add-disk: cold-add before boot, 501 while running, 409 for a duplicate id', async (t) => {
+  if (skipWithoutKvm(t)) return;
+  const disk = join(dir, 'added.img');
+  writeFileSync(disk, new Uint8Array(2 ** 20));
+  const vmm = await ApiVmm.start();
+  t.teardown(() => vmm.stop());
+  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk }), 404, 'no VM yet');
+  expectOk(t, await vmm.call('PUT', 'vm.create', haltConfig), 204, 'create');
+  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'data' }), 204, 'add-disk');
+  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'data', readonly: true }), 409, 'same id again');
+  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: join(dir, 'nope.img') }), 400, 'missing image');
+  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, cache: 'none' }), 400, 'unknown field');
+  const info = await vmm.call('GET', 'vm.info');
+  t.match(info.body, { config: { disks: [{ path: disk, id: 'data' }] } });
+  expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot with the added disk');
+  const counters = await vmm.call('GET', 'vm.counters');
+  expectOk(t, counters, 200, 'counters');
+  t.same(counters.body, { data: { read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0 } });
+  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'other' }), 501, 'while running');
 });
 
 t.test('requests pipelined on one connection are answered in order', async (t) => {

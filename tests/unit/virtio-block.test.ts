@@ -58,6 +58,7 @@ t.test('read, write, flush and get-id', async (t) => {
   const id = new Uint8Array(20);
   device.handle(0, chain([header(BlockRequest.GetId, 0)], [id, status]));
   t.equal(new TextDecoder().decode(id), 'serial-0123456789-ab', 'GET_ID: at most 20 bytes');
+  t.same(device.counters(), { read_bytes: 1024, write_bytes: 512, read_ops: 1, write_ops: 1 });
   device.close();
 });
 

@@ -187,6 +187,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/vm.add-disk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Add a disk to a VM that is not running (hotplug is not supported yet) */
+        put: operations["vm.add-disk"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/vm.info": {
         parameters: {
             query?: never;
@@ -354,7 +371,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -417,7 +434,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -484,7 +501,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -556,7 +573,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -619,7 +636,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -682,7 +699,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -745,7 +762,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -808,7 +825,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -871,7 +888,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -934,7 +951,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1006,7 +1023,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1017,6 +1034,91 @@ export interface operations {
             };
             /** @description Internal failure */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "vm.add-disk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiskConfig"];
+            };
+        };
+        responses: {
+            /** @description Success, no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a body that does not match the schema, or a body on an action that takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown path, or no VM is created */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong method; the Allow header names the right one */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The VM state forbids this action, or a device id is already in use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal failure */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not supported yet */
+            501: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1071,7 +1173,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1136,7 +1238,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The VM state forbids this action */
+            /** @description The VM state forbids this action, or a device id is already in use */
             409: {
                 headers: {
                     [name: string]: unknown;
