@@ -26,14 +26,6 @@ export interface VirtioMmioSlot {
   config: Uint8Array;
 }
 
-/** A little-endian read of 1, 2 or 4 bytes of config space; outside it reads as 0. */
-export function readConfigSpace(config: Uint8Array, offset: number, size: number): number {
-  if (![1, 2, 4].includes(size) || offset < 0 || offset + size > config.length) return 0;
-  let value = 0;
-  for (let i = size - 1; i >= 0; i--) value = value * 256 + (config[offset + i] as number);
-  return value;
-}
-
 export type TransportEvent =
   | { type: 'activate'; queues: Array<QueueLayout | undefined> }
   | { type: 'reset' };
@@ -62,7 +54,6 @@ export class VirtioMmioHost {
     this.transport = new VirtioMmioTransport(state, device, {
       activate: () => {}, reset: () => {}, notify: (queue) => this.process(queue),
       interrupt: (level) => { if (level) native.writeEventFd(irqFd); },
-      readConfig: (offset, size) => readConfigSpace(device.config, offset, size),
       writeConfig: () => {}, validateQueue: () => {},
     });
     this.notifyFds = device.queueSizes.map((_, queue) => {

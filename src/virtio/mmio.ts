@@ -49,6 +49,16 @@ export interface VirtioDeviceInfo {
   features: bigint;
   /** QueueNumMax of each queue. */
   queueSizes: number[];
+  /** The device-specific configuration space, as the driver reads it. */
+  config: Uint8Array;
+}
+
+/** A little-endian read of 1, 2 or 4 bytes of config space; outside it reads as 0. */
+export function readConfigSpace(config: Uint8Array, offset: number, size: number): number {
+  if (![1, 2, 4].includes(size) || offset < 0 || offset + size > config.length) return 0;
+  let value = 0;
+  for (let i = size - 1; i >= 0; i--) value = value * 256 + (config[offset + i] as number);
+  return value;
 }
 
 export interface TransportEvents {
@@ -60,7 +70,6 @@ export interface TransportEvents {
   notify(queue: number): void;
   /** The interrupt line's level changed. */
   interrupt(level: 0 | 1): void;
-  readConfig(offset: number, size: number): number;
   writeConfig(offset: number, size: number, value: number): void;
   /** Throws with the reason when a queue's rings are not usable. */
   validateQueue(layout: QueueLayout): void;
@@ -87,7 +96,7 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
   }
 
   read(offset: number, size: number): number {
-    if (offset >= Register.Config) return this.events.readConfig(offset - Register.Config, size);
+    if (offset >= Register.Config) return readConfigSpace(this.info.config, offset - Register.Config, size);
     if (size !== 4 || offset % 4 !== 0) return 0xffff_ffff;
     return this.locked(() => this.readRegister(offset)) >>> 0;
   }

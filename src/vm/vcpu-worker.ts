@@ -8,7 +8,6 @@ import { I8042, I8042_PORT_COUNT } from '../devices/i8042.js';
 import { Serial16550, SERIAL_PORT_COUNT } from '../devices/serial.js';
 import { native } from '../native.js';
 import { MMIO_SIZE, VirtioMmioTransport } from '../virtio/mmio.js';
-import { readConfigSpace } from '../virtio/mmio-host.js';
 import { checkQueueLayout } from '../virtio/queue.js';
 import { errorMessage } from '../util/errors.js';
 import { configureLog } from '../util/log.js';
@@ -32,7 +31,6 @@ function virtioTransports(memory: GuestMemory): Array<[number, VirtioMmioTranspo
     // Notifications go to the ioeventfd; a write that reaches here names no queue of this device.
     notify: () => {},
     interrupt: (level) => { if (level) native.writeEventFd(slot.irqFd); },
-    readConfig: (offset, size) => readConfigSpace(slot.config, offset, size),
     writeConfig: () => {},
     validateQueue: (layout) => checkQueueLayout(memory, layout),
   })]);

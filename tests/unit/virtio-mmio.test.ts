@@ -20,12 +20,11 @@ function transport() {
   const log: string[] = [];
   let activated: Array<QueueLayout | undefined> = [];
   const config = new Uint8Array(8).fill(0x5a);
-  const device = new VirtioMmioTransport(VirtioMmioTransport.createState(), { deviceId: 4, features: OFFERED, queueSizes: [256] }, {
+  const device = new VirtioMmioTransport(VirtioMmioTransport.createState(), { deviceId: 4, features: OFFERED, queueSizes: [256], config }, {
     activate: (queues, features) => { activated = queues; log.push(`activate ${features.toString(16)}`); },
     reset: () => log.push('reset'),
     notify: (queue) => log.push(`notify ${queue}`),
     interrupt: (level) => log.push(`irq ${level}`),
-    readConfig: (offset) => config[offset] ?? 0,
     writeConfig: (offset, _size, value) => { config[offset] = value; },
     validateQueue: (layout) => { if (layout.descriptorTable >= 0x1000_0000) throw new Error('outside RAM'); },
   });
