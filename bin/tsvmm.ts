@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 // tsvmm: boots the VM described on the command line and/or serves the API.
 import { parseCommandLine, USAGE } from '../src/cli/args.js';
-import { EXIT_HOST, EXIT_OK, EXIT_USAGE, EXIT_VM_FAILED, runVmm } from '../src/cli/run.js';
-import { ConfigError, HostError, PayloadError, errorMessage } from '../src/util/errors.js';
+import { EXIT_OK, EXIT_VM_FAILED, exitCodeForStatus, runVmm } from '../src/cli/run.js';
+import { VmmError, errorMessage } from '../src/util/errors.js';
 import { configureLog, levelFromVerbosity } from '../src/util/log.js';
 import { VERSION } from '../src/version.js';
 
+/** The same rule as for error replies: 4xx is the user's input, 5xx the host's. */
 function exitCodeFor(error: unknown): number {
-  if (error instanceof ConfigError || error instanceof PayloadError) return EXIT_USAGE;
-  if (error instanceof HostError) return EXIT_HOST;
-  return EXIT_VM_FAILED;
+  return error instanceof VmmError ? exitCodeForStatus(error.status) : EXIT_VM_FAILED;
 }
 
 async function main(argv: string[]): Promise<number> {

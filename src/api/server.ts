@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
-import { ConfigError, VmmError } from '../util/errors.js';
+import { ConfigError, errorBodyOf, VmmError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { ACTIONS, isActionName, type ActionName } from '../vmm/actions.js';
 import type { VmmHandle } from '../vmm/handle.js';
@@ -34,11 +34,6 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
 
 function sendError(response: ServerResponse, error: ErrorBody, headers: Record<string, string> = {}): void {
   sendJson(response, error.status, { status: error.status, message: error.message, causes: error.causes }, headers);
-}
-
-function errorBody(error: unknown): ErrorBody {
-  if (error instanceof VmmError) return { status: error.status, message: error.message, causes: error.causes };
-  return { status: 500, message: error instanceof Error ? error.message : String(error), causes: [] };
 }
 
 /** Reads the body up to the limit; a larger one is a 413 (and the rest is drained). */
@@ -104,7 +99,7 @@ export function createApiServer(vmm: VmmHandle): Server {
     route(vmm, request, response).then(
       (status) => logRequest(request, status, started),
       (error: unknown) => {
-        const body = errorBody(error);
+        const body = errorBodyOf(error);
         if (!response.headersSent) sendError(response, body, body.status === 413 ? { Connection: 'close' } : {});
         logRequest(request, body.status, started);
       },

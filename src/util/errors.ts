@@ -62,6 +62,12 @@ export class HostError extends VmmError {
   }
 }
 
+/** The API's error body for any error: a VmmError keeps its status, anything else is a 500. */
+export function errorBodyOf(error: unknown): { status: number; message: string; causes: string[] } {
+  if (error instanceof VmmError) return { status: error.status, message: error.message, causes: error.causes };
+  return { status: 500, message: errorMessage(error), causes: [] };
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -3,7 +3,7 @@
 // message at a time, so requests on the VM are serialised without locks.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ErrorBody } from '../api/schema.js';
-import { VmmError } from '../util/errors.js';
+import { errorBodyOf, VmmError } from '../util/errors.js';
 import { configureLog, log } from '../util/log.js';
 import { ACTIONS } from './actions.js';
 import type { VmmMessage, VmmReply, VmmRequest, VmmWorkerData } from './messages.js';
@@ -11,11 +11,10 @@ import { Vmm } from './vmm.js';
 
 type Task = () => Promise<void>;
 
-export function toErrorBody(error: unknown): ErrorBody {
-  if (error instanceof VmmError) return { status: error.status, message: error.message, causes: error.causes };
-  const message = error instanceof Error ? error.message : String(error);
-  log.error(`internal error: ${error instanceof Error ? error.stack ?? message : message}`);
-  return { status: 500, message, causes: [] };
+/** Error replies; an error that is not a VmmError is a bug, logged with its stack. */
+function toErrorBody(error: unknown): ErrorBody {
+  if (!(error instanceof VmmError)) log.error(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
+  return errorBodyOf(error);
 }
 
 function main(): void {
