@@ -55,6 +55,11 @@ function openDisk(disk: DiskConfig, index: number): VirtioBlock {
   return new VirtioBlock(id, { fd, size: fstatSync(fd).size, readonly: disk.readonly ?? false, serial: id });
 }
 
+/** Opens and closes every device file, so a missing or locked one is reported now. */
+export function checkVirtioDeviceFiles(config: VmConfig): void {
+  createVirtioDevices(config).forEach((device) => device.close());
+}
+
 /** Opens what the devices need; a missing file is a ConfigError before any VM exists. */
 export function createVirtioDevices(config: VmConfig): VirtioDevice[] {
   const devices: VirtioDevice[] = [];

@@ -19,11 +19,6 @@ import type { VirtioDevice } from '../virtio/device.js';
 import {
   announceVirtioDevice, createVirtioDevices, placeVirtioDevices, type VirtioPlacement,
 } from './virtio-devices.js';
-
-interface VirtioDevicePlan {
-  device: VirtioDevice;
-  placement: VirtioPlacement;
-}
 import {
   Control, VcpuCommand, type DeviceStates, type VcpuExit, type VcpuInit, type VcpuMessage,
 } from './vcpu-control.js';
@@ -31,6 +26,11 @@ import {
 /** KVM_PIT_SPEAKER_DUMMY: the in-kernel PIT also answers port 0x61. */
 const PIT_SPEAKER_DUMMY = 1;
 const PAUSE_TIMEOUT_MS = 10_000;
+
+interface VirtioDevicePlan {
+  device: VirtioDevice;
+  placement: VirtioPlacement;
+}
 
 interface VcpuThread {
   worker: Worker;
@@ -175,8 +175,7 @@ export class Vm {
     if (exit.kind === 'stopped') return;
     log.info(`vCPU exit: ${exit.kind}`);
     this.resolveExit(exit);
-    this.command(VcpuCommand.Stop);
-    this.kickAll();
+    this.stopVcpus();
   }
 
   private command(command: number): void {
@@ -188,12 +187,14 @@ export class Vm {
     for (const vcpu of this.vcpus) if (vcpu.handle) native.kickVcpu(vcpu.handle);
   }
 
-  /** Lets every vCPU enter the guest (first start, or after a pause). */
-  start(): void {
-    this.command(VcpuCommand.Run);
+  /** Every vCPU leaves KVM_RUN (or its wait) and its loop for good. */
+  private stopVcpus(): void {
+    this.command(VcpuCommand.Stop);
+    this.kickAll();
   }
 
-  resume(): void {
+  /** Lets every vCPU enter the guest (first start, or after a pause). */
+  start(): void {
     this.command(VcpuCommand.Run);
   }
 
@@ -217,8 +218,7 @@ export class Vm {
   /** Stops the vCPUs (if running) and waits for their threads to end. */
   async stop(): Promise<void> {
     this.resolveExit({ kind: 'stopped' });
-    this.command(VcpuCommand.Stop);
-    this.kickAll();
+    this.stopVcpus();
     await Promise.all(this.vcpus.map((vcpu) => vcpu.done));
   }
 

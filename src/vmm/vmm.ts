@@ -9,7 +9,7 @@ import { VERSION } from '../version.js';
 import { defaultVmConfig, validateVmConfig, type DiskConfig, type VmConfig } from '../vm/config.js';
 import { Kvm } from '../vm/kvm.js';
 import { readBootPayload } from '../vm/payload.js';
-import { createVirtioDevices } from '../vm/virtio-devices.js';
+import { checkVirtioDeviceFiles } from '../vm/virtio-devices.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
 import { Vm } from '../vm/vm.js';
 
@@ -65,8 +65,7 @@ export class Vmm {
     const config = configFromBody(body as VmConfigBody);
     validateVmConfig(config);
     readBootPayload(config.payload);
-    // Opening the devices' files now reports a missing one at create, as for the kernel.
-    createVirtioDevices(config).forEach((device) => device.close());
+    checkVirtioDeviceFiles(config);
     if (config.serial.mode === 'File') truncateOutputFile(config.serial.file ?? '');
     this.config = config;
     this.state = 'Created';
@@ -122,7 +121,7 @@ export class Vmm {
   resume(): void {
     this.requireConfig();
     this.requireState('resume', ['Paused']);
-    this.vm?.resume();
+    this.vm?.start();
     this.state = 'Running';
   }
 
@@ -143,7 +142,7 @@ export class Vmm {
     const disks = config.disks ?? [];
     if (disk.id !== undefined && disks.some((d) => d.id === disk.id)) throw new ConflictError(`a disk with id ${disk.id} exists`);
     const next = { ...config, disks: [...disks, disk] };
-    createVirtioDevices(next).forEach((device) => device.close());
+    checkVirtioDeviceFiles(next);
     this.config = next;
   }
 
