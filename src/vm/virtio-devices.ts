@@ -30,9 +30,9 @@ export function announceVirtioDevice({ base, gsi }: VirtioPlacement): string {
   return `virtio_mmio.device=4K@0x${base.toString(16)}:${gsi}`;
 }
 
-function openForReading(what: string, path: string): number {
+function openHostFile(what: string, path: string, flags: number): number {
   try {
-    return openSync(path, 'r');
+    return openSync(path, flags);
   } catch (error) {
     throw new ConfigError(`cannot open ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
@@ -41,12 +41,7 @@ function openForReading(what: string, path: string): number {
 /** Opens and locks an image: a second writer (another tsvmm) is refused. */
 function openDisk(disk: DiskConfig, index: number): VirtioBlock {
   const flags = (disk.readonly ? constants.O_RDONLY : constants.O_RDWR) | (disk.direct ? constants.O_DIRECT : 0);
-  let fd: number;
-  try {
-    fd = openSync(disk.path, flags);
-  } catch (error) {
-    throw new ConfigError(`cannot open disk ${disk.path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
+  const fd = openHostFile('disk', disk.path, flags);
   if (!disk.readonly && !native.tryLockFd(fd)) {
     closeSync(fd);
     throw new ConfigError(`disk ${disk.path} is in use by another writer (it is locked)`);
@@ -65,7 +60,7 @@ export function createVirtioDevices(config: VmConfig): VirtioDevice[] {
   const devices: VirtioDevice[] = [];
   try {
     (config.disks ?? []).forEach((disk, i) => devices.push(openDisk(disk, i)));
-    if (config.rng) devices.push(new VirtioRng('_rng0', openForReading('rng source', config.rng.src)));
+    if (config.rng) devices.push(new VirtioRng('_rng0', openHostFile('rng source', config.rng.src, constants.O_RDONLY)));
   } catch (error) {
     devices.forEach((device) => device.close());
     throw error;
