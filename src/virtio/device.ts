@@ -1,5 +1,5 @@
 // The contract between a virtio device model and the transport host.
-import type { DescriptorChain, SplitQueue } from './queue.js';
+import type { DescriptorChain } from './queue.js';
 
 export const VirtioDeviceId = { Net: 1, Block: 2, Console: 3, Rng: 4 } as const;
 
@@ -20,4 +20,3 @@ export interface VirtioDevice {
   counters(): Record<string, number>;
 }
 
-export type { SplitQueue };
