@@ -115,6 +115,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsvmm::InitVcpu(env, exports);
   tsvmm::InitHost(env, exports);
   tsvmm::InitEventFd(env, exports);
+  tsvmm::InitTap(env, exports);
   return exports;
 }
 

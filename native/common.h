@@ -51,6 +51,7 @@ void InitMemory(Napi::Env env, Napi::Object exports);
 void InitVcpu(Napi::Env env, Napi::Object exports);
 void InitHost(Napi::Env env, Napi::Object exports);
 void InitEventFd(Napi::Env env, Napi::Object exports);
+void InitTap(Napi::Env env, Napi::Object exports);
 
 // Looks up a registered guest memory mapping; returns nullptr when the id or
 // the range is unknown.

@@ -1,4 +1,4 @@
-// Host syscalls Node does not offer: advisory file locks.
+// Host syscalls Node does not offer: advisory file locks and fallocate.
 #include "common.h"
 
 #include <fcntl.h>
@@ -34,9 +34,22 @@ static Napi::Value TryLockFd(const Napi::CallbackInfo& info) {
   ThrowErrno(info.Env(), "flock", errno);
 }
 
+// fallocate(fd, mode, offset, length): FALLOC_FL_* modes, for discard
+// (punch hole) and write-zeroes (zero range) on disk images.
+static Napi::Value Fallocate(const Napi::CallbackInfo& info) {
+  int result;
+  do {
+    result = fallocate(ArgInt(info, 0), ArgInt(info, 1), static_cast<off_t>(ArgU64(info, 2)),
+                       static_cast<off_t>(ArgU64(info, 3)));
+  } while (result < 0 && errno == EINTR);
+  if (result < 0) ThrowErrno(info.Env(), "fallocate", errno);
+  return info.Env().Undefined();
+}
+
 void InitHost(Napi::Env env, Napi::Object exports) {
   exports.Set("lockFile", Napi::Function::New(env, LockFile));
   exports.Set("tryLockFd", Napi::Function::New(env, TryLockFd));
+  exports.Set("fallocate", Napi::Function::New(env, Fallocate));
 }
 
 }  // namespace tsvmm

@@ -86,6 +86,15 @@ export interface NativeAddon {
   lockFile(path: string): Fd;
   /** An exclusive flock on an open fd; false when another holder has one. */
   tryLockFd(fd: Fd): boolean;
+  /** fallocate(2); mode is FALLOC_FL_* (KEEP_SIZE 1, PUNCH_HOLE 2, ZERO_RANGE 0x10). */
+  fallocate(fd: Fd, mode: number, offset: number, length: number): void;
+
+  /** Attaches to TAP interface `name`, or creates one ("" lets the kernel name it); the fd is non-blocking. */
+  openTap(name: string): { fd: Fd; name: string };
+  /** Sets an IPv4 address and netmask ("" leaves one as is) and brings the interface up. */
+  configureInterface(name: string, ip: string, mask: string): void;
+  /** Reads one frame; -1 when none is waiting. */
+  readFrame(fd: Fd, buffer: Uint8Array): number;
 }
 
 export interface NativeError extends Error {

@@ -44,6 +44,18 @@ export const DiskConfigSchema = Type.Object({
   id: Type.Optional(Type.String({ minLength: 1 })),
 }, { ...strict, $id: 'DiskConfig' });
 
+const ENDPOINT = '^(\\[[0-9A-Fa-f:.]+\\]|[0-9.]+):[0-9]{1,5}$';
+
+export const NetConfigSchema = Type.Object({
+  tap: Type.Optional(Type.String({ maxLength: 15, description: 'TAP interface; created when empty or absent (and remote is not set)' })),
+  ip: Type.Optional(Type.String({ minLength: 1, description: 'IPv4 address given to the TAP interface on the host' })),
+  mask: Type.Optional(Type.String({ minLength: 1, description: 'IPv4 netmask of the TAP interface' })),
+  mac: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$', description: "The guest's MAC; random when absent" })),
+  id: Type.Optional(Type.String({ minLength: 1 })),
+  local: Type.Optional(Type.String({ pattern: ENDPOINT, description: 'UDP tunnel: HOST:PORT bound; port 0 picks one (vm.info shows it)' })),
+  remote: Type.Optional(Type.String({ pattern: ENDPOINT, description: 'UDP tunnel: HOST:PORT frames go to; selects the UDP backend' })),
+}, { ...strict, $id: 'NetConfig' });
+
 /** vm.create's body. Sections left out take the CLI's defaults. */
 export const VmConfigSchema = Type.Object({
   payload: refTo(PayloadConfigSchema),
@@ -53,6 +65,7 @@ export const VmConfigSchema = Type.Object({
   console: Type.Optional(refTo(ConsoleConfigSchema)),
   rng: Type.Optional(refTo(RngConfigSchema)),
   disks: Type.Optional(Type.Array(refTo(DiskConfigSchema), { maxItems: 16 })),
+  net: Type.Optional(Type.Array(refTo(NetConfigSchema), { maxItems: 16 })),
 }, { ...strict, $id: 'VmConfig', description: 'Virtual machine configuration' });
 
 export const VmStateSchema = Type.Union(
@@ -86,7 +99,7 @@ export const ErrorBodySchema = Type.Object({
 /** Every named schema, in the order the OpenAPI document lists them. */
 export const COMPONENT_SCHEMAS: readonly TSchema[] = [
   VmmPingResponseSchema, VmStateSchema, VmInfoSchema, VmCountersSchema, PayloadConfigSchema,
-  VmConfigSchema, CpusConfigSchema, MemoryConfigSchema, ConsoleConfigSchema, RngConfigSchema, DiskConfigSchema,
+  VmConfigSchema, CpusConfigSchema, MemoryConfigSchema, ConsoleConfigSchema, RngConfigSchema, DiskConfigSchema, NetConfigSchema,
   ErrorBodySchema,
 ];
 

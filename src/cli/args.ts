@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseApiSocket, type ApiSocketSpec } from '../api/socket.js';
 import { ConfigError } from '../util/errors.js';
 import {
-  defaultVmConfig, parseConsole, parseCpus, parseDisk, parseMemory, parseRng, validateVmConfig, type VmConfig,
+  defaultVmConfig, parseConsole, parseCpus, parseDisk, parseMemory, parseNet, parseRng, validateVmConfig, type VmConfig,
 } from '../vm/config.js';
 
 export interface CliCommand {
@@ -29,6 +29,7 @@ const OPTIONS = {
   console: { type: 'string' },
   rng: { type: 'string' },
   disk: { type: 'string', multiple: true },
+  net: { type: 'string', multiple: true },
   verbose: { type: 'boolean', short: 'v', multiple: true },
   version: { type: 'boolean', short: 'V' },
   help: { type: 'boolean', short: 'h' },
@@ -57,6 +58,13 @@ Devices:
   --rng src=PATH           a virtio-rng device reading entropy from PATH [default src: /dev/urandom]
   --disk path=F[,readonly=on|off][,direct=on|off][,id=ID]
                            a virtio-blk device over raw image F (repeatable)
+  --net [tap=NAME][,ip=IP][,mask=MASK][,mac=MAC][,id=ID]
+                           a virtio-net device on a TAP interface, created
+                           when NAME is empty or absent (repeatable)
+  --net remote=HOST:PORT[,local=HOST:PORT][,mac=MAC][,id=ID]
+                           a virtio-net device on a UDP tunnel: one datagram
+                           per frame to remote, received from remote only;
+                           local port 0 (the default) picks a free port
 
 Other:
   -v, --verbose            more logging on stderr (-v info, -vv debug)
@@ -89,7 +97,7 @@ export function parseCommandLine(argv: string[]): CliRequest {
   const apiSocket = values['api-socket'] === undefined ? undefined : parseApiSocket(values['api-socket']);
   const verbosity = values.verbose?.length ?? 0;
   const machineFlags = [values.kernel, values.initramfs, values.cmdline, values.firmware, values.cpus, values.memory,
-    values.serial, values.console, values.rng, values.disk];
+    values.serial, values.console, values.rng, values.disk, values.net];
   if (values.kernel === undefined) {
     if (apiSocket === undefined) throw new ConfigError('give --kernel to boot, or --api-socket to serve the API (see --help)');
     if (machineFlags.some((flag) => flag !== undefined)) {
@@ -110,6 +118,7 @@ export function parseCommandLine(argv: string[]): CliRequest {
   if (values.console !== undefined) config.console = parseConsole('--console', values.console);
   if (values.rng !== undefined) config.rng = parseRng(values.rng);
   if (values.disk !== undefined) config.disks = values.disk.map(parseDisk);
+  if (values.net !== undefined) config.net = values.net.map(parseNet);
   validateVmConfig(config);
   return { kind: 'run', config, apiSocket, verbosity };
 }

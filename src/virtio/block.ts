@@ -1,19 +1,37 @@
 // virtio-blk (virtio 1.2, section 5.2) over a raw image. A request is a
 // 16-byte header (type, reserved, sector), data buffers, and a one-byte
 // status the device writes last. Sector ranges are checked against the
-// capacity; data moves between the image and guest memory directly.
-import { closeSync, fdatasyncSync, readSync, writeSync } from 'node:fs';
+// capacity. Reads and writes go between the image and guest memory with
+// preadv/pwritev in libuv's thread pool, several requests at a time.
+import { close, fdatasync, readv, writev } from 'node:fs';
+import { promisify } from 'node:util';
+import { native } from '../native.js';
 import type { DescriptorChain } from './queue.js';
-import { VirtioDeviceId, type VirtioDevice } from './device.js';
+import { VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 
 export const SECTOR_SIZE = 512;
 const HEADER_SIZE = 16;
 const ID_BYTES = 20;
+const SEGMENT_SIZE = 16;
+const QUEUE_SIZE = 256;
+/** Requests handed to the thread pool at once; more wait in the ring. */
+export const MAX_IN_FLIGHT = 64;
+/** Discard and write-zeroes: ranges per request, and sectors per range. */
+const MAX_RANGES = 32;
+const MAX_RANGE_SECTORS = 0x3f_ffff;
 
-export const BlockRequest = { In: 0, Out: 1, Flush: 4, GetId: 8 } as const;
+export const BlockRequest = { In: 0, Out: 1, Flush: 4, GetId: 8, Discard: 11, WriteZeroes: 13 } as const;
 export const BlockStatus = { Ok: 0, IoError: 1, Unsupported: 2 } as const;
-export const VIRTIO_BLK_F_RO = 5;
-export const VIRTIO_BLK_F_FLUSH = 9;
+export const BlockFeature = { SegMax: 2, Ro: 5, Flush: 9, Discard: 13, WriteZeroes: 14 } as const;
+const WRITE_ZEROES_UNMAP = 1;
+const FALLOC_FL_KEEP_SIZE = 1;
+const FALLOC_FL_PUNCH_HOLE = 2;
+const FALLOC_FL_ZERO_RANGE = 0x10;
+/** Config space offsets (struct virtio_blk_config). */
+const ConfigOffset = {
+  Capacity: 0, SegMax: 12, MaxDiscardSectors: 36, MaxDiscardSeg: 40, DiscardSectorAlignment: 44,
+  MaxWriteZeroesSectors: 48, MaxWriteZeroesSeg: 52, WriteZeroesMayUnmap: 56, Size: 60,
+} as const;
 
 export interface BlockImage {
   fd: number;
@@ -22,7 +40,27 @@ export interface BlockImage {
   readonly: boolean;
   /** The serial reported by GET_ID (at most 20 bytes are used). */
   serial: string;
+  /** The image can punch holes and zero ranges (a regular file or block device, writable). */
+  discard: boolean;
 }
+
+interface Request {
+  type: number;
+  sector: bigint;
+  /** Device-readable bytes after the header. */
+  input: Uint8Array[];
+  /** Device-writable bytes before the status byte. */
+  output: Uint8Array[];
+  status: Uint8Array;
+}
+
+type Outcome = [status: number, written: number];
+
+type VectorCall = (fd: number, buffers: Uint8Array[], position: number) => Promise<number>;
+const preadv: VectorCall = async (fd, buffers, position) => (await promisify(readv)(fd, buffers, position)).bytesRead;
+const pwritev: VectorCall = async (fd, buffers, position) => (await promisify(writev)(fd, buffers, position)).bytesWritten;
+const syncData = promisify(fdatasync);
+const closeFd = promisify(close);
 
 /** The bytes of `buffers` from `skip` on, as a list of views. */
 function after(buffers: Uint8Array[], skip: number): Uint8Array[] {
@@ -48,62 +86,118 @@ function gather(buffers: Uint8Array[], length: number): Uint8Array | undefined {
     filled += take;
     if (filled === length) return out;
   }
-  return undefined;
+  return length === 0 ? out : undefined;
+}
+
+function totalLength(buffers: Uint8Array[]): number {
+  return buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+}
+
+/** Splits a chain into header fields, data and status; undefined when it has no status byte. */
+function parseRequest(chain: DescriptorChain): Request | { status: Uint8Array } | undefined {
+  const statusBuffer = chain.writable[chain.writable.length - 1];
+  if (!statusBuffer || statusBuffer.length === 0) return undefined;
+  const status = statusBuffer.subarray(statusBuffer.length - 1);
+  const output = chain.writable.slice(0, -1);
+  if (statusBuffer.length > 1) output.push(statusBuffer.subarray(0, statusBuffer.length - 1));
+  const header = gather(chain.readable, HEADER_SIZE);
+  if (!header) return { status };
+  const view = new DataView(header.buffer);
+  return {
+    type: view.getUint32(0, true),
+    sector: view.getBigUint64(8, true),
+    input: after(chain.readable, HEADER_SIZE),
+    output,
+    status,
+  };
 }
 
 export class VirtioBlock implements VirtioDevice {
   readonly deviceId = VirtioDeviceId.Block;
   readonly features: bigint;
-  readonly queueSizes = [256];
+  readonly queueSizes = [QUEUE_SIZE];
   readonly config: Uint8Array;
   private readonly sectors: bigint;
-  private readonly stats = { read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0 };
+  private readonly stats = { read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0, discard_ops: 0, write_zeroes_ops: 0 };
+  private queues: DeviceQueues | undefined;
+  private inFlight = 0;
+  private drained: Array<() => void> = [];
+  private closed: Promise<void> | undefined;
 
   constructor(readonly id: string, private readonly image: BlockImage) {
     this.sectors = BigInt(Math.floor(image.size / SECTOR_SIZE));
-    this.features = (1n << BigInt(VIRTIO_BLK_F_FLUSH)) | (image.readonly ? 1n << BigInt(VIRTIO_BLK_F_RO) : 0n);
-    this.config = new Uint8Array(8);
-    new DataView(this.config.buffer).setBigUint64(0, this.sectors, true);
-  }
-
-  handle(_queue: number, chain: DescriptorChain): number {
-    const statusBuffer = chain.writable[chain.writable.length - 1];
-    if (!statusBuffer || statusBuffer.length === 0) return 0; // nowhere to say anything: drop it
-    const status = statusBuffer.subarray(statusBuffer.length - 1);
-    const data = chain.writable.slice(0, -1);
-    if (statusBuffer.length > 1) data.push(statusBuffer.subarray(0, statusBuffer.length - 1));
-    const header = gather(chain.readable, HEADER_SIZE);
-    if (!header) {
-      status[0] = BlockStatus.IoError;
-      return 1;
+    const bit = (n: number): bigint => 1n << BigInt(n);
+    this.features = bit(BlockFeature.Flush) | bit(BlockFeature.SegMax)
+      | (image.readonly ? bit(BlockFeature.Ro) : 0n)
+      | (image.discard ? bit(BlockFeature.Discard) | bit(BlockFeature.WriteZeroes) : 0n);
+    this.config = new Uint8Array(ConfigOffset.Size);
+    const view = new DataView(this.config.buffer);
+    view.setBigUint64(ConfigOffset.Capacity, this.sectors, true);
+    // A chain holds the header and the status besides its data segments.
+    view.setUint32(ConfigOffset.SegMax, QUEUE_SIZE - 2, true);
+    if (image.discard) {
+      view.setUint32(ConfigOffset.MaxDiscardSectors, MAX_RANGE_SECTORS, true);
+      view.setUint32(ConfigOffset.MaxDiscardSeg, MAX_RANGES, true);
+      view.setUint32(ConfigOffset.DiscardSectorAlignment, 1, true);
+      view.setUint32(ConfigOffset.MaxWriteZeroesSectors, MAX_RANGE_SECTORS, true);
+      view.setUint32(ConfigOffset.MaxWriteZeroesSeg, MAX_RANGES, true);
+      view.setUint8(ConfigOffset.WriteZeroesMayUnmap, 1);
     }
-    const view = new DataView(header.buffer);
-    const type = view.getUint32(0, true);
-    const sector = view.getBigUint64(8, true);
-    const [code, written] = this.execute(type, sector, after(chain.readable, HEADER_SIZE), data);
-    status[0] = code;
-    return written + 1;
   }
 
-  /** Returns the status and how many data bytes were written into guest buffers. */
-  private execute(type: number, sector: bigint, input: Uint8Array[], output: Uint8Array[]): [number, number] {
+  activate(queues: DeviceQueues): void {
+    this.queues = queues;
+  }
+
+  /** Starts requests until the ring is empty or MAX_IN_FLIGHT are running. */
+  notify(queue: number): void {
+    const queues = this.queues;
+    if (!queues) return;
+    while (this.inFlight < MAX_IN_FLIGHT && queues.live) {
+      const chain = queues.pop(queue);
+      if (!chain) return;
+      this.start(queues, queue, chain);
+    }
+  }
+
+  private start(queues: DeviceQueues, queue: number, chain: DescriptorChain): void {
+    const request = parseRequest(chain);
+    if (!request) {
+      queues.complete(queue, chain.head, 0); // nowhere to say anything: returned unanswered
+      return;
+    }
+    if (!('type' in request)) {
+      request.status[0] = BlockStatus.IoError;
+      queues.complete(queue, chain.head, 1);
+      return;
+    }
+    this.inFlight++;
+    void this.execute(request).then(([status, written]) => {
+      this.inFlight--;
+      // After a reset the buffers may belong to something else: leave them alone.
+      if (queues.live) {
+        request.status[0] = status;
+        queues.complete(queue, chain.head, written + 1);
+      }
+      if (this.inFlight === 0) this.drained.splice(0).forEach((resolve) => resolve());
+      this.notify(queue);
+    });
+  }
+
+  /** Never rejects: a failed host call is an I/O error for the guest. */
+  private async execute(request: Request): Promise<Outcome> {
     try {
-      switch (type) {
-        case BlockRequest.In: return this.transfer(sector, output, 'read');
+      switch (request.type) {
+        case BlockRequest.In: return await this.read(request.sector, request.output);
         case BlockRequest.Out:
           if (this.image.readonly) return [BlockStatus.IoError, 0];
-          return this.transfer(sector, input, 'write');
+          return await this.write(request.sector, request.input);
         case BlockRequest.Flush:
-          if (!this.image.readonly) fdatasyncSync(this.image.fd);
+          if (!this.image.readonly) await syncData(this.image.fd);
           return [BlockStatus.Ok, 0];
-        case BlockRequest.GetId: {
-          const id = new TextEncoder().encode(this.image.serial).subarray(0, ID_BYTES);
-          const target = output[0];
-          if (!target) return [BlockStatus.IoError, 0];
-          const bytes = Math.min(target.length, ID_BYTES);
-          target.fill(0, 0, bytes).set(id.subarray(0, bytes));
-          return [BlockStatus.Ok, bytes];
-        }
+        case BlockRequest.GetId: return this.getId(request.output);
+        case BlockRequest.Discard:
+        case BlockRequest.WriteZeroes: return this.deallocate(request);
         default: return [BlockStatus.Unsupported, 0];
       }
     } catch {
@@ -111,40 +205,105 @@ export class VirtioBlock implements VirtioDevice {
     }
   }
 
-  private transfer(sector: bigint, buffers: Uint8Array[], direction: 'read' | 'write'): [number, number] {
-    const length = buffers.reduce((sum, b) => sum + b.length, 0);
-    if (length % SECTOR_SIZE !== 0) return [BlockStatus.IoError, 0];
-    if (sector > this.sectors || BigInt(length / SECTOR_SIZE) > this.sectors - sector) return [BlockStatus.IoError, 0];
-    let position = Number(sector) * SECTOR_SIZE;
-    for (const buffer of buffers) {
-      let done = 0;
-      while (done < buffer.length) {
-        const n = direction === 'read'
-          ? readSync(this.image.fd, buffer, done, buffer.length - done, position + done)
-          : writeSync(this.image.fd, buffer, done, buffer.length - done, position + done);
-        if (n === 0) return [BlockStatus.IoError, 0];
-        done += n;
-      }
-      position += buffer.length;
+  /** The byte offset of a transfer, or undefined when it is not whole sectors inside the disk. */
+  private offsetOf(sector: bigint, length: number): number | undefined {
+    if (length % SECTOR_SIZE !== 0) return undefined;
+    if (sector > this.sectors || BigInt(length / SECTOR_SIZE) > this.sectors - sector) return undefined;
+    return Number(sector) * SECTOR_SIZE;
+  }
+
+  private async read(sector: bigint, buffers: Uint8Array[]): Promise<Outcome> {
+    const length = totalLength(buffers);
+    const offset = this.offsetOf(sector, length);
+    if (offset === undefined) return [BlockStatus.IoError, 0];
+    if (!(await this.transfer(preadv, buffers, offset))) return [BlockStatus.IoError, 0];
+    this.stats.read_bytes += length;
+    this.stats.read_ops++;
+    return [BlockStatus.Ok, length];
+  }
+
+  private async write(sector: bigint, buffers: Uint8Array[]): Promise<Outcome> {
+    const length = totalLength(buffers);
+    const offset = this.offsetOf(sector, length);
+    if (offset === undefined) return [BlockStatus.IoError, 0];
+    if (!(await this.transfer(pwritev, buffers, offset))) return [BlockStatus.IoError, 0];
+    this.stats.write_bytes += length;
+    this.stats.write_ops++;
+    return [BlockStatus.Ok, 0];
+  }
+
+  /** One preadv/pwritev, repeated from where a short one stopped; false at end of file. */
+  private async transfer(call: VectorCall, buffers: Uint8Array[], offset: number): Promise<boolean> {
+    let remaining = buffers;
+    let position = offset;
+    while (remaining.length > 0) {
+      const n = await call(this.image.fd, remaining, position);
+      if (n === 0) return false;
+      position += n;
+      remaining = after(remaining, n);
     }
-    if (direction === 'read') {
-      this.stats.read_bytes += length;
-      this.stats.read_ops++;
-    } else {
-      this.stats.write_bytes += length;
-      this.stats.write_ops++;
+    return true;
+  }
+
+  private getId(output: Uint8Array[]): Outcome {
+    const target = output[0];
+    if (!target) return [BlockStatus.IoError, 0];
+    const id = new TextEncoder().encode(this.image.serial).subarray(0, ID_BYTES);
+    const bytes = Math.min(target.length, ID_BYTES);
+    target.fill(0, 0, bytes).set(id.subarray(0, bytes));
+    return [BlockStatus.Ok, bytes];
+  }
+
+  /** Discard punches holes; write-zeroes zeroes the ranges (punching them when the guest allows unmap). */
+  private deallocate(request: Request): Outcome {
+    if (!this.image.discard) return [BlockStatus.Unsupported, 0];
+    const length = totalLength(request.input);
+    if (length === 0 || length % SEGMENT_SIZE !== 0 || length / SEGMENT_SIZE > MAX_RANGES) return [BlockStatus.IoError, 0];
+    const segments = new DataView((gather(request.input, length) as Uint8Array).buffer);
+    const zeroes = request.type === BlockRequest.WriteZeroes;
+    const ranges: Array<[offset: number, length: number, mode: number]> = [];
+    for (let at = 0; at < length; at += SEGMENT_SIZE) {
+      const sector = segments.getBigUint64(at, true);
+      const count = segments.getUint32(at + 8, true);
+      const flags = segments.getUint32(at + 12, true);
+      if (flags & ~(zeroes ? WRITE_ZEROES_UNMAP : 0)) return [BlockStatus.Unsupported, 0];
+      if (count > MAX_RANGE_SECTORS) return [BlockStatus.IoError, 0];
+      const offset = this.offsetOf(sector, count * SECTOR_SIZE);
+      if (offset === undefined) return [BlockStatus.IoError, 0];
+      const punch = !zeroes || (flags & WRITE_ZEROES_UNMAP) !== 0;
+      ranges.push([offset, count * SECTOR_SIZE, FALLOC_FL_KEEP_SIZE | (punch ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE)]);
     }
-    return [BlockStatus.Ok, direction === 'read' ? length : 0];
+    for (const [offset, bytes, mode] of ranges) if (bytes > 0) this.fallocate(offset, bytes, mode);
+    if (zeroes) this.stats.write_zeroes_ops++;
+    else this.stats.discard_ops++;
+    return [BlockStatus.Ok, 0];
+  }
+
+  /** ZERO_RANGE is missing on some file systems; a punched hole reads as zeroes too. */
+  private fallocate(offset: number, length: number, mode: number): void {
+    try {
+      native.fallocate(this.image.fd, mode, offset, length);
+    } catch (error) {
+      if (!(mode & FALLOC_FL_ZERO_RANGE)) throw error;
+      native.fallocate(this.image.fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, offset, length);
+    }
   }
 
   counters(): Record<string, number> {
     return { ...this.stats };
   }
 
-  reset(): void {}
+  reset(): void {
+    this.queues = undefined;
+  }
 
-  /** Closing the image also releases its lock. */
-  close(): void {
-    closeSync(this.image.fd);
+  /** Waits for requests in flight (they write guest memory), then closes the image and its lock; once. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.reset();
+      if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+      await closeFd(this.image.fd);
+    })();
+    return this.closed;
   }
 }

@@ -5,9 +5,9 @@
 import { native, type FdWatch } from '../native.js';
 import { log } from '../util/log.js';
 import type { GuestMemory } from '../vm/memory.js';
-import type { VirtioDevice } from './device.js';
+import type { DeviceQueues, VirtioDevice } from './device.js';
 import { Interrupt, VirtioMmioTransport } from './mmio.js';
-import { QueueError, SplitQueue, type QueueLayout } from './queue.js';
+import { QueueError, SplitQueue, type DescriptorChain, type QueueLayout } from './queue.js';
 
 const QUEUE_NOTIFY = 0x050;
 const KVM_IOEVENTFD_FLAG_DATAMATCH = 1;
@@ -27,15 +27,67 @@ export interface VirtioMmioSlot {
 }
 
 export type TransportEvent =
-  | { type: 'activate'; queues: Array<QueueLayout | undefined> }
+  | { type: 'activate'; queues: Array<QueueLayout | undefined>; features: bigint }
   | { type: 'reset' };
+
+/**
+ * One activation's queues. A reset or failure ends it: from then on it
+ * hands out nothing and ignores completions of requests still in flight.
+ */
+class LiveQueues implements DeviceQueues {
+  live = true;
+  private readonly pending = new Set<number>();
+  private signalScheduled = false;
+
+  constructor(private readonly queues: Array<SplitQueue | undefined>, private readonly host: VirtioMmioHost) {}
+
+  pop(queue: number): DescriptorChain | undefined {
+    const ring = this.live ? this.queues[queue] : undefined;
+    if (!ring) return undefined;
+    try {
+      return ring.pop();
+    } catch (error) {
+      this.host.fail(error);
+      return undefined;
+    }
+  }
+
+  unpop(queue: number, count: number): void {
+    if (this.live) this.queues[queue]?.unpop(count);
+  }
+
+  complete(queue: number, head: number, written: number): void {
+    const ring = this.live ? this.queues[queue] : undefined;
+    if (!ring) return;
+    ring.pushUsed(head, written);
+    this.pending.add(queue);
+    if (!this.signalScheduled) {
+      this.signalScheduled = true;
+      queueMicrotask(() => this.signal());
+    }
+  }
+
+  /** One interrupt for everything completed this turn, if the driver wants one. */
+  private signal(): void {
+    this.signalScheduled = false;
+    if (!this.live) return;
+    let wanted = false;
+    for (const queue of this.pending) wanted = (this.queues[queue]?.needsInterrupt() ?? false) || wanted;
+    this.pending.clear();
+    if (wanted) this.host.raiseUsedBufferInterrupt();
+  }
+
+  fail(error: unknown): void {
+    this.host.fail(error);
+  }
+}
 
 export class VirtioMmioHost {
   readonly slot: VirtioMmioSlot;
   private readonly transport: VirtioMmioTransport;
   private readonly notifyFds: number[];
   private readonly watches: FdWatch[];
-  private queues: Array<SplitQueue | undefined> = [];
+  private live: LiveQueues | undefined;
 
   constructor(
     private readonly vmFd: number,
@@ -52,7 +104,7 @@ export class VirtioMmioHost {
       deviceId: device.deviceId, features: device.features, queueSizes: device.queueSizes, config: device.config,
     };
     this.transport = new VirtioMmioTransport(state, device, {
-      activate: () => {}, reset: () => {}, notify: (queue) => this.process(queue),
+      activate: () => {}, reset: () => {}, notify: (queue) => this.notify(queue),
       interrupt: (level) => { if (level) native.writeEventFd(irqFd); },
       writeConfig: () => {}, validateQueue: () => {},
     });
@@ -63,57 +115,67 @@ export class VirtioMmioHost {
     });
     this.watches = this.notifyFds.map((fd, queue) => native.watchFd(fd, () => {
       native.readEventFd(fd);
-      this.process(queue);
+      this.notify(queue);
     }));
   }
 
   /** Activation and reset, reported by the vCPU thread that saw the register write. */
   onTransportEvent(event: TransportEvent): void {
-    if (event.type === 'reset') {
-      this.queues = [];
-      this.device.reset();
-      return;
-    }
+    this.endActivation();
+    if (event.type === 'reset') return;
+    let queues: Array<SplitQueue | undefined>;
     try {
-      this.queues = event.queues.map((layout) => (layout ? new SplitQueue(this.memory, layout) : undefined));
+      queues = event.queues.map((layout) => (layout ? new SplitQueue(this.memory, layout) : undefined));
     } catch (error) {
       this.fail(error);
       return;
     }
+    this.live = new LiveQueues(queues, this);
+    this.device.activate(this.live, event.features);
     // Buffers offered before this message arrived were notified into the void.
-    this.queues.forEach((_, queue) => this.process(queue));
+    queues.forEach((_, queue) => this.notify(queue));
   }
 
-  private process(index: number): void {
-    const queue = this.queues[index];
-    if (!queue) return;
+  private notify(queue: number): void {
+    if (!this.live) return;
     try {
-      for (let chain = queue.pop(); chain; chain = queue.pop()) {
-        queue.pushUsed(chain.head, this.device.handle(index, chain));
-      }
-      if (queue.needsInterrupt()) this.transport.raiseInterrupt(Interrupt.UsedBuffer);
+      this.device.notify(queue);
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  raiseUsedBufferInterrupt(): void {
+    this.transport.raiseInterrupt(Interrupt.UsedBuffer);
   }
 
   /** A guest that broke the queue rules, or a backend that failed: the device stops, the VMM carries on. */
-  private fail(error: unknown): void {
+  fail(error: unknown): void {
+    if (!this.live) return;
     const reason = error instanceof Error ? error.message : String(error);
     if (error instanceof QueueError) log.warn(`virtio ${this.device.id}: ${reason}; the device needs a reset`);
     else log.error(`virtio ${this.device.id}: backend failed: ${reason}; the device needs a reset`);
-    this.queues = [];
+    this.endActivation();
     this.transport.needsReset();
   }
 
-  close(): void {
+  private endActivation(): void {
+    if (!this.live) return;
+    this.live.live = false;
+    this.live = undefined;
+    this.device.reset();
+  }
+
+  /** Waits for the device's requests in flight, then releases everything. */
+  async close(): Promise<void> {
     this.watches.forEach((watch) => native.unwatchFd(watch));
+    this.endActivation();
+    await this.device.close();
     this.notifyFds.forEach((fd, queue) => {
       native.ioeventfd(this.vmFd, fd, this.slot.base + QUEUE_NOTIFY, 4, KVM_IOEVENTFD_FLAG_DATAMATCH | KVM_IOEVENTFD_FLAG_DEASSIGN, queue);
       native.close(fd);
     });
     native.irqfd(this.vmFd, this.slot.irqFd, this.slot.gsi, KVM_IRQFD_FLAG_DEASSIGN);
     native.close(this.slot.irqFd);
-    this.device.close();
   }
 }

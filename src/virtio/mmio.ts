@@ -40,12 +40,15 @@ const Register = {
 } as const;
 
 export const MMIO_SIZE = 0x1000;
+/** Offered by every device: a modern device, and the ring features SplitQueue implements. */
+export const TRANSPORT_FEATURES =
+  (1n << BigInt(VIRTIO_F_VERSION_1)) | (1n << BigInt(VIRTIO_F_RING_EVENT_IDX)) | (1n << BigInt(VIRTIO_F_INDIRECT_DESC));
 export const MAX_QUEUES = 16;
 
 /** What a device model tells the transport about itself. */
 export interface VirtioDeviceInfo {
   deviceId: number;
-  /** Feature bits offered, as a 64-bit value (VERSION_1 is always added). */
+  /** Device-specific feature bits offered (VERSION_1 and the ring features are added). */
   features: bigint;
   /** QueueNumMax of each queue. */
   queueSizes: number[];
@@ -92,7 +95,7 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
   constructor(buffer: SharedArrayBuffer, private readonly info: VirtioDeviceInfo, private readonly events: TransportEvents) {
     super(buffer, Slot.Global + MAX_QUEUES * QueueSlot.Size);
     if (info.queueSizes.length > MAX_QUEUES) throw new Error(`a device may have at most ${MAX_QUEUES} queues`);
-    this.features = info.features | (1n << BigInt(VIRTIO_F_VERSION_1));
+    this.features = info.features | TRANSPORT_FEATURES;
   }
 
   read(offset: number, size: number): number {

@@ -95,6 +95,15 @@ export class SplitQueue {
     return this.walk(head);
   }
 
+  /**
+   * Gives back chains taken but not yet used, so the next pop sees them
+   * again. The published avail_event stays where the last pop put it, so
+   * the driver's next addition still notifies.
+   */
+  unpop(count: number): void {
+    this.lastAvailable = (this.lastAvailable - count) & 0xffff;
+  }
+
   /** Returns a chain to the guest, saying how many bytes the device wrote. */
   pushUsed(head: number, writtenLength: number): void {
     const element = this.layout.usedRing + 4 + USED_ELEMENT_SIZE * (this.usedIndex % this.size);

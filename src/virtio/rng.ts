@@ -1,19 +1,30 @@
 // virtio-rng (virtio 1.2, section 5.4): one request queue; each request is a
 // device-writable buffer the device fills from the entropy source.
-import { closeSync, readSync } from 'node:fs';
+import { close, readSync } from 'node:fs';
+import { promisify } from 'node:util';
 import type { DescriptorChain } from './queue.js';
-import { VirtioDeviceId, type VirtioDevice } from './device.js';
+import { serveQueue, VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 
 export class VirtioRng implements VirtioDevice {
   readonly deviceId = VirtioDeviceId.Rng;
   readonly features = 0n;
   readonly queueSizes = [256];
   readonly config = new Uint8Array(0);
+  private queues: DeviceQueues | undefined;
+  private bytes = 0;
 
   constructor(readonly id: string, private readonly sourceFd: number) {}
 
+  activate(queues: DeviceQueues): void {
+    this.queues = queues;
+  }
+
+  notify(queue: number): void {
+    if (this.queues) serveQueue(this.queues, queue, (chain) => this.fill(chain));
+  }
+
   /** Reads straight into guest memory; a short read fills less, never more. */
-  handle(_queue: number, chain: DescriptorChain): number {
+  fill(chain: DescriptorChain): number {
     let written = 0;
     for (const buffer of chain.writable) {
       const n = readSync(this.sourceFd, buffer, 0, buffer.length, null);
@@ -24,15 +35,16 @@ export class VirtioRng implements VirtioDevice {
     return written;
   }
 
-  private bytes = 0;
-
   counters(): Record<string, number> {
     return { read_bytes: this.bytes };
   }
 
-  reset(): void {}
+  reset(): void {
+    this.queues = undefined;
+  }
 
-  close(): void {
-    closeSync(this.sourceFd);
+  async close(): Promise<void> {
+    this.reset();
+    await promisify(close)(this.sourceFd);
   }
 }

@@ -1,5 +1,6 @@
 // VmConfig: what a VM is made of, shared by the CLI and (later) the REST API.
 // Field names follow Cloud Hypervisor's VmConfig so JSON bodies match.
+import { checkIPv4, parseEndpoint, parseMac } from '../net/address.js';
 import { ConfigError } from '../util/errors.js';
 import { parseInteger, parseOnOff, parseOptionString, parseSize } from './option-string.js';
 
@@ -40,6 +41,26 @@ export interface DiskConfig {
   id?: string;
 }
 
+/**
+ * A virtio-net device and its host side: a TAP interface (the default; one
+ * is created when `tap` is empty or absent), or a UDP tunnel when `remote`
+ * is set: each Ethernet frame travels as one datagram from `local` to `remote`.
+ */
+export interface NetConfig {
+  tap?: string;
+  /** IPv4 address and netmask given to the TAP interface on the host. */
+  ip?: string;
+  mask?: string;
+  /** The guest's MAC address; a random local one when absent. */
+  mac?: string;
+  /** The device id (counters); defaults to _net<N>. */
+  id?: string;
+  /** UDP tunnel: HOST:PORT to bind (port 0 picks a free one); defaults to the remote's any-address, port 0. */
+  local?: string;
+  /** UDP tunnel: HOST:PORT frames are sent to, and the only source accepted. */
+  remote?: string;
+}
+
 export interface VmConfig {
   payload: PayloadConfig;
   cpus: CpusConfig;
@@ -48,6 +69,7 @@ export interface VmConfig {
   console: ConsoleConfig;
   rng?: RngConfig;
   disks?: DiskConfig[];
+  net?: NetConfig[];
 }
 
 /** APIC IDs are 8 bits in the MP table and the xAPIC; 255 is broadcast. */
@@ -102,6 +124,42 @@ export function parseDisk(text: string): DiskConfig {
   return disk;
 }
 
+const NET_KEYS = ['tap', 'ip', 'mask', 'mac', 'id', 'local', 'remote'] as const;
+
+/** `--net tap=NAME,ip=IP,mask=MASK,mac=MAC,id=ID` or `--net remote=HOST:PORT,local=HOST:PORT,mac=MAC,id=ID` */
+export function parseNet(text: string): NetConfig {
+  const values = parseOptionString('--net', text, NET_KEYS);
+  const net: NetConfig = {};
+  for (const key of NET_KEYS) {
+    const value = values.get(key);
+    if (value === undefined) continue;
+    if (value === '' && key !== 'tap') throw new ConfigError(`--net: ${key}= needs a value`);
+    net[key] = value;
+  }
+  validateNet(net, '--net');
+  return net;
+}
+
+/** The rules for one NIC, whichever frontend wrote it. */
+export function validateNet(net: NetConfig, field: string): void {
+  if (net.mac !== undefined) parseMac(`${field} mac`, net.mac);
+  if (net.remote !== undefined) {
+    for (const key of ['tap', 'ip', 'mask'] as const) {
+      if (net[key] !== undefined) throw new ConfigError(`${field}: ${key} is for TAP interfaces; a UDP tunnel (remote=) has none`);
+    }
+    const remote = parseEndpoint(`${field} remote`, net.remote);
+    if (remote.port === 0) throw new ConfigError(`${field}: the remote port must not be 0`);
+    if (net.local !== undefined && parseEndpoint(`${field} local`, net.local).family !== remote.family) {
+      throw new ConfigError(`${field}: local and remote must both be IPv4 or both IPv6`);
+    }
+    return;
+  }
+  if (net.local !== undefined) throw new ConfigError(`${field}: local= is for UDP tunnels and needs remote=`);
+  if (net.tap !== undefined && Buffer.byteLength(net.tap) > 15) throw new ConfigError(`${field}: tap name "${net.tap}" is longer than 15 bytes`);
+  if (net.ip !== undefined) checkIPv4(`${field} ip`, net.ip);
+  if (net.mask !== undefined) checkIPv4(`${field} mask`, net.mask);
+}
+
 /** `--rng src=/dev/urandom` */
 export function parseRng(text: string): RngConfig {
   const values = parseOptionString('--rng', text, ['src']);
@@ -146,4 +204,17 @@ export function validateVmConfig(config: VmConfig): void {
     throw new ConfigError('console: the virtio console is not implemented yet; use --console off and --serial');
   }
   if (config.serial.mode === 'File' && !config.serial.file) throw new ConfigError('serial: File mode needs a file');
+  (config.net ?? []).forEach((net, i) => validateNet(net, `net[${i}]`));
+  checkDeviceIds(config);
+}
+
+/** Device ids name counters and (later) hot-unplug, so no two may be equal. */
+function checkDeviceIds(config: VmConfig): void {
+  const seen = new Set<string>();
+  for (const { id } of [...(config.disks ?? []), ...(config.net ?? [])]) {
+    if (id === undefined) continue;
+    if (seen.has(id)) throw new ConfigError(`device id "${id}" is used twice`);
+    if (id.startsWith('_')) throw new ConfigError(`device id "${id}": ids starting with _ are reserved for defaults`);
+    seen.add(id);
+  }
 }

@@ -26,7 +26,7 @@ function post(message: VcpuMessage): void {
 /** This thread's view of each virtio device's register file. */
 function virtioTransports(memory: GuestMemory): Array<[number, VirtioMmioTransport]> {
   return init.devices.virtio.map((slot, index) => [slot.base, new VirtioMmioTransport(slot.state, slot, {
-    activate: (queues) => post({ type: 'virtio', slot: index, event: { type: 'activate', queues } }),
+    activate: (queues, features) => post({ type: 'virtio', slot: index, event: { type: 'activate', queues, features } }),
     reset: () => post({ type: 'virtio', slot: index, event: { type: 'reset' } }),
     // Notifications go to the ioeventfd; a write that reaches here names no queue of this device.
     notify: () => {},

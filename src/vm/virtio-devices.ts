@@ -8,8 +8,13 @@ import { MMIO_GAP_START } from '../arch/x86_64/layout.js';
 import { ConfigError } from '../util/errors.js';
 import type { VirtioDevice } from '../virtio/device.js';
 import { MMIO_SIZE } from '../virtio/mmio.js';
+import { VirtioNet } from '../virtio/net.js';
 import { VirtioRng } from '../virtio/rng.js';
-import type { DiskConfig, VmConfig } from './config.js';
+import { parseMac } from '../net/address.js';
+import type { NetBackend } from '../net/backend.js';
+import { Tap } from '../net/tap.js';
+import { UdpTunnel } from '../net/udp-tunnel.js';
+import type { DiskConfig, NetConfig, VmConfig } from './config.js';
 
 export const VIRTIO_FIRST_GSI = 5;
 /** GSIs 5..23 of the IOAPIC's 24 pins. */
@@ -47,22 +52,38 @@ function openDisk(disk: DiskConfig, index: number): VirtioBlock {
     throw new ConfigError(`disk ${disk.path} is in use by another writer (it is locked)`);
   }
   const id = disk.id ?? `_disk${index}`;
-  return new VirtioBlock(id, { fd, size: fstatSync(fd).size, readonly: disk.readonly ?? false, serial: id });
+  const stat = fstatSync(fd);
+  const readonly = disk.readonly ?? false;
+  const discard = !readonly && (stat.isFile() || stat.isBlockDevice());
+  return new VirtioBlock(id, { fd, size: stat.size, readonly, serial: id, discard });
 }
 
-/** Opens and closes every device file, so a missing or locked one is reported now. */
-export function checkVirtioDeviceFiles(config: VmConfig): void {
-  createVirtioDevices(config).forEach((device) => device.close());
+async function openNet(net: NetConfig, index: number): Promise<VirtioNet> {
+  const id = net.id ?? `_net${index}`;
+  const backend: NetBackend = net.remote !== undefined ? await UdpTunnel.open(id, net) : Tap.open(id, net);
+  // Vmm gives every NIC a MAC at create time; the fallback only serves direct users of Vm.
+  return new VirtioNet(id, parseMac(`net ${id} mac`, net.mac ?? '52:54:00:00:00:01'), backend);
+}
+
+/**
+ * Opens and closes every device file, so a missing or locked one is reported
+ * now. Network backends are opened at boot only: a TAP or a bound port is
+ * not held by a VM that is merely created.
+ */
+export async function checkVirtioDeviceFiles(config: VmConfig): Promise<void> {
+  const devices = await createVirtioDevices({ ...config, net: [] });
+  await Promise.all(devices.map((device) => device.close()));
 }
 
 /** Opens what the devices need; a missing file is a ConfigError before any VM exists. */
-export function createVirtioDevices(config: VmConfig): VirtioDevice[] {
+export async function createVirtioDevices(config: VmConfig): Promise<VirtioDevice[]> {
   const devices: VirtioDevice[] = [];
   try {
     (config.disks ?? []).forEach((disk, i) => devices.push(openDisk(disk, i)));
+    for (const [i, net] of (config.net ?? []).entries()) devices.push(await openNet(net, i));
     if (config.rng) devices.push(new VirtioRng('_rng0', openHostFile('rng source', config.rng.src, constants.O_RDONLY)));
   } catch (error) {
-    devices.forEach((device) => device.close());
+    await Promise.all(devices.map((device) => device.close()));
     throw error;
   }
   return devices;

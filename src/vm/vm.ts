@@ -10,12 +10,13 @@ import { Serial16550 } from '../devices/serial.js';
 import { native } from '../native.js';
 import { HostError } from '../util/errors.js';
 import { log, logSettings } from '../util/log.js';
-import type { VmConfig } from './config.js';
+import type { NetConfig, VmConfig } from './config.js';
 import type { Kvm } from './kvm.js';
 import { GuestMemory } from './memory.js';
 import { readBootPayload } from './payload.js';
 import { VirtioMmioHost } from '../virtio/mmio-host.js';
 import type { VirtioDevice } from '../virtio/device.js';
+import { VirtioNet } from '../virtio/net.js';
 import {
   announceVirtioDevice, createVirtioDevices, placeVirtioDevices, type VirtioPlacement,
 } from './virtio-devices.js';
@@ -93,7 +94,7 @@ export class Vm {
     const payload = readBootPayload(config.payload);
     const cpuCount = config.cpus.boot_vcpus;
     if (cpuCount > kvm.maxVcpus) throw new HostError(`this host's KVM allows at most ${kvm.maxVcpus} vCPUs`);
-    const devices = createVirtioDevices(config);
+    const devices = await createVirtioDevices(config);
     const placements = placeVirtioDevices(devices.length);
     const plan = devices.map((device, i) => ({ device, placement: placements[i] as VirtioPlacement }));
     const cmdline = [payload.cmdline, ...placements.map(announceVirtioDevice)].filter((part) => part !== '').join(' ');
@@ -103,7 +104,7 @@ export class Vm {
       vm = new Vm(kvm, config, memory, loadPayload(memory, { ...payload, cmdline }, cpuCount), plan);
     } catch (error) {
       memory.free();
-      devices.forEach((device) => device.close());
+      await Promise.all(devices.map((device) => device.close()));
       throw error;
     }
     try {
@@ -222,6 +223,11 @@ export class Vm {
     await Promise.all(this.vcpus.map((vcpu) => vcpu.done));
   }
 
+  /** What each NIC's backend chose (TAP name, bound UDP address), in config order. */
+  netResolved(): Array<Partial<NetConfig>> {
+    return this.virtio.flatMap(({ device }) => (device instanceof VirtioNet ? [device.resolved()] : []));
+  }
+
   /** Per-device counters, by device id. */
   counters(): Record<string, Record<string, number>> {
     return Object.fromEntries(this.virtio.map((host) => [host.device.id, host.device.counters()]));
@@ -235,7 +241,7 @@ export class Vm {
   /** Releases every resource; the VM cannot be used afterwards. */
   async destroy(): Promise<void> {
     await this.stop();
-    this.virtio.forEach((host) => host.close());
+    await Promise.all(this.virtio.map((host) => host.close()));
     native.close(this.vmFd);
     this.memory.free();
     if (this.serialFileFd !== undefined) closeSync(this.serialFileFd);

@@ -4,7 +4,7 @@
 // CLI all read this table; adding an endpoint is adding an entry.
 import type { TSchema } from '@sinclair/typebox';
 import {
-  DiskConfigSchema, VmConfigSchema, VmCountersSchema, VmInfoSchema, VmmPingResponseSchema,
+  DiskConfigSchema, NetConfigSchema, VmConfigSchema, VmCountersSchema, VmInfoSchema, VmmPingResponseSchema,
 } from '../api/schema.js';
 import type { Vmm } from './vmm.js';
 
@@ -48,6 +48,10 @@ export const ACTIONS = define({
   'vm.add-disk': {
     method: 'PUT', summary: 'Add a disk to a VM that is not running (hotplug is not supported yet)',
     request: DiskConfigSchema, handler: (vmm, body) => vmm.addDisk(body),
+  },
+  'vm.add-net': {
+    method: 'PUT', summary: 'Add a network device to a VM that is not running (hotplug is not supported yet)',
+    request: NetConfigSchema, handler: (vmm, body) => vmm.addNet(body),
   },
   'vm.info': {
     method: 'GET', summary: 'The VM configuration and state', response: VmInfoSchema,

@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { ConfigError, ConflictError, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { VERSION } from '../version.js';
-import { defaultVmConfig, validateVmConfig, type DiskConfig, type VmConfig } from '../vm/config.js';
+import { randomMac } from '../net/address.js';
+import { defaultVmConfig, validateVmConfig, type DiskConfig, type NetConfig, type VmConfig } from '../vm/config.js';
 import { Kvm } from '../vm/kvm.js';
 import { readBootPayload } from '../vm/payload.js';
 import { checkVirtioDeviceFiles } from '../vm/virtio-devices.js';
@@ -36,7 +37,13 @@ export function configFromBody(body: VmConfigBody): VmConfig {
     console: body.console ?? defaults.console,
     ...(body.rng ? { rng: { ...body.rng } } : {}),
     ...(body.disks ? { disks: body.disks.map((disk) => ({ ...disk })) } : {}),
+    ...(body.net ? { net: body.net.map(withMac) } : {}),
   };
+}
+
+/** A NIC keeps one MAC for the VM's life, across reboots: chosen here when the config has none. */
+function withMac(net: NetConfig): NetConfig {
+  return { ...net, mac: net.mac ?? randomMac() };
 }
 
 /** A new VM starts its serial file afresh; its boots then append to it. */
@@ -60,12 +67,12 @@ export class Vmm {
     return { build_version: `tsvmm ${VERSION}`, version: VERSION, pid: process.pid, features: [] };
   }
 
-  create(body: unknown): void {
+  async create(body: unknown): Promise<void> {
     if (this.config) throw new StateError('a VM is already created; delete it first');
     const config = configFromBody(body as VmConfigBody);
     validateVmConfig(config);
     readBootPayload(config.payload);
-    checkVirtioDeviceFiles(config);
+    await checkVirtioDeviceFiles(config);
     if (config.serial.mode === 'File') truncateOutputFile(config.serial.file ?? '');
     this.config = config;
     this.state = 'Created';
@@ -133,16 +140,27 @@ export class Vmm {
   }
 
   /** Cold-adds a disk to the config; the next boot has it. */
-  addDisk(body: unknown): void {
+  async addDisk(body: unknown): Promise<void> {
+    const disk = { ...(body as DiskConfig) };
+    await this.addDevice('disk', disk.id, (config) => ({ ...config, disks: [...(config.disks ?? []), disk] }));
+  }
+
+  /** Cold-adds a NIC to the config; the next boot has it. */
+  async addNet(body: unknown): Promise<void> {
+    const net = withMac(body as NetConfig);
+    await this.addDevice('network device', net.id, (config) => ({ ...config, net: [...(config.net ?? []), net] }));
+  }
+
+  private async addDevice(what: string, id: string | undefined, add: (config: VmConfig) => VmConfig): Promise<void> {
     const config = this.requireConfig();
     if (this.state === 'Running' || this.state === 'Paused') {
-      throw new NotSupportedError('adding a disk to a running VM needs hotplug, which is not supported yet; add it before boot');
+      throw new NotSupportedError(`adding a ${what} to a running VM needs hotplug, which is not supported yet; add it before boot`);
     }
-    const disk = { ...(body as DiskConfig) };
-    const disks = config.disks ?? [];
-    if (disk.id !== undefined && disks.some((d) => d.id === disk.id)) throw new ConflictError(`a disk with id ${disk.id} exists`);
-    const next = { ...config, disks: [...disks, disk] };
-    checkVirtioDeviceFiles(next);
+    const ids = [...(config.disks ?? []), ...(config.net ?? [])].map((device) => device.id);
+    if (id !== undefined && ids.includes(id)) throw new ConflictError(`a device with id ${id} exists`);
+    const next = add(config);
+    validateVmConfig(next);
+    await checkVirtioDeviceFiles(next);
     this.config = next;
   }
 
@@ -158,9 +176,12 @@ export class Vmm {
     this.vm?.injectNmi();
   }
 
+  /** The config, with what the running VM's backends chose filled in (TAP names, bound UDP ports). */
   info(): VmInfoBody {
     const config = this.requireConfig();
-    return { config, state: this.state, memory_actual_size: config.memory.size };
+    const resolved = this.vm?.netResolved() ?? [];
+    const net = config.net?.map((nic, i) => ({ ...nic, ...resolved[i] }));
+    return { config: net ? { ...config, net } : config, state: this.state, memory_actual_size: config.memory.size };
   }
 
   counters(): VmCountersBody {

@@ -138,8 +138,35 @@ t.test('vm.add-disk: cold-add before boot, 501 while running, 409 for a duplicat
   expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot with the added disk');
   const counters = await vmm.call('GET', 'vm.counters');
   expectOk(t, counters, 200, 'counters');
-  t.same(counters.body, { data: { read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0 } });
+  t.same(counters.body, { data: { read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0, discard_ops: 0, write_zeroes_ops: 0 } });
   expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'other' }), 501, 'while running');
+});
+
+t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once booted, its bound port', async (t) => {
+  if (skipWithoutKvm(t)) return;
+  const vmm = await ApiVmm.start();
+  t.teardown(() => vmm.stop());
+  const nic = { remote: '127.0.0.1:9', local: '127.0.0.1:0', id: 'uplink' };
+  expectOk(t, await vmm.call('PUT', 'vm.add-net', nic), 404, 'no VM yet');
+  expectOk(t, await vmm.call('PUT', 'vm.create', haltConfig), 204, 'create');
+  expectOk(t, await vmm.call('PUT', 'vm.add-net', nic), 204, 'add-net');
+  expectOk(t, await vmm.call('PUT', 'vm.add-net', nic), 409, 'same id again');
+  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', tap: 'tap0' }), 400, 'tap and remote');
+  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: 'example.org:9' }), 400, 'a host name');
+  expectOk(t, await vmm.call('PUT', 'vm.add-net', { mac: '01:02:03:04:05:06', remote: '127.0.0.1:9' }), 400, 'multicast MAC');
+  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', queue_size: 256 }), 400, 'unknown field');
+  const created = await vmm.call('GET', 'vm.info');
+  t.match(created.body, { config: { net: [{ ...nic, mac: /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/ }] } }, 'a MAC is chosen at once');
+  expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot');
+  const running = await vmm.call('GET', 'vm.info');
+  const local = (running.body as { config: { net: Array<{ local: string; mac: string }> } }).config.net[0];
+  t.match(local?.local, /^127\.0\.0\.1:[1-9]\d*$/, 'the port the tunnel bound');
+  t.equal(local?.mac, (created.body as { config: { net: Array<{ mac: string }> } }).config.net[0]?.mac, 'the same MAC');
+  const counters = await vmm.call('GET', 'vm.counters');
+  t.same(counters.body, {
+    uplink: { rx_bytes: 0, rx_frames: 0, rx_dropped: 0, tx_bytes: 0, tx_frames: 0, tx_dropped: 0, tx_errors: 0, rx_foreign: 0 },
+  });
+  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9' }), 501, 'while running');
 });
 
 t.test('requests pipelined on one connection are answered in order', async (t) => {

@@ -1,19 +1,26 @@
 // virtio-blk requests against a temporary raw image.
-import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseDisk } from '../../src/vm/config.js';
-import { BlockRequest, BlockStatus, VirtioBlock, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO } from '../../src/virtio/block.js';
+import { BlockFeature, BlockRequest, BlockStatus, MAX_IN_FLIGHT, VirtioBlock } from '../../src/virtio/block.js';
 import type { DescriptorChain } from '../../src/virtio/queue.js';
+import { chain, FakeQueues, serveOne } from '../helpers/virtio.js';
 
 const SECTORS = 16;
+const bit = (n: number): bigint => 1n << BigInt(n);
 
-function image(readonly = false) {
+function image(options: { readonly?: boolean; discard?: boolean; sectors?: number } = {}) {
+  const sectors = options.sectors ?? SECTORS;
   const path = join(mkdtempSync(join(tmpdir(), 'tsvmm-blk-')), 'disk.img');
-  writeFileSync(path, Uint8Array.from({ length: SECTORS * 512 + 100 }, (_, i) => i % 251));
+  writeFileSync(path, Uint8Array.from({ length: sectors * 512 + 100 }, (_, i) => i % 251));
+  const readonly = options.readonly ?? false;
   const fd = openSync(path, readonly ? 'r' : 'r+');
-  const device = new VirtioBlock('disk0', { fd, size: SECTORS * 512 + 100, readonly, serial: 'serial-0123456789-abcdef' });
+  const device = new VirtioBlock('disk0', {
+    fd, size: sectors * 512 + 100, readonly, serial: 'serial-0123456789-abcdef', discard: options.discard ?? !readonly,
+  });
+  t.teardown(() => device.close());
   return { path, device };
 }
 
@@ -25,50 +32,61 @@ function header(type: number, sector: number): Uint8Array {
   return bytes;
 }
 
-function chain(readable: Uint8Array[], writable: Uint8Array[]): DescriptorChain {
-  return {
-    head: 0, readable, writable,
-    readableLength: readable.reduce((s, b) => s + b.length, 0),
-    writableLength: writable.reduce((s, b) => s + b.length, 0),
-  };
+function ranges(...list: Array<[sector: number, count: number, flags: number]>): Uint8Array {
+  const bytes = new Uint8Array(16 * list.length);
+  const view = new DataView(bytes.buffer);
+  list.forEach(([sector, count, flags], i) => {
+    view.setBigUint64(16 * i, BigInt(sector), true);
+    view.setUint32(16 * i + 8, count, true);
+    view.setUint32(16 * i + 12, flags, true);
+  });
+  return bytes;
 }
 
-t.test('capacity in config space, features', async (t) => {
+t.test('config space and features', async (t) => {
   const { device } = image();
-  t.equal(new DataView(device.config.buffer).getBigUint64(0, true), BigInt(SECTORS), 'whole sectors only');
-  t.equal(device.features, 1n << BigInt(VIRTIO_BLK_F_FLUSH));
-  t.equal(image(true).device.features & (1n << BigInt(VIRTIO_BLK_F_RO)), 1n << BigInt(VIRTIO_BLK_F_RO));
+  const config = new DataView(device.config.buffer);
+  t.equal(config.getBigUint64(0, true), BigInt(SECTORS), 'capacity: whole sectors only');
+  t.equal(config.getUint32(12, true), 254, 'seg_max leaves room for header and status');
+  t.equal(config.getUint32(40, true), 32, 'max_discard_seg');
+  t.equal(config.getUint8(56), 1, 'write_zeroes_may_unmap');
+  t.equal(device.features, bit(BlockFeature.Flush) | bit(BlockFeature.SegMax) | bit(BlockFeature.Discard) | bit(BlockFeature.WriteZeroes));
+  const readonly = image({ readonly: true }).device;
+  t.equal(readonly.features, bit(BlockFeature.Flush) | bit(BlockFeature.SegMax) | bit(BlockFeature.Ro), 'read-only: RO, no discard');
+  t.equal(new DataView(readonly.config.buffer).getUint32(36, true), 0, 'no discard limits without discard');
 });
 
 t.test('read, write, flush and get-id', async (t) => {
   const { device, path } = image();
   const data = new Uint8Array(1024);
   const status = new Uint8Array(1);
-  t.equal(device.handle(0, chain([header(BlockRequest.In, 2)], [data, status])), 1025);
+  t.equal(await serveOne(device, chain([header(BlockRequest.In, 2)], [data, status])), 1025);
   t.equal(status[0], BlockStatus.Ok);
   t.equal(data[0], (2 * 512) % 251, 'sector 2 read');
 
   const payload = new Uint8Array(512).fill(0xab);
-  t.equal(device.handle(0, chain([header(BlockRequest.Out, 5), payload], [status])), 1);
+  t.equal(await serveOne(device, chain([header(BlockRequest.Out, 5), payload], [status])), 1);
   t.equal(status[0], BlockStatus.Ok);
-  t.equal(device.handle(0, chain([header(BlockRequest.Flush, 0)], [status])), 1);
+  t.equal(await serveOne(device, chain([header(BlockRequest.Flush, 0)], [status])), 1);
   t.equal(status[0], BlockStatus.Ok);
   t.equal(readFileSync(path)[5 * 512], 0xab, 'the host sees the write');
 
   const id = new Uint8Array(20);
-  device.handle(0, chain([header(BlockRequest.GetId, 0)], [id, status]));
+  await serveOne(device, chain([header(BlockRequest.GetId, 0)], [id, status]));
   t.equal(new TextDecoder().decode(id), 'serial-0123456789-ab', 'GET_ID: at most 20 bytes');
-  t.same(device.counters(), { read_bytes: 1024, write_bytes: 512, read_ops: 1, write_ops: 1 });
-  device.close();
+  t.same(device.counters(), { read_bytes: 1024, write_bytes: 512, read_ops: 1, write_ops: 1, discard_ops: 0, write_zeroes_ops: 0 });
 });
 
-t.test('a header split across buffers, data in the status buffer', async (t) => {
+t.test('a header split across buffers, data in the status buffer, data spread over buffers', async (t) => {
   const { device } = image();
   const h = header(BlockRequest.In, 1);
   const combined = new Uint8Array(513);
-  t.equal(device.handle(0, chain([h.subarray(0, 5), h.subarray(5)], [combined])), 513);
+  t.equal(await serveOne(device, chain([h.subarray(0, 5), h.subarray(5)], [combined])), 513);
   t.equal(combined[512], BlockStatus.Ok);
   t.equal(combined[0], 512 % 251);
+  const pieces = [new Uint8Array(100), new Uint8Array(900), new Uint8Array(24), new Uint8Array(1)];
+  t.equal(await serveOne(device, chain([header(BlockRequest.In, 0)], pieces)), 1025);
+  t.equal(pieces[1]?.[0], 100 % 251, 'the second buffer continues where the first stopped');
 });
 
 t.test('bad requests get an error status, not an exception', async (t) => {
@@ -78,25 +96,91 @@ t.test('bad requests get an error status, not an exception', async (t) => {
     ['read past the end', chain([header(BlockRequest.In, SECTORS - 1)], [new Uint8Array(1024), status]), BlockStatus.IoError],
     ['sector far beyond the end', chain([header(BlockRequest.In, 2 ** 60)], [new Uint8Array(512), status]), BlockStatus.IoError],
     ['length not a multiple of 512', chain([header(BlockRequest.In, 0)], [new Uint8Array(100), status]), BlockStatus.IoError],
+    ['write past the end', chain([header(BlockRequest.Out, SECTORS), new Uint8Array(512)], [status]), BlockStatus.IoError],
     ['unknown type', chain([header(99, 0)], [status]), BlockStatus.Unsupported],
     ['short header', chain([new Uint8Array(8)], [status]), BlockStatus.IoError],
+    ['get-id without a buffer', chain([header(BlockRequest.GetId, 0)], [status]), BlockStatus.IoError],
   ];
   for (const [name, request, expected] of cases) {
     status[0] = 0xff;
-    device.handle(0, request);
+    t.equal(await serveOne(device, request), 1, `${name}: status written`);
     t.equal(status[0], expected, name);
   }
-  t.equal(device.handle(0, chain([header(BlockRequest.In, 0)], [])), 0, 'no status buffer: dropped');
+  t.equal(await serveOne(device, chain([header(BlockRequest.In, 0)], [])), 0, 'no status buffer: returned unanswered');
 });
 
-t.test('a read-only disk refuses writes', async (t) => {
-  const { device, path } = image(true);
+t.test('a read-only disk refuses writes, discards and write-zeroes', async (t) => {
+  const { device, path } = image({ readonly: true });
   const before = readFileSync(path);
   const status = new Uint8Array(1);
-  device.handle(0, chain([header(BlockRequest.Out, 0), new Uint8Array(512)], [status]));
+  await serveOne(device, chain([header(BlockRequest.Out, 0), new Uint8Array(512)], [status]));
   t.equal(status[0], BlockStatus.IoError);
+  await serveOne(device, chain([header(BlockRequest.Discard, 0), ranges([0, 1, 0])], [status]));
+  t.equal(status[0], BlockStatus.Unsupported);
+  await serveOne(device, chain([header(BlockRequest.WriteZeroes, 0), ranges([0, 1, 0])], [status]));
+  t.equal(status[0], BlockStatus.Unsupported);
   t.same(readFileSync(path), before);
-  device.close();
+});
+
+t.test('discard punches holes and write-zeroes zeroes, range by range', async (t) => {
+  const { device, path } = image({ sectors: 2048 });
+  const status = new Uint8Array(1);
+  const blocksBefore = statSync(path).blocks;
+  await serveOne(device, chain([header(BlockRequest.Discard, 0), ranges([0, 1024, 0])], [status]));
+  t.equal(status[0], BlockStatus.Ok, 'discard');
+  t.ok(statSync(path).blocks < blocksBefore, 'the host file lost blocks');
+  t.ok(readFileSync(path).subarray(0, 1024 * 512).every((b) => b === 0), 'a discarded range reads as zeroes here');
+
+  await serveOne(device, chain([header(BlockRequest.WriteZeroes, 0), ranges([1024, 2, 0], [1030, 1, 1])], [status]));
+  t.equal(status[0], BlockStatus.Ok, 'write-zeroes, with and without unmap');
+  const bytes = readFileSync(path);
+  t.ok(bytes.subarray(1024 * 512, 1026 * 512).every((b) => b === 0), 'first range zeroed');
+  t.ok(bytes.subarray(1030 * 512, 1031 * 512).every((b) => b === 0), 'second range zeroed');
+  t.equal(bytes[1026 * 512], (1026 * 512) % 251, 'the sector between them is untouched');
+  t.equal(bytes.length, 2048 * 512 + 100, 'the size is kept');
+
+  const bad: Array<[string, number, Uint8Array, number]> = [
+    ['range past the end', BlockRequest.Discard, ranges([2047, 2, 0]), BlockStatus.IoError],
+    ['unmap flag on a discard', BlockRequest.Discard, ranges([0, 1, 1]), BlockStatus.Unsupported],
+    ['reserved flag bits', BlockRequest.WriteZeroes, ranges([0, 1, 2]), BlockStatus.Unsupported],
+    ['a partial range', BlockRequest.Discard, new Uint8Array(8), BlockStatus.IoError],
+    ['no range', BlockRequest.Discard, new Uint8Array(0), BlockStatus.IoError],
+    ['too many ranges', BlockRequest.Discard, ranges(...Array.from({ length: 33 }, (): [number, number, number] => [0, 1, 0])), BlockStatus.IoError],
+  ];
+  for (const [name, type, payload, expected] of bad) {
+    status[0] = 0xff;
+    await serveOne(device, chain([header(type, 0), payload], [status]));
+    t.equal(status[0], expected, name);
+  }
+  t.match(device.counters(), { discard_ops: 1, write_zeroes_ops: 1 });
+});
+
+t.test('many requests run at once, at most MAX_IN_FLIGHT, and each completes once', async (t) => {
+  const { device } = image({ sectors: 512 });
+  const queues = new FakeQueues();
+  device.activate(queues);
+  const total = MAX_IN_FLIGHT * 3;
+  const buffers = Array.from({ length: total }, () => new Uint8Array(513));
+  buffers.forEach((buffer, i) => queues.offer(0, chain([header(BlockRequest.In, i % 512)], [buffer], i)));
+  device.notify(0);
+  t.equal(queues.taken[0]?.length, MAX_IN_FLIGHT, 'the device stops taking at its limit');
+  const completions = await queues.completed(total);
+  t.same(completions.map((c) => c.head).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i));
+  t.ok(buffers.every((buffer, i) => buffer[512] === BlockStatus.Ok && buffer[0] === ((i % 512) * 512) % 251), 'every read right');
+});
+
+t.test('after a reset, requests in flight leave the guest buffers alone; close waits for them', async (t) => {
+  const { device } = image();
+  const queues = new FakeQueues();
+  device.activate(queues);
+  const status = new Uint8Array([0xff]);
+  queues.offer(0, chain([header(BlockRequest.In, 0)], [new Uint8Array(512), status]));
+  device.notify(0);
+  queues.live = false;
+  device.reset();
+  await device.close();
+  t.equal(status[0], 0xff, 'no status written after the reset');
+  t.equal(queues.completions.length, 0);
 });
 
 t.test('--disk option strings', async (t) => {

@@ -4,7 +4,8 @@
 import t from 'tap';
 import type { QueueLayout } from '../../src/virtio/queue.js';
 import {
-  Interrupt, MMIO_MAGIC, Status, VENDOR_ID, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_VERSION_1, VirtioMmioTransport,
+  Interrupt, MMIO_MAGIC, Status, VENDOR_ID, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_VERSION_1,
+  VirtioMmioTransport,
 } from '../../src/virtio/mmio.js';
 
 const R = {
@@ -13,7 +14,8 @@ const R = {
   queueReady: 0x044, queueNotify: 0x050, interruptStatus: 0x060, interruptAck: 0x064, status: 0x070,
   descLow: 0x080, driverLow: 0x090, deviceLow: 0x0a0, generation: 0x0fc,
 };
-const OFFERED = 1n << BigInt(VIRTIO_F_RING_EVENT_IDX);
+/** A device-specific bit (virtio-blk's FLUSH); the transport adds its own. */
+const OFFERED = 1n << 9n;
 const VERSION_1_HIGH = 1 << (VIRTIO_F_VERSION_1 - 32);
 
 function transport() {
@@ -59,10 +61,10 @@ t.test('identification registers', async (t) => {
   t.equal(read(R.queueNumMax), 256);
 });
 
-t.test('device features in two halves, VERSION_1 always offered', async (t) => {
+t.test('device features in two halves; VERSION_1, EVENT_IDX and INDIRECT_DESC always offered', async (t) => {
   const { read, write } = transport();
   write(R.deviceFeaturesSel, 0);
-  t.equal(read(R.deviceFeatures), 1 << VIRTIO_F_RING_EVENT_IDX);
+  t.equal(read(R.deviceFeatures), ((1 << VIRTIO_F_RING_EVENT_IDX) | (1 << VIRTIO_F_INDIRECT_DESC) | (1 << 9)) >>> 0);
   write(R.deviceFeaturesSel, 1);
   t.equal(read(R.deviceFeatures), VERSION_1_HIGH);
   write(R.deviceFeaturesSel, 2);

@@ -5,6 +5,7 @@ import t from 'tap';
 import { parseRng } from '../../src/vm/config.js';
 import { announceVirtioDevice, placeVirtioDevices } from '../../src/vm/virtio-devices.js';
 import { VirtioRng } from '../../src/virtio/rng.js';
+import { chain, serveOne } from '../helpers/virtio.js';
 
 t.test('devices sit 4 KiB apart from the MMIO gap, on GSIs from 5, announced on the command line', async (t) => {
   const placements = placeVirtioDevices(3);
@@ -25,9 +26,9 @@ t.test('the rng fills writable buffers from its source, and stops at its end', a
   const rng = new VirtioRng('rng0', openSync(source, 'r'));
   const first = new Uint8Array(4);
   const second = new Uint8Array(8);
-  const written = rng.handle(0, { head: 0, readable: [], writable: [first, second], readableLength: 0, writableLength: 12 });
+  const written = await serveOne(rng, chain([], [first, second]));
   t.equal(written, 10, 'a short source fills less, never more');
   t.same([...first], [1, 2, 3, 4]);
   t.same([...second], [5, 6, 7, 8, 9, 10, 0, 0]);
-  rng.close();
+  await rng.close();
 });

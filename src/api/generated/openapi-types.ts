@@ -204,6 +204,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/vm.add-net": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Add a network device to a VM that is not running (hotplug is not supported yet) */
+        put: operations["vm.add-net"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/vm.info": {
         parameters: {
             query?: never;
@@ -281,6 +298,7 @@ export interface components {
             console?: components["schemas"]["ConsoleConfig"];
             rng?: components["schemas"]["RngConfig"];
             disks?: components["schemas"]["DiskConfig"][];
+            net?: components["schemas"]["NetConfig"][];
         };
         CpusConfig: {
             boot_vcpus: number;
@@ -310,6 +328,21 @@ export interface components {
              */
             direct: boolean;
             id?: string;
+        };
+        NetConfig: {
+            /** @description TAP interface; created when empty or absent (and remote is not set) */
+            tap?: string;
+            /** @description IPv4 address given to the TAP interface on the host */
+            ip?: string;
+            /** @description IPv4 netmask of the TAP interface */
+            mask?: string;
+            /** @description The guest's MAC; random when absent */
+            mac?: string;
+            id?: string;
+            /** @description UDP tunnel: HOST:PORT bound; port 0 picks one (vm.info shows it) */
+            local?: string;
+            /** @description UDP tunnel: HOST:PORT frames go to; selects the UDP backend */
+            remote?: string;
         };
         /** @description Every error response */
         Error: {
@@ -1119,6 +1152,82 @@ export interface operations {
             };
             /** @description Not supported yet */
             501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "vm.add-net": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NetConfig"];
+            };
+        };
+        responses: {
+            /** @description Success, no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a body that does not match the schema, or a body on an action that takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown path, or no VM is created */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong method; the Allow header names the right one */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The VM state forbids this action, or a device id is already in use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal failure */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

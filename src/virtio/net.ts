@@ -1,0 +1,176 @@
+// virtio-net (virtio 1.2, section 5.1): a receive queue and a transmit
+// queue, each frame preceded by a 12-byte virtio_net_hdr. No offloads are
+// offered, so the header carries only num_buffers. With MRG_RXBUF a large
+// frame spreads over several receive chains. A frame that arrives while the
+// guest has no receive buffers waits in a bounded backlog; past that it is
+// dropped and counted, never lost silently.
+import type { NetBackend } from '../net/backend.js';
+import type { NetConfig } from '../vm/config.js';
+import { hasFeature, VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
+import { QueueError, type DescriptorChain } from './queue.js';
+
+export const NET_HEADER_SIZE = 12;
+const NUM_BUFFERS_OFFSET = 10;
+export const RX_QUEUE = 0;
+export const TX_QUEUE = 1;
+export const BACKLOG_FRAMES = 256;
+/** Without GSO a frame is at most the MTU plus its Ethernet header; this bounds what any backend may hand over. */
+export const MAX_FRAME = 65535;
+export const NetFeature = { Mac: 5, MrgRxbuf: 15, Status: 16 } as const;
+const LINK_UP = 1;
+
+/** Copies `sources` (read as one byte stream from `start`) into `targets`; returns how many bytes it copied. */
+function scatter(targets: Uint8Array[], sources: Uint8Array[], start: number): number {
+  let copied = 0;
+  let sourceIndex = 0;
+  let sourceOffset = start;
+  for (const target of targets) {
+    let filled = 0;
+    while (filled < target.length) {
+      while (sourceIndex < sources.length && sourceOffset >= (sources[sourceIndex] as Uint8Array).length) {
+        sourceOffset -= (sources[sourceIndex] as Uint8Array).length;
+        sourceIndex++;
+      }
+      const source = sources[sourceIndex];
+      if (!source) return copied;
+      const take = Math.min(target.length - filled, source.length - sourceOffset);
+      target.set(source.subarray(sourceOffset, sourceOffset + take), filled);
+      filled += take;
+      sourceOffset += take;
+      copied += take;
+    }
+  }
+  return copied;
+}
+
+export class VirtioNet implements VirtioDevice {
+  readonly deviceId = VirtioDeviceId.Net;
+  readonly features = (1n << BigInt(NetFeature.Mac)) | (1n << BigInt(NetFeature.MrgRxbuf)) | (1n << BigInt(NetFeature.Status));
+  readonly queueSizes = [256, 256];
+  readonly config = new Uint8Array(8);
+  private readonly stats = { rx_bytes: 0, rx_frames: 0, rx_dropped: 0, tx_bytes: 0, tx_frames: 0, tx_dropped: 0 };
+  private readonly backlog: Uint8Array[] = [];
+  private queues: DeviceQueues | undefined;
+  private mergeable = false;
+
+  constructor(readonly id: string, mac: Uint8Array, private readonly backend: NetBackend) {
+    this.config.set(mac, 0);
+    new DataView(this.config.buffer).setUint16(6, LINK_UP, true);
+    backend.start((frame) => this.receive(frame));
+  }
+
+  activate(queues: DeviceQueues, features: bigint): void {
+    this.queues = queues;
+    this.mergeable = hasFeature(features, NetFeature.MrgRxbuf);
+  }
+
+  notify(queue: number): void {
+    if (queue === TX_QUEUE) this.transmit();
+    else if (queue === RX_QUEUE) this.drainBacklog();
+  }
+
+  private transmit(): void {
+    const queues = this.queues;
+    if (!queues) return;
+    for (let chain = queues.pop(TX_QUEUE); chain; chain = queues.pop(TX_QUEUE)) {
+      this.send(chain);
+      queues.complete(TX_QUEUE, chain.head, 0);
+    }
+  }
+
+  private send(chain: DescriptorChain): void {
+    const length = chain.readableLength - NET_HEADER_SIZE;
+    if (length <= 0 || length > MAX_FRAME) {
+      this.stats.tx_dropped++;
+      return;
+    }
+    const frame = new Uint8Array(length);
+    scatter([frame], chain.readable, NET_HEADER_SIZE);
+    if (this.backend.send(frame)) {
+      this.stats.tx_frames++;
+      this.stats.tx_bytes += length;
+    } else {
+      this.stats.tx_dropped++;
+    }
+  }
+
+  /** A frame from the backend: to the guest now, into the backlog, or counted as dropped. */
+  private receive(frame: Uint8Array): void {
+    if (frame.length > MAX_FRAME) {
+      this.stats.rx_dropped++;
+    } else if (this.backlog.length === 0 && this.deliver(frame)) {
+      return;
+    } else if (this.backlog.length < BACKLOG_FRAMES) {
+      this.backlog.push(frame.slice());
+      if (this.backlog.length === 1) this.backend.pauseReceive();
+    } else {
+      this.stats.rx_dropped++;
+    }
+  }
+
+  private drainBacklog(): void {
+    while (this.backlog.length > 0 && this.deliver(this.backlog[0] as Uint8Array)) this.backlog.shift();
+    if (this.backlog.length === 0) this.backend.resumeReceive();
+  }
+
+  /**
+   * Writes a frame into as many receive chains as it needs (one without
+   * MRG_RXBUF); false, taking nothing, when the guest has not offered enough.
+   */
+  private deliver(frame: Uint8Array): boolean {
+    const queues = this.queues;
+    if (!queues) return false;
+    const needed = NET_HEADER_SIZE + frame.length;
+    const chains: DescriptorChain[] = [];
+    let capacity = 0;
+    while (capacity < needed && (this.mergeable || chains.length === 0)) {
+      const chain = queues.pop(RX_QUEUE);
+      if (!chain) {
+        queues.unpop(RX_QUEUE, chains.length);
+        return false;
+      }
+      if (chain.writableLength === 0 || chain.readableLength !== 0) {
+        queues.fail(new QueueError(`receive chain ${chain.head} is not a device-writable buffer`));
+        return false;
+      }
+      chains.push(chain);
+      capacity += chain.writableLength;
+    }
+    if (capacity < needed) {
+      // One buffer smaller than the frame, and the driver cannot merge: the frame cannot be given.
+      queues.unpop(RX_QUEUE, 1);
+      this.stats.rx_dropped++;
+      return true;
+    }
+    const header = new Uint8Array(NET_HEADER_SIZE);
+    new DataView(header.buffer).setUint16(NUM_BUFFERS_OFFSET, chains.length, true);
+    let offset = 0;
+    for (const chain of chains) {
+      const written = scatter(chain.writable, [header, frame], offset);
+      offset += written;
+      queues.complete(RX_QUEUE, chain.head, written);
+    }
+    this.stats.rx_frames++;
+    this.stats.rx_bytes += frame.length;
+    return true;
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.stats, ...this.backend.counters() };
+  }
+
+  resolved(): Partial<NetConfig> {
+    return this.backend.resolved();
+  }
+
+  reset(): void {
+    this.queues = undefined;
+    this.backlog.length = 0;
+    this.backend.resumeReceive();
+  }
+
+  close(): Promise<void> {
+    this.reset();
+    return this.backend.close();
+  }
+}
