@@ -1,6 +1,7 @@
 // virtio-blk on the kit's Linux: the guest reads a disk whose checksum the
 // test knows, writes a pattern that the host then finds, a read-only disk
-// refuses writes, and GET_ID gives the configured id.
+// refuses writes, GET_ID gives the configured id, and a discard reaches the
+// image as a hole that reads as zeroes.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +29,9 @@ if (!skipWithoutKvm(t)) {
       'echo readonly-rc=$?',
       'echo serial=$(cat /sys/block/vda/serial)',
       'echo ro=$(cat /sys/block/vdb/ro)',
+      'echo discard-max=$(cat /sys/block/vda/queue/discard_max_bytes)',
+      'blkdiscard -o 2097152 -l 1048576 /dev/vda',
+      'echo discard-rc=$?',
     ].join('; ');
     const result = await runTsvmm([
       '--kernel', kit.vmlinux, '--initramfs', kit.initramfs, '--cmdline', `${BASE_CMDLINE} tsvmm.run="${commands}"`,
@@ -41,10 +45,14 @@ if (!skipWithoutKvm(t)) {
     t.match(result.stdout, /readonly-rc=1/, 'the read-only disk refused the write');
     t.match(result.stdout, /serial=disk-a/);
     t.match(result.stdout, /ro=1/);
+    t.match(result.stdout, /discard-max=[1-9]/, 'the guest sees a discard-capable disk');
+    t.match(result.stdout, /discard-rc=0/);
     const after = readFileSync(diskA);
     t.equal(after.subarray(100 * 512, 100 * 512 + 19).toString(), 'pattern-from-guest\n', 'the host sees the write');
     t.ok(after.subarray(100 * 512 + 19, 101 * 512).every((b) => b === 0), 'padded to the sector');
     t.ok(after.subarray(0, 100 * 512).equals(original.subarray(0, 100 * 512)), 'nothing else changed before it');
-    t.ok(after.subarray(101 * 512).equals(original.subarray(101 * 512)), 'nothing else changed after it');
+    t.ok(after.subarray(101 * 512, 2 * 2 ** 20).equals(original.subarray(101 * 512, 2 * 2 ** 20)), 'nothing else changed after it');
+    t.ok(after.subarray(2 * 2 ** 20, 3 * 2 ** 20).every((b) => b === 0), 'the discarded MiB reads as zeroes');
+    t.ok(after.subarray(3 * 2 ** 20).equals(original.subarray(3 * 2 ** 20)), 'the rest is untouched');
   });
 }
