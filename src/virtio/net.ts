@@ -4,7 +4,7 @@
 // frame spreads over several receive chains. A frame that arrives while the
 // guest has no receive buffers waits in a bounded backlog; past that it is
 // dropped and counted, never lost silently.
-import type { NetBackend } from '../net/backend.js';
+import type { NetBackend } from './net/backend.js';
 import type { NetConfig } from '../vm/config.js';
 import { hasFeature, VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 import { QueueError, type DescriptorChain } from './queue.js';

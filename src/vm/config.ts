@@ -1,6 +1,6 @@
 // VmConfig: what a VM is made of, shared by the CLI and (later) the REST API.
 // Field names follow Cloud Hypervisor's VmConfig so JSON bodies match.
-import { checkIPv4, parseEndpoint, parseMac } from '../net/address.js';
+import { checkIPv4, parseEndpoint, parseMac } from '../virtio/net/address.js';
 import { ConfigError } from '../util/errors.js';
 import { parseInteger, parseOnOff, parseOptionString, parseSize } from './option-string.js';
 

@@ -10,10 +10,10 @@ import type { VirtioDevice } from '../virtio/device.js';
 import { MMIO_SIZE } from '../virtio/mmio.js';
 import { VirtioNet } from '../virtio/net.js';
 import { VirtioRng } from '../virtio/rng.js';
-import { parseMac } from '../net/address.js';
-import type { NetBackend } from '../net/backend.js';
-import { Tap } from '../net/tap.js';
-import { UdpTunnel } from '../net/udp-tunnel.js';
+import { parseMac } from '../virtio/net/address.js';
+import type { NetBackend } from '../virtio/net/backend.js';
+import { Tap } from '../virtio/net/tap.js';
+import { UdpTunnel } from '../virtio/net/udp-tunnel.js';
 import type { DiskConfig, NetConfig, VmConfig } from './config.js';
 
 export const VIRTIO_FIRST_GSI = 5;

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { ConfigError, ConflictError, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { VERSION } from '../version.js';
-import { randomMac } from '../net/address.js';
+import { randomMac } from '../virtio/net/address.js';
 import { defaultVmConfig, validateVmConfig, type DiskConfig, type NetConfig, type VmConfig } from '../vm/config.js';
 import { Kvm } from '../vm/kvm.js';
 import { readBootPayload } from '../vm/payload.js';

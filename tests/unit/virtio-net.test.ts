@@ -3,10 +3,10 @@
 // then the UDP tunnel and TAP backends on this host, and --net parsing.
 import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { parseEndpoint, parseMac } from '../../src/net/address.js';
-import type { NetBackend } from '../../src/net/backend.js';
-import { Tap } from '../../src/net/tap.js';
-import { UdpTunnel } from '../../src/net/udp-tunnel.js';
+import { parseEndpoint, parseMac } from '../../src/virtio/net/address.js';
+import type { NetBackend } from '../../src/virtio/net/backend.js';
+import { Tap } from '../../src/virtio/net/tap.js';
+import { UdpTunnel } from '../../src/virtio/net/udp-tunnel.js';
 import { parseNet, type NetConfig } from '../../src/vm/config.js';
 import { BACKLOG_FRAMES, NET_HEADER_SIZE, NetFeature, RX_QUEUE, TX_QUEUE, VirtioNet } from '../../src/virtio/net.js';
 import { chain, FakeQueues } from '../helpers/virtio.js';

@@ -3,7 +3,7 @@
 // parser throws a ConfigError that names the field.
 import { randomBytes } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError } from '../../util/errors.js';
 
 export interface Endpoint {
   host: string;

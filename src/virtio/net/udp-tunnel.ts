@@ -3,9 +3,9 @@
 // the same way. Only datagrams from the remote address and port are taken.
 // No root is needed, so two VMs in two processes can be wired together.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { ConfigError } from '../util/errors.js';
-import { log } from '../util/log.js';
-import type { NetConfig } from '../vm/config.js';
+import { ConfigError } from '../../util/errors.js';
+import { log } from '../../util/log.js';
+import type { NetConfig } from '../../vm/config.js';
 import { formatEndpoint, parseEndpoint, type Endpoint } from './address.js';
 import type { NetBackend } from './backend.js';
 

@@ -4,9 +4,9 @@
 // address. Reading stops while the guest has no room, so frames wait in the
 // kernel's queue rather than in tsvmm.
 import { closeSync, writeSync } from 'node:fs';
-import { isNativeError, native, type FdWatch } from '../native.js';
-import { ConfigError } from '../util/errors.js';
-import type { NetConfig } from '../vm/config.js';
+import { isNativeError, native, type FdWatch } from '../../native.js';
+import { ConfigError } from '../../util/errors.js';
+import type { NetConfig } from '../../vm/config.js';
 import type { NetBackend } from './backend.js';
 
 const MAX_FRAME = 65536;
