@@ -116,6 +116,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsvmm::InitHost(env, exports);
   tsvmm::InitEventFd(env, exports);
   tsvmm::InitTap(env, exports);
+  tsvmm::InitExitLoop(env, exports);
+  tsvmm::InitVectoredIo(env, exports);
   return exports;
 }
 

@@ -86,6 +86,10 @@ export interface NativeAddon {
   lockFile(path: string): Fd;
   /** An exclusive flock on an open fd; false when another holder has one. */
   tryLockFd(fd: Fd): boolean;
+  /** preadv2 with RWF_NOWAIT: bytes read, or -errno (-EAGAIN when it would block). */
+  tryPreadv(fd: Fd, buffers: Uint8Array[], position: number): number;
+  /** pwritev2 with RWF_NOWAIT: bytes written, or -errno (-EAGAIN when it would block). */
+  tryPwritev(fd: Fd, buffers: Uint8Array[], position: number): number;
   /** fallocate(2); mode is FALLOC_FL_* (KEEP_SIZE 1, PUNCH_HOLE 2, ZERO_RANGE 0x10). */
   fallocate(fd: Fd, mode: number, offset: number, length: number): void;
 
@@ -95,6 +99,13 @@ export interface NativeAddon {
   configureInterface(name: string, ip: string, mask: string): void;
   /** Reads one frame; -1 when none is waiting. */
   readFrame(fd: Fd, buffer: Uint8Array): number;
+
+  /**
+   * The exit-cost benchmark's run loop in C (COM1 to stdout, the exit port
+   * ends it, everything else ignored): the exit port value, -1 when kicked,
+   * or -(1000 + exit reason) for an exit it does not handle.
+   */
+  runExitLoopInC(vcpuFd: Fd, run: ArrayBuffer): number;
 }
 
 export interface NativeError extends Error {

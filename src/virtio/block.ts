@@ -5,7 +5,9 @@
 // preadv/pwritev in libuv's thread pool, several requests at a time.
 import { close, fdatasync, readv, writev } from 'node:fs';
 import { promisify } from 'node:util';
-import { native } from '../native.js';
+import { EAGAIN, native } from '../native.js';
+
+const EOPNOTSUPP = 95;
 import type { DescriptorChain } from './queue.js';
 import { VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 
@@ -42,6 +44,8 @@ export interface BlockImage {
   serial: string;
   /** The image can punch holes and zero ranges (a regular file or block device, writable). */
   discard: boolean;
+  /** Opened O_DIRECT: nothing comes from the page cache, so every transfer goes to the thread pool. */
+  direct?: boolean;
 }
 
 interface Request {
@@ -56,10 +60,7 @@ interface Request {
 
 type Outcome = [status: number, written: number];
 
-type VectorCall = (fd: number, buffers: Uint8Array[], position: number) => Promise<number>;
-const preadv: VectorCall = async (fd, buffers, position) => (await promisify(readv)(fd, buffers, position)).bytesRead;
-const pwritev: VectorCall = async (fd, buffers, position) => (await promisify(writev)(fd, buffers, position)).bytesWritten;
-const syncData = promisify(fdatasync);
+type Done = (outcome: Outcome) => void;
 const closeFd = promisify(close);
 
 /** The bytes of `buffers` from `skip` on, as a list of views. */
@@ -172,7 +173,8 @@ export class VirtioBlock implements VirtioDevice {
       return;
     }
     this.inFlight++;
-    void this.execute(request).then(([status, written]) => {
+    let synchronous = true;
+    this.execute(request, ([status, written]) => {
       this.inFlight--;
       // After a reset the buffers may belong to something else: leave them alone.
       if (queues.live) {
@@ -180,28 +182,26 @@ export class VirtioBlock implements VirtioDevice {
         queues.complete(queue, chain.head, written + 1);
       }
       if (this.inFlight === 0) this.drained.splice(0).forEach((resolve) => resolve());
-      this.notify(queue);
+      // A request done at once is followed by the caller's loop; a later one restarts it.
+      if (!synchronous) this.notify(queue);
     });
+    synchronous = false;
   }
 
-  /** Never rejects: a failed host call is an I/O error for the guest. */
-  private async execute(request: Request): Promise<Outcome> {
-    try {
-      switch (request.type) {
-        case BlockRequest.In: return await this.read(request.sector, request.output);
-        case BlockRequest.Out:
-          if (this.image.readonly) return [BlockStatus.IoError, 0];
-          return await this.write(request.sector, request.input);
-        case BlockRequest.Flush:
-          if (!this.image.readonly) await syncData(this.image.fd);
-          return [BlockStatus.Ok, 0];
-        case BlockRequest.GetId: return this.getId(request.output);
-        case BlockRequest.Discard:
-        case BlockRequest.WriteZeroes: return this.deallocate(request);
-        default: return [BlockStatus.Unsupported, 0];
-      }
-    } catch {
-      return [BlockStatus.IoError, 0];
+  /** Calls `done` exactly once, later or at once; a failed host call is an I/O error for the guest. */
+  private execute(request: Request, done: Done): void {
+    switch (request.type) {
+      case BlockRequest.In: return this.transfer('read', request.sector, request.output, done);
+      case BlockRequest.Out:
+        if (this.image.readonly) return done([BlockStatus.IoError, 0]);
+        return this.transfer('write', request.sector, request.input, done);
+      case BlockRequest.Flush:
+        if (this.image.readonly) return done([BlockStatus.Ok, 0]);
+        return fdatasync(this.image.fd, (error) => done([error ? BlockStatus.IoError : BlockStatus.Ok, 0]));
+      case BlockRequest.GetId: return done(this.getId(request.output));
+      case BlockRequest.Discard:
+      case BlockRequest.WriteZeroes: return done(this.deallocateOrFail(request));
+      default: return done([BlockStatus.Unsupported, 0]);
     }
   }
 
@@ -212,37 +212,43 @@ export class VirtioBlock implements VirtioDevice {
     return Number(sector) * SECTOR_SIZE;
   }
 
-  private async read(sector: bigint, buffers: Uint8Array[]): Promise<Outcome> {
+  /**
+   * First a non-blocking preadv2/pwritev2 in this thread (page-cache hits
+   * finish at once); what would block goes to the thread pool, continued
+   * where a short transfer stopped.
+   */
+  private transfer(direction: 'read' | 'write', sector: bigint, buffers: Uint8Array[], done: Done): void {
     const length = totalLength(buffers);
     const offset = this.offsetOf(sector, length);
-    if (offset === undefined) return [BlockStatus.IoError, 0];
-    if (!(await this.transfer(preadv, buffers, offset))) return [BlockStatus.IoError, 0];
-    this.stats.read_bytes += length;
-    this.stats.read_ops++;
-    return [BlockStatus.Ok, length];
-  }
-
-  private async write(sector: bigint, buffers: Uint8Array[]): Promise<Outcome> {
-    const length = totalLength(buffers);
-    const offset = this.offsetOf(sector, length);
-    if (offset === undefined) return [BlockStatus.IoError, 0];
-    if (!(await this.transfer(pwritev, buffers, offset))) return [BlockStatus.IoError, 0];
-    this.stats.write_bytes += length;
-    this.stats.write_ops++;
-    return [BlockStatus.Ok, 0];
-  }
-
-  /** One preadv/pwritev, repeated from where a short one stopped; false at end of file. */
-  private async transfer(call: VectorCall, buffers: Uint8Array[], offset: number): Promise<boolean> {
-    let remaining = buffers;
-    let position = offset;
-    while (remaining.length > 0) {
-      const n = await call(this.image.fd, remaining, position);
-      if (n === 0) return false;
-      position += n;
-      remaining = after(remaining, n);
-    }
-    return true;
+    if (offset === undefined) return done([BlockStatus.IoError, 0]);
+    const finished = (): void => {
+      if (direction === 'read') {
+        this.stats.read_bytes += length;
+        this.stats.read_ops++;
+      } else {
+        this.stats.write_bytes += length;
+        this.stats.write_ops++;
+      }
+      done([BlockStatus.Ok, direction === 'read' ? length : 0]);
+    };
+    const step = (remaining: Uint8Array[], position: number): void => {
+      const next = (error: Error | null, n: number): void => {
+        if (error || n === 0) return done([BlockStatus.IoError, 0]);
+        const rest = after(remaining, n);
+        if (rest.length === 0) finished();
+        else step(rest, position + n);
+      };
+      if (direction === 'read') readv(this.image.fd, remaining, position, next);
+      else writev(this.image.fd, remaining, position, next);
+    };
+    if (this.image.direct) return step(buffers, offset);
+    const now = direction === 'read'
+      ? native.tryPreadv(this.image.fd, buffers, offset)
+      : native.tryPwritev(this.image.fd, buffers, offset);
+    if (now === length) return finished();
+    if (now > 0) return step(after(buffers, now), offset + now);
+    if (now === -EAGAIN || now === -EOPNOTSUPP) return step(buffers, offset);
+    done([BlockStatus.IoError, 0]);
   }
 
   private getId(output: Uint8Array[]): Outcome {
@@ -252,6 +258,14 @@ export class VirtioBlock implements VirtioDevice {
     const bytes = Math.min(target.length, ID_BYTES);
     target.fill(0, 0, bytes).set(id.subarray(0, bytes));
     return [BlockStatus.Ok, bytes];
+  }
+
+  private deallocateOrFail(request: Request): Outcome {
+    try {
+      return this.deallocate(request);
+    } catch {
+      return [BlockStatus.IoError, 0];
+    }
   }
 
   /** Discard punches holes; write-zeroes zeroes the ranges (punching them when the guest allows unmap). */

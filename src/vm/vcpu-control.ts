@@ -48,6 +48,8 @@ export interface VcpuInit {
   control: SharedArrayBuffer;
   devices: DeviceStates;
   log: LogSettings;
+  /** 'c' runs the exit-cost benchmark's C loop instead of the TypeScript one (TSVMM_EXIT_LOOP=c). */
+  exitLoop: 'typescript' | 'c';
 }
 
 export type VcpuMessage =

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { COM1_IRQ, COM1_PORT, I8042_DATA_PORT } from '../arch/x86_64/layout.js';
 import { Bus } from '../devices/bus.js';
+import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, DebugExit } from '../devices/debug-exit.js';
 import { I8042, I8042_PORT_COUNT } from '../devices/i8042.js';
 import { Serial16550, SERIAL_PORT_COUNT } from '../devices/serial.js';
 import { native } from '../native.js';
@@ -36,7 +37,7 @@ function virtioTransports(memory: GuestMemory): Array<[number, VirtioMmioTranspo
   })]);
 }
 
-function buildBuses(memory: GuestMemory, onReset: () => void): VcpuBuses {
+function buildBuses(memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBuses {
   const mmio = new Bus('mmio');
   for (const [base, transport] of virtioTransports(memory)) mmio.register(base, MMIO_SIZE, transport);
   const pio = new Bus('pio');
@@ -48,20 +49,21 @@ function buildBuses(memory: GuestMemory, onReset: () => void): VcpuBuses {
     pio.register(COM1_PORT, SERIAL_PORT_COUNT, serial);
   }
   const i8042 = new I8042(devices.i8042, {
-    reset: onReset,
+    reset: () => end({ kind: 'reset' }),
     interrupt: (irq) => {
       native.irqLine(vmFd, irq, 1);
       native.irqLine(vmFd, irq, 0);
     },
   });
   pio.register(I8042_DATA_PORT, I8042_PORT_COUNT, i8042);
+  pio.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit(end));
   return { pio, mmio };
 }
 
 function main(): VcpuExit {
   const memory = GuestMemory.attach(init.memory);
   let vcpu: Vcpu | undefined;
-  const buses = buildBuses(memory, () => vcpu?.requestExit({ kind: 'reset' }));
+  const buses = buildBuses(memory, (exit) => vcpu?.requestExit(exit));
   vcpu = new Vcpu(init, buses, memory);
   try {
     vcpu.configure();
@@ -70,7 +72,7 @@ function main(): VcpuExit {
     while (Atomics.load(control, Control.Command) === VcpuCommand.Wait) {
       Atomics.wait(control, Control.Command, VcpuCommand.Wait);
     }
-    return vcpu.runLoop(control);
+    return init.exitLoop === 'c' ? vcpu.runLoopInC(control) : vcpu.runLoop(control);
   } finally {
     vcpu.detachThread();
     native.close(vcpu.fd);

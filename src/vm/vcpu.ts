@@ -126,6 +126,26 @@ export class Vcpu {
     }
   }
 
+  /** The exit-cost benchmark's loop: exits are handled in C; commands are still obeyed between kicks. */
+  runLoopInC(control: Int32Array): VcpuExit {
+    for (;;) {
+      const command = Atomics.load(control, Control.Command);
+      if (command === VcpuCommand.Stop) return { kind: 'stopped' };
+      if (command === VcpuCommand.Pause) {
+        park(control);
+        continue;
+      }
+      const result = native.runExitLoopInC(this.fd, this.run.buffer as ArrayBuffer);
+      if (result === -1) {
+        this.run.setUint8(RUN_IMMEDIATE_EXIT, 0);
+        continue;
+      }
+      if (result === 0) return { kind: 'poweroff' };
+      if (result > 0) return this.failure(`the guest wrote ${result} to the test exit port`);
+      return this.handleExit(-result - 1000) ?? this.failure(`the C exit loop stopped at exit reason ${-result - 1000}`);
+    }
+  }
+
   private handleExit(reason: number): VcpuExit | undefined {
     switch (reason) {
       case ExitReason.Io:

@@ -55,7 +55,7 @@ function openDisk(disk: DiskConfig, index: number): VirtioBlock {
   const stat = fstatSync(fd);
   const readonly = disk.readonly ?? false;
   const discard = !readonly && (stat.isFile() || stat.isBlockDevice());
-  return new VirtioBlock(id, { fd, size: stat.size, readonly, serial: id, discard });
+  return new VirtioBlock(id, { fd, size: stat.size, readonly, serial: id, discard, direct: disk.direct ?? false });
 }
 
 async function openNet(net: NetConfig, index: number): Promise<VirtioNet> {

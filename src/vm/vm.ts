@@ -140,6 +140,7 @@ export class Vm {
       control: this.control.buffer as SharedArrayBuffer,
       devices: this.devices,
       log: logSettings(),
+      exitLoop: process.env.TSVMM_EXIT_LOOP === 'c' ? 'c' : 'typescript',
     };
   }
 

@@ -25,18 +25,27 @@ export interface RunOptions {
   /** Written to tsvmm's stdin the first time the text appears on its stdout. */
   answers?: Array<{ when: string; send: string }>;
   watch?: string[];
+  /** Called once for each watched marker when it first appears. */
+  onMarker?: (marker: string) => void;
+  /** Extra environment variables for tsvmm. */
+  env?: Record<string, string>;
 }
 
 export function runTsvmm(args: string[], options: RunOptions = {}): Promise<TsvmmResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, [TSVMM, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TSVMM, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env },
+  });
   const result: TsvmmResult = { code: null, signal: null, stdout: '', stderr: '', markers: new Map() };
   const watch = [BOOTED_MARKER, ...(options.watch ?? [])];
   const answers = (options.answers ?? []).map((answer) => ({ ...answer, sent: false }));
   child.stdout.on('data', (chunk: Buffer) => {
     result.stdout += chunk.toString();
     for (const marker of watch) {
-      if (!result.markers.has(marker) && result.stdout.includes(marker)) result.markers.set(marker, Date.now() - started);
+      if (!result.markers.has(marker) && result.stdout.includes(marker)) {
+        result.markers.set(marker, Date.now() - started);
+        options.onMarker?.(marker);
+      }
     }
     for (const answer of answers) {
       if (answer.sent || !result.stdout.includes(answer.when)) continue;

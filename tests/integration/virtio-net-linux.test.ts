@@ -3,25 +3,16 @@
 // busybox nc, checked by md5; with /dev/net/tun (CI runs as root) the first
 // guest also has a TAP NIC and pings the host through it.
 import { createHash, randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { freeUdpPorts } from '../helpers/net.js';
 import { BASE_CMDLINE, guestKit, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
 const PAYLOAD_BYTES = 4 * 2 ** 20;
 const TAP_HOST_IP = '192.168.250.1';
 const canTap = existsSync('/dev/net/tun') && process.getuid?.() === 0;
-
-/** Two UDP ports free right now, for the two ends of the tunnel. */
-async function freePorts(): Promise<[number, number]> {
-  const sockets = [createSocket('udp4'), createSocket('udp4')];
-  await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))));
-  const ports = sockets.map((socket) => socket.address().port) as [number, number];
-  await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(resolve))));
-  return ports;
-}
 
 function run64(commands: string[]): string {
   return `tsvmm.run64=${Buffer.from(commands.join('\n')).toString('base64')}`;
@@ -37,7 +28,7 @@ if (!skipWithoutKvm(t)) {
     const payload = randomBytes(PAYLOAD_BYTES);
     writeFileSync(disk, payload);
     const md5 = createHash('md5').update(payload).digest('hex');
-    const [portA, portB] = await freePorts();
+    const [portA, portB] = await freeUdpPorts(2);
 
     const sender = [
       upEth0('10.0.0.1'),

@@ -2,7 +2,7 @@
 import { mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parseDisk } from '../../src/vm/config.js';
 import { BlockFeature, BlockRequest, BlockStatus, MAX_IN_FLIGHT, VirtioBlock } from '../../src/virtio/block.js';
 import type { DescriptorChain } from '../../src/virtio/queue.js';
@@ -11,7 +11,8 @@ import { chain, FakeQueues, serveOne } from '../helpers/virtio.js';
 const SECTORS = 16;
 const bit = (n: number): bigint => 1n << BigInt(n);
 
-function image(options: { readonly?: boolean; discard?: boolean; sectors?: number } = {}) {
+/** `direct` sends every transfer to the thread pool, as for an O_DIRECT image. */
+function image(options: { readonly?: boolean; discard?: boolean; sectors?: number; direct?: boolean } = {}) {
   const sectors = options.sectors ?? SECTORS;
   const path = join(mkdtempSync(join(tmpdir(), 'tsvmm-blk-')), 'disk.img');
   writeFileSync(path, Uint8Array.from({ length: sectors * 512 + 100 }, (_, i) => i % 251));
@@ -19,6 +20,7 @@ function image(options: { readonly?: boolean; discard?: boolean; sectors?: numbe
   const fd = openSync(path, readonly ? 'r' : 'r+');
   const device = new VirtioBlock('disk0', {
     fd, size: sectors * 512 + 100, readonly, serial: 'serial-0123456789-abcdef', discard: options.discard ?? !readonly,
+    direct: options.direct ?? false,
   });
   t.teardown(() => device.close());
   return { path, device };
@@ -56,8 +58,12 @@ t.test('config space and features', async (t) => {
   t.equal(new DataView(readonly.config.buffer).getUint32(36, true), 0, 'no discard limits without discard');
 });
 
-t.test('read, write, flush and get-id', async (t) => {
-  const { device, path } = image();
+t.test('read, write, flush and get-id, inline and in the thread pool', async (t) => {
+  for (const direct of [false, true]) await readWriteFlushGetId(t, direct);
+});
+
+async function readWriteFlushGetId(t: Test, direct: boolean): Promise<void> {
+  const { device, path } = image({ direct });
   const data = new Uint8Array(1024);
   const status = new Uint8Array(1);
   t.equal(await serveOne(device, chain([header(BlockRequest.In, 2)], [data, status])), 1025);
@@ -75,7 +81,7 @@ t.test('read, write, flush and get-id', async (t) => {
   await serveOne(device, chain([header(BlockRequest.GetId, 0)], [id, status]));
   t.equal(new TextDecoder().decode(id), 'serial-0123456789-ab', 'GET_ID: at most 20 bytes');
   t.same(device.counters(), { read_bytes: 1024, write_bytes: 512, read_ops: 1, write_ops: 1, discard_ops: 0, write_zeroes_ops: 0 });
-});
+}
 
 t.test('a header split across buffers, data in the status buffer, data spread over buffers', async (t) => {
   const { device } = image();
@@ -155,8 +161,19 @@ t.test('discard punches holes and write-zeroes zeroes, range by range', async (t
   t.match(device.counters(), { discard_ops: 1, write_zeroes_ops: 1 });
 });
 
-t.test('many requests run at once, at most MAX_IN_FLIGHT, and each completes once', async (t) => {
-  const { device } = image({ sectors: 512 });
+t.test('page-cache hits complete at once, in the same turn', async (t) => {
+  const { device } = image();
+  const queues = new FakeQueues();
+  device.activate(queues);
+  const buffers = [new Uint8Array(513), new Uint8Array(513)];
+  buffers.forEach((buffer, i) => queues.offer(0, chain([header(BlockRequest.In, i)], [buffer], i)));
+  device.notify(0);
+  t.same(queues.completions.map((c) => c.head), [0, 1], 'both returned before notify() did');
+  t.equal(buffers[1]?.[0], 512 % 251);
+});
+
+t.test('thread-pool requests: many at once, at most MAX_IN_FLIGHT, each completes once', async (t) => {
+  const { device } = image({ sectors: 512, direct: true });
   const queues = new FakeQueues();
   device.activate(queues);
   const total = MAX_IN_FLIGHT * 3;
@@ -170,7 +187,7 @@ t.test('many requests run at once, at most MAX_IN_FLIGHT, and each completes onc
 });
 
 t.test('after a reset, requests in flight leave the guest buffers alone; close waits for them', async (t) => {
-  const { device } = image();
+  const { device } = image({ direct: true });
   const queues = new FakeQueues();
   device.activate(queues);
   const status = new Uint8Array([0xff]);

@@ -1,0 +1,34 @@
+// Runs the CPL3 test guest under tsvmm and reads what it reported: its
+// "TG key=value" lines, merged into one record, and its result.
+import { buildTestGuest } from '../../guest/test-guest.js';
+import { runTsvmm, type RunOptions, type TsvmmResult } from './tsvmm.js';
+
+export interface TestGuestResult extends TsvmmResult {
+  /** "ok" or "fail", from the guest's last line. */
+  result: string | undefined;
+  /** Every key=value the guest printed on a "TG" line. */
+  values: Record<string, string>;
+}
+
+let elf: string | undefined;
+
+export function testGuest(): string {
+  elf ??= buildTestGuest();
+  return elf;
+}
+
+export function parseReport(stdout: string): Pick<TestGuestResult, 'result' | 'values'> {
+  const values: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('TG ')) continue;
+    for (const [, key, value] of line.matchAll(/(\w+)=(\S+)/g)) values[key as string] = value as string;
+  }
+  return { result: values.result, values };
+}
+
+/** Boots the test guest with `cmdline` (its test and parameters) and the extra tsvmm arguments. */
+export async function runTestGuest(cmdline: string, args: string[] = [], options: RunOptions = {}): Promise<TestGuestResult> {
+  const run = await runTsvmm(['--kernel', testGuest(), '--cmdline', cmdline, '--memory', 'size=128M', ...args],
+    { timeoutMs: 120_000, ...options });
+  return { ...run, ...parseReport(run.stdout) };
+}
