@@ -5,6 +5,8 @@
  *
  *   test=pio count=N          N writes to I/O port 0x80
  *   test=mmio count=N         N writes to an unassigned MMIO address
+ *   test=notify count=N       N queue notifications to the block device, its ring empty
+ *   test=idle                 spins at CPL3 until the VM is stopped
  *   test=touch mib=M          one write per 4 KiB page over M MiB
  *   test=blk mode=read|write|randread bs=B qd=D total=T
  *                             block I/O at queue depth D, T bytes in all
@@ -68,6 +70,26 @@ static void touch(void) {
 
 /* ---- block ---- */
 
+static void blk_open(void);
+static struct device blk;
+
+/* QueueNotify writes with nothing offered: what one notification costs the guest. */
+static void notify_loop(void) {
+  blk_open();
+  u64 count = param_u64("count", 100000);
+  start();
+  for (u64 i = 0; i < count; i++) queue_notify(&blk.queues[0]);
+  end();
+  put("TG");
+  put_kv("notifications", count);
+  finish(1, 0);
+}
+
+static void idle(void) {
+  put("TG idle\n");
+  for (;;) __asm__ volatile("pause");
+}
+
 struct blk_header { u32 type, reserved; u64 sector; };
 
 struct blk_slot {
@@ -77,7 +99,6 @@ struct blk_slot {
   u64 offset;
 };
 
-static struct device blk;
 static u64 capacity;
 
 static void blk_open(void) {
@@ -270,25 +291,21 @@ static void fill_frame(u8 *frame, u32 size, u16 ethertype, u32 sequence) {
   for (u32 i = 18; i < size; i++) frame[i] = payload_byte(sequence, i);
 }
 
-static void net_send(void) {
-  net_open();
+/* Sends `count` frames from sequence `first`, keeping the transmit ring full; returns when all are used. */
+static void transmit(u8 *buffers, u64 first, u64 count, u32 size, u16 ethertype) {
   struct queue *tx = &net.queues[1];
-  u64 frames = param_u64("frames", 100000);
-  u32 size = (u32)param_u64("size", MAX_FRAME);
-  if (size < 60 || size > MAX_FRAME) finish(0, "bad-size");
-  u8 *buffers = alloc((u64)tx->size * RX_BUFFER);
   u64 sent = 0, done = 0;
   u16 in_ring = 0;
   u32 id, length;
-  start();
-  while (done < frames + 32) {
+  while (done < count) {
     while (queue_take(tx, &id, &length)) { done++; in_ring--; }
     int queued = 0;
-    while (in_ring < tx->size && sent < frames + 32) {
-      u16 slot = (u16)(sent % tx->size);
+    while (in_ring < tx->size && sent < count) {
+      u64 sequence = first + sent;
+      u16 slot = (u16)(sequence % tx->size);
       u8 *buffer = buffers + (u64)slot * RX_BUFFER;
       memset(buffer, 0, NET_HEADER);
-      fill_frame(buffer + NET_HEADER, size, sent < frames ? ETHERTYPE_DATA : ETHERTYPE_END, (u32)sent);
+      fill_frame(buffer + NET_HEADER, size, ethertype, (u32)sequence);
       desc_set(tx, slot, buffer, NET_HEADER + size, 0, 0);
       queue_offer_quietly(tx, slot);
       sent++;
@@ -297,7 +314,27 @@ static void net_send(void) {
     }
     if (queued) queue_notify(tx);
   }
+}
+
+static void spin_cycles(u64 cycles) {
+  u64 until = rdtsc() + cycles;
+  while (rdtsc() < until) __asm__ volatile("pause");
+}
+
+static void net_send(void) {
+  net_open();
+  u64 frames = param_u64("frames", 100000);
+  u32 size = (u32)param_u64("size", MAX_FRAME);
+  if (size < 60 || size > MAX_FRAME) finish(0, "bad-size");
+  u8 *buffers = alloc((u64)net.queues[1].size * RX_BUFFER);
+  start();
+  transmit(buffers, 0, frames, size, ETHERTYPE_DATA);
   end();
+  /* End-of-stream frames, spaced out so a receiver that fell behind still sees one. */
+  for (u64 i = 0; i < 32; i++) {
+    transmit(buffers, frames + i, 1, 60, ETHERTYPE_END);
+    spin_cycles(5000000);
+  }
   put("TG");
   put_kv("frames", frames);
   put_kv("bytes", frames * size);
@@ -345,6 +382,8 @@ void user_main(void) {
   if (param_is("test", "pio")) exit_loop(0);
   if (param_is("test", "mmio")) exit_loop(1);
   if (param_is("test", "touch")) touch();
+  if (param_is("test", "notify")) notify_loop();
+  if (param_is("test", "idle")) idle();
   if (param_is("test", "blk")) blk_bench();
   if (param_is("test", "blk-verify")) blk_verify();
   if (param_is("test", "hostile")) hostile();

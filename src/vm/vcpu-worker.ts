@@ -11,7 +11,7 @@ import { native } from '../native.js';
 import { MMIO_SIZE, VirtioMmioTransport } from '../virtio/mmio.js';
 import { checkQueueLayout } from '../virtio/queue.js';
 import { errorMessage } from '../util/errors.js';
-import { configureLog } from '../util/log.js';
+import { configureLog, log } from '../util/log.js';
 import { writeAllSync } from '../util/write-all.js';
 import { GuestMemory } from './memory.js';
 import { Vcpu, type VcpuBuses } from './vcpu.js';
@@ -72,6 +72,7 @@ function main(): VcpuExit {
     while (Atomics.load(control, Control.Command) === VcpuCommand.Wait) {
       Atomics.wait(control, Control.Command, VcpuCommand.Wait);
     }
+    log.debug(`vcpu${init.vcpuId}: entering the guest ${Math.round(process.uptime() * 1000)} ms after tsvmm started`);
     return init.exitLoop === 'c' ? vcpu.runLoopInC(control) : vcpu.runLoop(control);
   } finally {
     vcpu.detachThread();

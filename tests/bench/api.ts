@@ -1,6 +1,6 @@
 // API latency and throughput: tsvmm's REST API over its UNIX socket, and
 // QEMU's QMP `query-status` measured the same way when QEMU is installed.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Client } from 'undici';
 import { ApiVmm } from '../helpers/api.js';
 import { buildTestElf, HALT_FOREVER } from '../helpers/elf.js';
+import { qemuAvailable } from './qemu.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 export interface ApiBenchResult {
@@ -89,10 +90,6 @@ class Qmp {
     this.socket.write(`{"execute":"${command}"}\n`);
     return reply;
   }
-}
-
-export function qemuAvailable(): boolean {
-  return spawnSync('qemu-system-x86_64', ['--version']).status === 0;
 }
 
 export async function benchQmp(): Promise<LatencySummary | undefined> {

@@ -1,0 +1,106 @@
+// Runs the CPL3 test guest under tsvmm (TypeScript or C exit loop) or QEMU
+// with the same devices, and times what it reports: exec to its first
+// serial byte, and its "TG start" to "TG end" section.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { testGuest, parseReport } from '../helpers/test-guest.js';
+import { TSVMM } from '../helpers/tsvmm.js';
+import { QEMU_MICROVM } from './qemu.js';
+
+export type GuestVmm = 'tsvmm' | 'tsvmm-c-loop' | 'qemu';
+
+export interface GuestSetup {
+  vmm: GuestVmm;
+  cmdline: string;
+  cpus?: number;
+  memoryMib?: number;
+  disk?: { path: string; direct?: boolean };
+  /** A UDP tunnel from this local port to that remote port on 127.0.0.1. */
+  net?: { local: number; remote: number };
+}
+
+export interface GuestRun {
+  values: Record<string, string>;
+  result: string | undefined;
+  firstByteMs: number | null;
+  /** From the guest's "TG start" line to its "TG end" line, as this process saw them. */
+  timedMs: number | null;
+  /** tsvmm only (its -vv log): exec to the first KVM_RUN. */
+  firstKvmRunMs: number | null;
+  stdout: string;
+}
+
+function tsvmmArgs(setup: GuestSetup): string[] {
+  const args = ['-vv', '--kernel', testGuest(), '--cmdline', setup.cmdline, '--cpus', `boot=${setup.cpus ?? 1}`,
+    '--memory', `size=${setup.memoryMib ?? 128}M`];
+  if (setup.disk) args.push('--disk', `path=${setup.disk.path},direct=${setup.disk.direct ? 'on' : 'off'}`);
+  if (setup.net) args.push('--net', `remote=127.0.0.1:${setup.net.remote},local=127.0.0.1:${setup.net.local}`);
+  return [TSVMM, ...args];
+}
+
+function qemuArgs(setup: GuestSetup): string[] {
+  const args = [...QEMU_MICROVM, '-smp', String(setup.cpus ?? 1), '-m', `${setup.memoryMib ?? 128}M`,
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-kernel', testGuest(), '-append', setup.cmdline];
+  if (setup.disk) {
+    args.push('-drive', `file=${setup.disk.path},format=raw,if=none,id=d0,cache=${setup.disk.direct ? 'none' : 'writeback'}`,
+      '-device', 'virtio-blk-device,drive=d0');
+  }
+  if (setup.net) {
+    args.push('-netdev', `socket,id=n0,udp=127.0.0.1:${setup.net.remote},localaddr=127.0.0.1:${setup.net.local}`,
+      '-device', 'virtio-net-device,netdev=n0');
+  }
+  return args;
+}
+
+export interface RunningGuest {
+  child: ChildProcess;
+  /** Resolves when `text` appears on the guest's serial output (or the guest ends). */
+  seen(text: string): Promise<void>;
+  done: Promise<GuestRun>;
+}
+
+export function startGuest(setup: GuestSetup): RunningGuest {
+  const [command, args] = setup.vmm === 'qemu'
+    ? ['qemu-system-x86_64', qemuArgs(setup)]
+    : [process.execPath, tsvmmArgs(setup)];
+  const env = { ...process.env, TSVMM_EXIT_LOOP: setup.vmm === 'tsvmm-c-loop' ? 'c' : 'typescript' };
+  const started = process.hrtime.bigint();
+  const now = (): number => Number(process.hrtime.bigint() - started) / 1e6;
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stdout = '';
+  let stderr = '';
+  let firstByteMs: number | null = null;
+  let startMs: number | null = null;
+  let endMs: number | null = null;
+  const waiters: Array<{ text: string; resolve: () => void }> = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    firstByteMs ??= now();
+    stdout += chunk.toString();
+    if (startMs === null && stdout.includes('TG start')) startMs = now();
+    if (endMs === null && stdout.includes('TG end')) endMs = now();
+    for (const waiter of waiters.filter((w) => stdout.includes(w.text))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  });
+  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  const done = new Promise<GuestRun>((resolve) => child.on('close', () => {
+    clearTimeout(timer);
+    waiters.splice(0).forEach((waiter) => waiter.resolve());
+    const kvmRun = /entering the guest (\d+) ms after tsvmm started/.exec(stderr);
+    resolve({
+      ...parseReport(stdout), stdout, firstByteMs,
+      timedMs: startMs !== null && endMs !== null ? endMs - startMs : null,
+      firstKvmRunMs: kvmRun ? Number(kvmRun[1]) : null,
+    });
+  }));
+  return {
+    child,
+    seen: (text) => (stdout.includes(text) ? Promise.resolve() : new Promise((resolve) => waiters.push({ text, resolve }))),
+    done,
+  };
+}
+
+export function runGuest(setup: GuestSetup): Promise<GuestRun> {
+  return startGuest(setup).done;
+}

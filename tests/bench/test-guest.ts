@@ -1,0 +1,174 @@
+// Benchmarks through the CPL3 test guest, tsvmm beside QEMU on the same
+// binary and devices: exit cost (tsvmm's TypeScript loop against its C
+// loop), notification cost, start-up, memory, block and UDP-tunnel network.
+// Each figure is the median of several runs, the VMMs alternating.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freeUdpPorts } from '../helpers/net.js';
+import { runGuest, startGuest, type GuestRun, type GuestSetup, type GuestVmm } from './guest-runs.js';
+
+const RUNS = 3;
+const MIB = 2 ** 20;
+
+export type PerVmm = Partial<Record<GuestVmm | 'host', number>>;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Runs each VMM RUNS times, alternating, and takes the median of `measure` over the runs that reported. */
+async function alternate(vmms: GuestVmm[], setup: (vmm: GuestVmm) => Omit<GuestSetup, 'vmm'>,
+  measure: (run: GuestRun) => number | undefined): Promise<PerVmm> {
+  const samples = new Map<GuestVmm, number[]>(vmms.map((vmm) => [vmm, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const vmm of vmms) {
+      const run = await runGuest({ vmm, ...setup(vmm) });
+      const value = run.result === 'ok' ? measure(run) : undefined;
+      if (value !== undefined && Number.isFinite(value)) samples.get(vmm)?.push(value);
+      else process.stderr.write(`bench: ${vmm} ${setup(vmm).cmdline}: no result\n${run.stdout.slice(-300)}\n`);
+    }
+  }
+  return Object.fromEntries([...samples].filter(([, v]) => v.length > 0).map(([vmm, v]) => [vmm, median(v)]));
+}
+
+const perOperationUs = (count: number) => (run: GuestRun): number | undefined =>
+  (run.timedMs === null ? undefined : round((run.timedMs * 1000) / count, 2));
+
+export interface ExitCosts { port_us: PerVmm; mmio_us: PerVmm; notify_us: PerVmm }
+
+/** µs per exit for N port writes and N MMIO writes; µs per virtio notification (ioeventfd, no exit to user space). */
+export async function benchExits(vmms: GuestVmm[], disk: string): Promise<ExitCosts> {
+  const count = 100_000;
+  const loops: GuestVmm[] = vmms.includes('tsvmm') ? ['tsvmm-c-loop', ...vmms] : vmms;
+  return {
+    port_us: await alternate(loops, () => ({ cmdline: `test=pio count=${count}` }), perOperationUs(count)),
+    mmio_us: await alternate(loops, () => ({ cmdline: `test=mmio count=${count}` }), perOperationUs(count)),
+    notify_us: await alternate(vmms, () => ({ cmdline: `test=notify count=${count}`, disk: { path: disk } }), perOperationUs(count)),
+  };
+}
+
+export interface Startup { first_kvm_run_ms: PerVmm; first_serial_byte_ms: PerVmm }
+
+export async function benchStartup(vmms: GuestVmm[]): Promise<Startup> {
+  return {
+    first_kvm_run_ms: await alternate(vmms.filter((v) => v === 'tsvmm'), () => ({ cmdline: 'test=hello' }), (run) => run.firstKvmRunMs ?? undefined),
+    first_serial_byte_ms: await alternate(vmms, () => ({ cmdline: 'test=hello' }), (run) => (run.firstByteMs === null ? undefined : round(run.firstByteMs))),
+  };
+}
+
+/** Resident memory of the VMM process, leaving out the guest RAM mapping (any mapping at least as large). */
+function vmmRssMib(pid: number, guestBytes: number): number {
+  let rssKib = 0;
+  let size = 0;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (range) size = parseInt(range[2] as string, 16) - parseInt(range[1] as string, 16);
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && size < guestBytes) rssKib += Number(rss[1]);
+  }
+  return round(rssKib / 1024);
+}
+
+export interface MemoryUse { small_mib: PerVmm; large_mib: PerVmm }
+
+export async function benchMemory(vmms: GuestVmm[]): Promise<MemoryUse> {
+  const measure = async (cpus: number, memoryMib: number): Promise<PerVmm> => {
+    const samples = new Map<GuestVmm, number[]>(vmms.map((vmm) => [vmm, []]));
+    for (let i = 0; i < RUNS; i++) {
+      for (const vmm of vmms) {
+        const guest = startGuest({ vmm, cmdline: 'test=idle', cpus, memoryMib });
+        await guest.seen('TG idle');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        if (guest.child.pid !== undefined) samples.get(vmm)?.push(vmmRssMib(guest.child.pid, memoryMib * MIB));
+        guest.child.kill('SIGKILL');
+        await guest.done;
+      }
+    }
+    return Object.fromEntries([...samples].map(([vmm, v]) => [vmm, median(v)]));
+  };
+  return { small_mib: await measure(1, 128), large_mib: await measure(2, 512) };
+}
+
+export interface BlockResults { seq_read_mibs: PerVmm; seq_write_mibs: PerVmm; rand_read_iops: PerVmm }
+
+function hostSequentialRead(path: string): number {
+  const started = process.hrtime.bigint();
+  spawnSync('dd', [`if=${path}`, 'of=/dev/null', 'bs=128K'], { stdio: 'ignore' });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return round(readFileSync(path).length / MIB / seconds);
+}
+
+function hostRandomReads(path: string, count: number): number {
+  const fd = openSync(path, 'r');
+  const buffer = Buffer.alloc(4096);
+  const blocks = Math.floor(readFileSync(path).length / 4096);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) readSync(fd, buffer, 0, 4096, Math.floor(Math.random() * blocks) * 4096);
+  closeSync(fd);
+  return Math.round(count / (Number(process.hrtime.bigint() - started) / 1e9));
+}
+
+/** A 256 MiB image of random bytes, read once so every run starts from the page cache. */
+export function benchImage(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'tsvmm-bench-')), 'disk.img');
+  writeFileSync(path, randomBytes(256 * MIB));
+  readFileSync(path);
+  return path;
+}
+
+export async function benchBlock(vmms: GuestVmm[], path: string): Promise<BlockResults> {
+  const rate = (bytes: number) => (run: GuestRun): number | undefined =>
+    (run.timedMs ? round(bytes / MIB / (run.timedMs / 1000)) : undefined);
+  const seqRead = 1024 * MIB;
+  const seqWrite = 256 * MIB;
+  const random = 16384;
+  return {
+    seq_read_mibs: {
+      ...await alternate(vmms, () => ({ cmdline: `test=blk mode=read bs=131072 qd=4 total=${seqRead}`, disk: { path } }), rate(seqRead)),
+      host: hostSequentialRead(path),
+    },
+    seq_write_mibs: await alternate(vmms, () => ({ cmdline: `test=blk mode=write bs=131072 qd=4 total=${seqWrite}`, disk: { path } }), rate(seqWrite)),
+    rand_read_iops: {
+      ...await alternate(vmms, () => ({ cmdline: `test=blk mode=randread bs=4096 qd=16 total=${random * 4096}`, disk: { path } }),
+        (run) => (run.timedMs ? Math.round(random / (run.timedMs / 1000)) : undefined)),
+      host: hostRandomReads(path, random),
+    },
+  };
+}
+
+export interface NetResults { frames_per_s: PerVmm; mib_per_s: PerVmm; delivered_percent: PerVmm; sent_frames_per_s: PerVmm }
+
+/** Two test guests of one VMM over a UDP tunnel: the receiver's rate, and how much of what was sent arrived. */
+export async function benchNet(vmms: GuestVmm[]): Promise<NetResults> {
+  const frames = 200_000;
+  const size = 1514;
+  const samples = new Map<GuestVmm, Array<[number, number, number]>>(vmms.map((vmm) => [vmm, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const vmm of vmms) {
+      const [a, b] = await freeUdpPorts(2) as [number, number];
+      const receiver = startGuest({ vmm, cmdline: 'test=net-recv', net: { local: a, remote: b } });
+      await receiver.seen('TG ready');
+      const sender = await runGuest({ vmm, cmdline: `test=net-send frames=${frames} size=${size}`, net: { local: b, remote: a } });
+      const received = await Promise.race([receiver.done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+      if (!received) receiver.child.kill('SIGKILL');
+      const got = Number(received?.values.frames);
+      if (received?.result === 'ok' && received.timedMs && sender.timedMs) {
+        samples.get(vmm)?.push([got / (received.timedMs / 1000), (100 * got) / frames, frames / (sender.timedMs / 1000)]);
+      }
+    }
+  }
+  const pick = (index: number, scale = 1, digits = 0): PerVmm => Object.fromEntries([...samples]
+    .filter(([, v]) => v.length > 0).map(([vmm, v]) => [vmm, round(median(v.map((s) => (s[index] as number) * scale)), digits)]));
+  return {
+    frames_per_s: pick(0),
+    mib_per_s: pick(0, size / MIB, 1),
+    delivered_percent: pick(1, 1, 1),
+    sent_frames_per_s: pick(2),
+  };
+}
