@@ -8,7 +8,7 @@
  *   test=notify count=N       N queue notifications to the block device, its ring empty
  *   test=idle                 spins at CPL3 until the VM is stopped
  *   test=touch mib=M          one write per 4 KiB page over M MiB
- *   test=blk mode=read|write|randread bs=B qd=D total=T
+ *   test=blk mode=read|write|randread|randwrite bs=B qd=D total=T
  *                             block I/O at queue depth D, T bytes in all
  *   test=blk-verify seed=S    reads the disk, expecting pattern S; writes pattern S+1; flushes
  *   test=net-send frames=N size=S   N Ethernet frames of S bytes, then end-of-stream frames
@@ -157,7 +157,8 @@ static void blk_bench(void) {
   blk_open();
   u32 block = (u32)param_u64("bs", 4096);
   u64 depth = param_u64("qd", 1), total = param_u64("total", 64UL << 20);
-  int write = param_is("mode", "write"), random = param_is("mode", "randread");
+  int write = param_is("mode", "write") || param_is("mode", "randwrite");
+  int random = param_is("mode", "randread") || param_is("mode", "randwrite");
   u32 type = write ? BLK_OUT : BLK_IN;
   u64 blocks = capacity / block;
   if (block % SECTOR || blocks == 0 || depth == 0 || depth > 80) finish(0, "bad-parameters");

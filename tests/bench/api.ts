@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Client } from 'undici';
 import { ApiVmm } from '../helpers/api.js';
 import { buildTestElf, HALT_FOREVER } from '../helpers/elf.js';
-import { qemuAvailable } from './qemu.js';
+import { qemuAvailable } from '../helpers/qemu.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 export interface ApiBenchResult {

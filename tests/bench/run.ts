@@ -6,11 +6,11 @@ import { parseArgs } from 'node:util';
 import { kvmAvailable } from '../../src/vm/kvm.js';
 import { benchQmp, benchTsvmmApi } from './api.js';
 import { bootQemu, bootTsvmm, type BootTiming } from './boot.js';
-import type { GuestVmm } from './guest-runs.js';
-import { ensureQemu } from './qemu.js';
+import type { GuestVmm } from '../helpers/guest-vmm.js';
+import { ensureQemu } from '../helpers/qemu.js';
 import type { LatencySummary } from './stats.js';
 import {
-  benchBlock, benchExits, benchImage, benchMemory, benchNet, benchStartup, type PerVmm,
+  benchBlock, benchExits, benchImage, benchMemory, benchNet, benchStartup, benchTouch, type PerVmm,
 } from './test-guest.js';
 
 interface Row {
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
   const exits = image ? await benchExits(vmms, image) : undefined;
   const startup = kvm ? await benchStartup(vmms) : undefined;
   const memory = kvm ? await benchMemory(vmms) : undefined;
+  const touch = kvm ? await benchTouch(vmms) : undefined;
   const block = image ? await benchBlock(vmms, image) : undefined;
   const net = kvm ? await benchNet(vmms) : undefined;
   const api = await benchTsvmmApi();
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
     guestRow('start-up: exec to first serial byte (ms)', startup?.first_serial_byte_ms),
     guestRow('VMM RSS without guest RAM, 1 vCPU 128 MiB (MiB)', memory?.small_mib),
     guestRow('VMM RSS without guest RAM, 2 vCPU 512 MiB (MiB)', memory?.large_mib),
+    guestRow('guest touches 256 MiB, one write per page (ms)', touch),
     guestRow(`block sequential read, 128 KiB qd4 (MiB/s; host dd ${value(block?.seq_read_mibs.host)})`, block?.seq_read_mibs),
     guestRow('block sequential write, 128 KiB qd4 (MiB/s)', block?.seq_write_mibs),
     guestRow(`block random read, 4 KiB qd16 (IOPS; host pread ${value(block?.rand_read_iops.host)})`, block?.rand_read_iops),
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
   const results = {
     date: new Date().toISOString(),
     node: process.version,
-    test_guest: { exits, startup, memory, block, net },
+    test_guest: { exits, startup, memory, touch, block, net },
     api: { ...api, qmp_query_status: qmp },
     boot: { tsvmm_vmlinux: tsvmmPvh, tsvmm_bzimage: tsvmmBzImage, qemu_microvm_vmlinux: qemuPvh },
   };

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPorts } from '../helpers/net.js';
-import { runGuest, startGuest, type GuestRun, type GuestSetup, type GuestVmm } from './guest-runs.js';
+import { runGuest, startGuest, type GuestRun, type GuestSetup, type GuestVmm } from '../helpers/guest-vmm.js';
 
 const RUNS = 3;
 const MIB = 2 ** 20;
@@ -51,6 +51,11 @@ export async function benchExits(vmms: GuestVmm[], disk: string): Promise<ExitCo
     mmio_us: await alternate(loops, () => ({ cmdline: `test=mmio count=${count}` }), perOperationUs(count)),
     notify_us: await alternate(vmms, () => ({ cmdline: `test=notify count=${count}`, disk: { path: disk } }), perOperationUs(count)),
   };
+}
+
+/** Milliseconds for the guest to write one byte in each page of 256 MiB (first touch: the VMM's memory, the host's faults). */
+export async function benchTouch(vmms: GuestVmm[]): Promise<PerVmm> {
+  return alternate(vmms, () => ({ cmdline: 'test=touch mib=256', memoryMib: 512 }), (run) => (run.timedMs === null ? undefined : round(run.timedMs)));
 }
 
 export interface Startup { first_kvm_run_ms: PerVmm; first_serial_byte_ms: PerVmm }

@@ -10,6 +10,18 @@ export interface TestGuestResult extends TsvmmResult {
   values: Record<string, string>;
 }
 
+/** The hostile drivers the guest knows (guest/test-guest/tests.c). */
+export const HOSTILE_CASES = ['desc-outside-ram', 'desc-wraps', 'loop', 'next-beyond-queue', 'readable-after-writable',
+  'head-beyond-queue', 'avail-index-jump', 'indirect-loop', 'huge-indirect'] as const;
+
+/** The guest's blk-verify pattern: each 8-byte word is its disk offset XOR seed times the golden ratio. */
+export function blockPattern(bytes: number, seed: bigint): Buffer {
+  const out = Buffer.alloc(bytes);
+  const key = (seed * 0x9e3779b97f4a7c15n) & 0xffff_ffff_ffff_ffffn;
+  for (let offset = 0; offset < bytes; offset += 8) out.writeBigUInt64LE(BigInt(offset) ^ key, offset);
+  return out;
+}
+
 let elf: string | undefined;
 
 export function testGuest(): string {

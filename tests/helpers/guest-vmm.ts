@@ -2,8 +2,8 @@
 // with the same devices, and times what it reports: exec to its first
 // serial byte, and its "TG start" to "TG end" section.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { testGuest, parseReport } from '../helpers/test-guest.js';
-import { TSVMM } from '../helpers/tsvmm.js';
+import { testGuest, parseReport } from './test-guest.js';
+import { TSVMM } from './tsvmm.js';
 import { QEMU_MICROVM } from './qemu.js';
 
 export type GuestVmm = 'tsvmm' | 'tsvmm-c-loop' | 'qemu';
