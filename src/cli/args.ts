@@ -13,6 +13,8 @@ export interface CliCommand {
   config?: VmConfig;
   apiSocket?: ApiSocketSpec;
   verbosity: number;
+  /** Keep running after the guest powers off (QEMU's -no-shutdown); the API can boot it again. */
+  noShutdown: boolean;
 }
 
 export type CliRequest = CliCommand | { kind: 'help' } | { kind: 'version' };
@@ -30,6 +32,7 @@ const OPTIONS = {
   rng: { type: 'string' },
   disk: { type: 'string', multiple: true },
   net: { type: 'string', multiple: true },
+  'no-shutdown': { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v', multiple: true },
   version: { type: 'boolean', short: 'V' },
   help: { type: 'boolean', short: 'h' },
@@ -66,6 +69,11 @@ Devices:
                            per frame to remote, received from remote only;
                            local port 0 (the default) picks a free port
 
+Life cycle:
+  A guest that resets (reboot) boots again in the same process. A guest that
+  powers off ends tsvmm with status 0, unless the API is served or:
+  --no-shutdown            keep running after the guest powers off
+
 Other:
   -v, --verbose            more logging on stderr (-v info, -vv debug)
   -V, --version            print the version and exit
@@ -74,9 +82,9 @@ Other:
 Option strings follow Cloud Hypervisor: comma-separated key=value pairs.
 
 Exit status:
-  0  the guest reset or powered off, tsvmm was stopped by SIGINT/SIGTERM,
-     or vmm.shutdown was requested (with --api-socket, a guest that ends
-     leaves tsvmm serving until then)
+  0  the guest powered off, tsvmm was stopped by SIGINT/SIGTERM, or
+     vmm.shutdown was requested (with --api-socket or --no-shutdown, a
+     guest that ends leaves tsvmm running until then)
   1  the VM failed (KVM internal error, triple fault, failed entry...)
   2  bad command line or payload (reported before any VM is created),
      or the API socket is in use
@@ -96,6 +104,7 @@ export function parseCommandLine(argv: string[]): CliRequest {
 
   const apiSocket = values['api-socket'] === undefined ? undefined : parseApiSocket(values['api-socket']);
   const verbosity = values.verbose?.length ?? 0;
+  const noShutdown = values['no-shutdown'] ?? false;
   const machineFlags = [values.kernel, values.initramfs, values.cmdline, values.firmware, values.cpus, values.memory,
     values.serial, values.console, values.rng, values.disk, values.net];
   if (values.kernel === undefined) {
@@ -103,7 +112,7 @@ export function parseCommandLine(argv: string[]): CliRequest {
     if (machineFlags.some((flag) => flag !== undefined)) {
       throw new ConfigError('VM options need --kernel; without one, create the VM through the API');
     }
-    return { kind: 'run', apiSocket, verbosity };
+    return { kind: 'run', apiSocket, verbosity, noShutdown };
   }
   const config = defaultVmConfig();
   config.payload = {
@@ -120,5 +129,5 @@ export function parseCommandLine(argv: string[]): CliRequest {
   if (values.disk !== undefined) config.disks = values.disk.map(parseDisk);
   if (values.net !== undefined) config.net = values.net.map(parseNet);
   validateVmConfig(config);
-  return { kind: 'run', config, apiSocket, verbosity };
+  return { kind: 'run', config, apiSocket, verbosity, noShutdown };
 }

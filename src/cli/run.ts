@@ -34,7 +34,7 @@ export async function runVmm(command: CliCommand): Promise<number> {
 
   vmm.onEvent((event) => {
     if (event.type === 'vmm-shutdown') finish(EXIT_OK);
-    else if (!command.apiSocket) finish(exitCodeForVm(event.exit));
+    else if (!command.apiSocket && !(command.noShutdown && event.exit.kind !== 'failure')) finish(exitCodeForVm(event.exit));
   });
   const stop = (signal: NodeJS.Signals): void => {
     log.info(`${signal}: shutting down`);

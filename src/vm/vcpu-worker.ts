@@ -5,6 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { COM1_IRQ, COM1_PORT, I8042_DATA_PORT } from '../arch/x86_64/layout.js';
 import { Bus } from '../devices/bus.js';
 import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, DebugExit } from '../devices/debug-exit.js';
+import { ACPI_PM_PORT, ACPI_PM_PORT_COUNT, AcpiPowerManagement } from '../devices/acpi-pm.js';
+import { S5_SLEEP_TYPE } from '../arch/x86_64/acpi/dsdt.js';
 import { I8042, I8042_PORT_COUNT } from '../devices/i8042.js';
 import { Serial16550, SERIAL_PORT_COUNT } from '../devices/serial.js';
 import { native } from '../native.js';
@@ -57,6 +59,7 @@ function buildBuses(memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBus
   });
   pio.register(I8042_DATA_PORT, I8042_PORT_COUNT, i8042);
   pio.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit(end));
+  pio.register(ACPI_PM_PORT, ACPI_PM_PORT_COUNT, new AcpiPowerManagement(S5_SLEEP_TYPE, end));
   return { pio, mmio };
 }
 

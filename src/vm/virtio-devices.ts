@@ -1,6 +1,7 @@
 // Which virtio devices a VmConfig asks for, and where they sit: 4 KiB
 // apart from the start of the MMIO gap, each on its own GSI from 5 up,
-// announced to the kernel on its command line.
+// described in the DSDT, or announced on the kernel command line when the
+// guest is told acpi=off.
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { native } from '../native.js';
 import { VirtioBlock } from '../virtio/block.js';
@@ -17,8 +18,8 @@ import { UdpTunnel } from '../virtio/net/udp-tunnel.js';
 import type { DiskConfig, NetConfig, VmConfig } from './config.js';
 
 export const VIRTIO_FIRST_GSI = 5;
-/** GSIs 5..23 of the IOAPIC's 24 pins. */
-export const MAX_VIRTIO_DEVICES = 19;
+/** GSIs 5..22 of the IOAPIC's 24 pins; 23 is the ACPI Generic Event Device's. */
+export const MAX_VIRTIO_DEVICES = 18;
 
 export interface VirtioPlacement {
   base: number;
@@ -28,6 +29,11 @@ export interface VirtioPlacement {
 export function placeVirtioDevices(count: number): VirtioPlacement[] {
   if (count > MAX_VIRTIO_DEVICES) throw new ConfigError(`at most ${MAX_VIRTIO_DEVICES} virtio devices fit the IOAPIC`);
   return Array.from({ length: count }, (_, i) => ({ base: MMIO_GAP_START + i * MMIO_SIZE, gsi: VIRTIO_FIRST_GSI + i }));
+}
+
+/** Whether a kernel command line turns ACPI off, so devices must be named on it instead. */
+export function acpiDisabled(cmdline: string): boolean {
+  return cmdline.split(/\s+/).includes('acpi=off');
 }
 
 /** The kernel parameter that tells Linux's virtio_mmio driver about a device. */

@@ -4,7 +4,7 @@
 import { openSync, closeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { loadPayload, type BootEntry } from '../arch/x86_64/boot.js';
-import { COM1_IRQ, KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../arch/x86_64/layout.js';
+import { COM1_IRQ, COM1_PORT, GED_GSI, KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../arch/x86_64/layout.js';
 import { I8042 } from '../devices/i8042.js';
 import { Serial16550 } from '../devices/serial.js';
 import { native } from '../native.js';
@@ -18,8 +18,11 @@ import { VirtioMmioHost } from '../virtio/mmio-host.js';
 import type { VirtioDevice } from '../virtio/device.js';
 import { VirtioNet } from '../virtio/net.js';
 import {
-  announceVirtioDevice, createVirtioDevices, placeVirtioDevices, type VirtioPlacement,
+  acpiDisabled, announceVirtioDevice, createVirtioDevices, placeVirtioDevices, type VirtioPlacement,
 } from './virtio-devices.js';
+import type { AcpiInput } from '../arch/x86_64/acpi/index.js';
+import { ACPI_RESET_VALUE, AcpiPmPort } from '../devices/acpi-pm.js';
+import { MMIO_SIZE } from '../virtio/mmio.js';
 import {
   Control, VcpuCommand, type DeviceStates, type VcpuExit, type VcpuInit, type VcpuMessage,
 } from './vcpu-control.js';
@@ -97,11 +100,20 @@ export class Vm {
     const devices = await createVirtioDevices(config);
     const placements = placeVirtioDevices(devices.length);
     const plan = devices.map((device, i) => ({ device, placement: placements[i] as VirtioPlacement }));
-    const cmdline = [payload.cmdline, ...placements.map(announceVirtioDevice)].filter((part) => part !== '').join(' ');
+    const announce = acpiDisabled(payload.cmdline) ? placements.map(announceVirtioDevice) : [];
+    const cmdline = [payload.cmdline, ...announce].filter((part) => part !== '').join(' ');
+    const acpi: AcpiInput = {
+      cpuCount,
+      ioapicId: cpuCount,
+      com1: config.serial.mode === 'Off' ? undefined : { port: COM1_PORT, irq: COM1_IRQ },
+      virtio: placements.map(({ base, gsi }) => ({ base, gsi, size: MMIO_SIZE })),
+      gedGsi: GED_GSI,
+      ports: { sleepControl: AcpiPmPort.SleepControl, sleepStatus: AcpiPmPort.SleepStatus, reset: AcpiPmPort.Reset, resetValue: ACPI_RESET_VALUE },
+    };
     const memory = GuestMemory.allocate(config.memory.size);
     let vm: Vm;
     try {
-      vm = new Vm(kvm, config, memory, loadPayload(memory, { ...payload, cmdline }, cpuCount), plan);
+      vm = new Vm(kvm, config, memory, loadPayload(memory, { ...payload, cmdline }, cpuCount, acpi), plan);
     } catch (error) {
       memory.free();
       await Promise.all(devices.map((device) => device.close()));
@@ -209,6 +221,12 @@ export class Vm {
       if (Date.now() > deadline) throw new HostError('vCPUs did not stop within 10 s');
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
+  }
+
+  /** An edge on the Generic Event Device's GSI: the guest's ACPI notifies its power button. */
+  pressPowerButton(): void {
+    native.irqLine(this.vmFd, GED_GSI, 1);
+    native.irqLine(this.vmFd, GED_GSI, 0);
   }
 
   /** Every vCPU injects one NMI the next time it leaves KVM_RUN; the kick makes that now. */

@@ -93,11 +93,27 @@ export class Vmm {
     log.info('VM booted');
   }
 
-  /** A vCPU stopped on its own (guest reset, failure): the VM is shut down. */
+  /**
+   * A vCPU stopped on its own. A guest reset (i8042, ACPI reset register,
+   * KVM reset event) boots the VM again in this process, as Cloud Hypervisor
+   * does; a power-off or a failure shuts it down.
+   */
   private async onGuestEnded(vm: Vm, exit: VcpuExit): Promise<void> {
     if (this.vm !== vm) return;
     await this.destroyVm();
     this.state = 'Shutdown';
+    if (exit.kind === 'reset') {
+      log.info('guest reset: booting the VM again');
+      try {
+        await this.boot();
+        return;
+      } catch (error) {
+        const message = `reboot after a guest reset failed: ${error instanceof Error ? error.message : String(error)}`;
+        log.error(message);
+        this.host.emit({ type: 'vm-ended', exit: { kind: 'failure', message } });
+        return;
+      }
+    }
     if (exit.kind === 'failure') log.error(exit.message);
     else log.info(`VM ended: ${exit.kind}`);
     this.host.emit({ type: 'vm-ended', exit });
@@ -164,10 +180,11 @@ export class Vmm {
     this.config = next;
   }
 
+  /** Raises the ACPI power button event; what follows is up to the guest (acpid powers off). */
   powerButton(): void {
     this.requireConfig();
     this.requireState('press the power button of', ['Running']);
-    throw new NotSupportedError('the power button needs ACPI, which tsvmm does not provide yet');
+    this.vm?.pressPowerButton();
   }
 
   nmi(): void {

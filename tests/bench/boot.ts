@@ -3,8 +3,9 @@
 // initramfs and command line. QEMU's microvm has no i8042 and boots this
 // kernel's serial console reliably only without ACPI, so it gets `acpi=off`,
 // and on this host its guest cannot complete a reset (the triple-fault path
-// hits an int3 the host cannot emulate): QEMU's "exit" is the guest's reset
-// request, after which it is killed. tsvmm is timed to its real exit.
+// hits an int3 the host cannot emulate): QEMU's guest is told to reboot, and
+// its "exit" is the reset request, after which it is killed. tsvmm's guest
+// powers off through ACPI and is timed to tsvmm's real exit.
 import { spawn } from 'node:child_process';
 import { BOOTED_MARKER, guestKit, TSVMM } from '../helpers/tsvmm.js';
 
@@ -48,6 +49,6 @@ export function bootQemu(): Promise<BootTiming> {
   return timeBoot('qemu-system-x86_64', [
     '-M', 'microvm,x-option-roms=off,rtc=off,acpi=off', '-accel', 'kvm', '-cpu', 'host,-arch-capabilities',
     '-m', '256M', '-smp', '1', '-nodefaults', '-no-user-config', '-nographic', '-serial', 'stdio', '-no-reboot',
-    '-kernel', kit.vmlinux, '-initrd', kit.initramfs, '-append', `console=ttyS0 reboot=t ${GUEST_ARGS}`,
+    '-kernel', kit.vmlinux, '-initrd', kit.initramfs, '-append', `console=ttyS0 reboot=t tsvmm.end=reboot ${GUEST_ARGS}`,
   ], RESET_REQUEST);
 }

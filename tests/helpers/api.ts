@@ -1,5 +1,6 @@
 // Starts `tsvmm --api-socket` for tests and talks to it with undici, checking
 // every response body against the API's schemas.
+import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -91,4 +92,10 @@ export class ApiVmm {
     if (this.child.exitCode !== null) return this.child.exitCode;
     return new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
+}
+
+/** The status, and a body that matches the OpenAPI document. */
+export function expectOk(t: Test, response: ApiResponse, status: number, what: string): void {
+  t.equal(response.status, status, `${what}: status ${status} (${JSON.stringify(response.body)})`);
+  t.same(response.schemaErrors, [], `${what}: body matches the document`);
 }

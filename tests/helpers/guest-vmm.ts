@@ -2,7 +2,7 @@
 // with the same devices, and times what it reports: exec to its first
 // serial byte, and its "TG start" to "TG end" section.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { testGuest, parseReport } from './test-guest.js';
+import { parseReport, testGuest, testGuestCmdline } from './test-guest.js';
 import { TSVMM } from './tsvmm.js';
 import { QEMU_MICROVM } from './qemu.js';
 
@@ -30,7 +30,7 @@ export interface GuestRun {
 }
 
 function tsvmmArgs(setup: GuestSetup): string[] {
-  const args = ['-vv', '--kernel', testGuest(), '--cmdline', setup.cmdline, '--cpus', `boot=${setup.cpus ?? 1}`,
+  const args = ['-vv', '--kernel', testGuest(), '--cmdline', testGuestCmdline(setup.cmdline), '--cpus', `boot=${setup.cpus ?? 1}`,
     '--memory', `size=${setup.memoryMib ?? 128}M`];
   if (setup.disk) args.push('--disk', `path=${setup.disk.path},direct=${setup.disk.direct ? 'on' : 'off'}`);
   if (setup.net) args.push('--net', `remote=127.0.0.1:${setup.net.remote},local=127.0.0.1:${setup.net.local}`);

@@ -27,6 +27,8 @@ export interface RunOptions {
   watch?: string[];
   /** Called once for each watched marker when it first appears. */
   onMarker?: (marker: string) => void;
+  /** Stops tsvmm (SIGTERM) once this text appears: for guests that cannot power off (acpi=off). */
+  stopAt?: string;
   /** Extra environment variables for tsvmm. */
   env?: Record<string, string>;
 }
@@ -47,6 +49,7 @@ export function runTsvmm(args: string[], options: RunOptions = {}): Promise<Tsvm
         options.onMarker?.(marker);
       }
     }
+    if (options.stopAt && result.stdout.includes(options.stopAt) && child.exitCode === null) child.kill('SIGTERM');
     for (const answer of answers) {
       if (answer.sent || !result.stdout.includes(answer.when)) continue;
       answer.sent = true;

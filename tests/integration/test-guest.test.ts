@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { freeUdpPorts } from '../helpers/net.js';
-import { blockPattern, HOSTILE_CASES, runTestGuest, testGuest } from '../helpers/test-guest.js';
+import { blockPattern, HOSTILE_CASES, runTestGuest, testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-test-guest-'));
@@ -76,7 +76,7 @@ if (!skipWithoutKvm(t)) {
     const [receiverPort, senderPort] = await freeUdpPorts(2);
     let ready = (): void => {};
     const receiverReady = new Promise<void>((resolve) => { ready = resolve; });
-    const receiver = runTsvmm(['--kernel', testGuest(), '--cmdline', 'test=net-recv', '--memory', 'size=128M',
+    const receiver = runTsvmm(['--kernel', testGuest(), '--cmdline', testGuestCmdline('test=net-recv'), '--memory', 'size=128M',
       '--net', `remote=127.0.0.1:${senderPort},local=127.0.0.1:${receiverPort}`], { timeoutMs: 120_000, watch: ['TG ready'], onMarker: () => ready() });
     // The sender starts once the receiver's driver is up; frames before that could only be dropped.
     await Promise.race([receiverReady, receiver]);

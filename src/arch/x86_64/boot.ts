@@ -10,6 +10,7 @@ import {
   CMDLINE_ADDR, CMDLINE_MAX, GDT_ADDR, HIMEM_START, IDT_ADDR, MPTABLE_ADDR, PVH_INFO_ADDR,
   PVH_MEMMAP_ADDR, PVH_MODLIST_ADDR, ZERO_PAGE_ADDR,
 } from './layout.js';
+import { buildAcpiTables, type AcpiInput, type PlacedTable } from './acpi/index.js';
 import { buildMpTable } from './mptable.js';
 import { writeIdentityPageTables } from './paging.js';
 import { buildStartInfo } from './pvh.js';
@@ -88,7 +89,18 @@ function placeInitramfs(memory: GuestMemory, kernel: KernelImage, kernelEnd: num
   return address;
 }
 
-export function loadPayload(memory: GuestMemory, payload: BootPayload, cpuCount: number): BootEntry {
+/** Writes the ACPI tables; returns the RSDP's address. */
+function writeAcpiTables(memory: GuestMemory, acpi: AcpiInput): number {
+  const tables = buildAcpiTables(acpi);
+  for (const { address, bytes } of tables) memory.write(address, bytes);
+  return (tables[0] as PlacedTable).address;
+}
+
+/**
+ * Lays out the payload and the firmware tables: always the MP table (so a
+ * guest booted with acpi=off finds its CPUs), and the ACPI tables when given.
+ */
+export function loadPayload(memory: GuestMemory, payload: BootPayload, cpuCount: number, acpi?: AcpiInput): BootEntry {
   const { kernel } = payload;
   const kernelEnd = loadKernelImage(memory, kernel);
   writeCmdline(memory, kernel, payload.cmdline);
@@ -102,10 +114,11 @@ export function loadPayload(memory: GuestMemory, payload: BootPayload, cpuCount:
   memory.slice(IDT_ADDR, 8).fill(0);
   writeIdentityPageTables(memory);
   memory.write(MPTABLE_ADDR, buildMpTable(cpuCount, MPTABLE_ADDR));
+  const rsdpAddress = acpi ? writeAcpiTables(memory, acpi) : undefined;
   const e820 = e820Map(memory);
 
   if (kernel.kind === 'bzimage') {
-    memory.write(ZERO_PAGE_ADDR, buildZeroPage({ headerBytes: kernel.headerBytes, cmdlineAddress: CMDLINE_ADDR, initramfs, e820 }));
+    memory.write(ZERO_PAGE_ADDR, buildZeroPage({ headerBytes: kernel.headerBytes, cmdlineAddress: CMDLINE_ADDR, initramfs, e820, rsdpAddress }));
     return { protocol: 'linux64', entry: HIMEM_START + 0x200, bootInfoAddress: ZERO_PAGE_ADDR };
   }
   const tables = buildStartInfo({
@@ -114,6 +127,7 @@ export function loadPayload(memory: GuestMemory, payload: BootPayload, cpuCount:
     memmap: e820,
     modlistAddress: PVH_MODLIST_ADDR,
     initramfs,
+    rsdpAddress,
   });
   memory.write(PVH_INFO_ADDR, tables.startInfo);
   memory.write(PVH_MEMMAP_ADDR, tables.memmap);

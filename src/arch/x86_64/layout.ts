@@ -37,3 +37,5 @@ export const COM1_IRQ = 4;
 export const I8042_DATA_PORT = 0x60;
 export const I8042_COMMAND_PORT = 0x64;
 export const I8042_IRQ = 1;
+/** The ACPI Generic Event Device's interrupt: the last IOAPIC pin. */
+export const GED_GSI = 23;

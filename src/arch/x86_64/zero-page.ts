@@ -13,6 +13,8 @@ const CMD_LINE_PTR = 0x228;
 const EXT_RAMDISK_IMAGE = 0x0c0;
 const EXT_RAMDISK_SIZE = 0x0c4;
 const EXT_CMD_LINE_PTR = 0x0c8;
+/** boot_params.acpi_rsdp_addr (boot protocol 2.14); older kernels scan for the RSDP. */
+const ACPI_RSDP_ADDR = 0x070;
 /** "Undefined" boot loader ID: we have no registered one. */
 const LOADER_UNDEFINED = 0xff;
 
@@ -21,6 +23,7 @@ export interface ZeroPageInput {
   cmdlineAddress: number;
   initramfs?: { address: number; size: number };
   e820: E820Entry[];
+  rsdpAddress?: number;
 }
 
 export function buildZeroPage(input: ZeroPageInput): Uint8Array {
@@ -28,6 +31,7 @@ export function buildZeroPage(input: ZeroPageInput): Uint8Array {
   const view = new DataView(page.buffer);
   page.set(input.headerBytes, SETUP_HEADER_OFFSET);
   view.setUint8(TYPE_OF_LOADER, LOADER_UNDEFINED);
+  if (input.rsdpAddress !== undefined) view.setBigUint64(ACPI_RSDP_ADDR, BigInt(input.rsdpAddress), true);
   const split = (value: number): [number, number] => [value >>> 0, Math.floor(value / 2 ** 32)];
   const [cmdLow, cmdHigh] = split(input.cmdlineAddress);
   view.setUint32(CMD_LINE_PTR, cmdLow, true);

@@ -1,0 +1,45 @@
+// SMP and ACPI on the kit's Linux: with 2 vCPUs the guest brings both up
+// from the MADT and runs work on each; it reads tsvmm's tables and finds
+// the virtio disk through the DSDT (nothing on its command line). A guest
+// reboot boots it again in the same process, and its power-off ends tsvmm
+// with status 0.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { BASE_CMDLINE, BOOTED_MARKER, guestKit, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
+
+if (!skipWithoutKvm(t)) {
+  t.test('2 vCPUs, devices from the DSDT, reboot in the same process, then power-off', async (t) => {
+    const kit = guestKit();
+    const disk = join(mkdtempSync(join(tmpdir(), 'tsvmm-acpi-linux-')), 'disk.img');
+    writeFileSync(disk, new Uint8Array(2 ** 20));
+    // The disk remembers the first boot, so the second one knows it is the second.
+    const commands = [
+      'if head -c 11 /dev/vda | grep -q rebooted-ok; then echo SECOND_BOOT; poweroff -f; fi',
+      'echo cpus=$(nproc)',
+      'echo tables=$(ls /sys/firmware/acpi/tables | tr "\\n" " ")',
+      'echo acpi-virtio=$(ls /sys/bus/acpi/devices | grep -c LNRO0005)',
+      'echo ged=$(ls /sys/bus/acpi/devices | grep -c ACPI0013) button=$(ls /sys/bus/acpi/devices | grep -c PNP0C0C)',
+      'grep -q virtio_mmio.device /proc/cmdline && echo cmdline-devices || echo no-cmdline-devices',
+      'for cpu in 0 1; do taskset -c $cpu sh -c "i=0; while [ \\$i -lt 300 ]; do i=\\$((i+1)); done; echo ran-on-cpu$cpu"; done',
+      'echo rebooted-ok | dd of=/dev/vda conv=fsync 2>/dev/null',
+      'reboot -f',
+    ];
+    const result = await runTsvmm([
+      '--kernel', kit.vmlinux, '--initramfs', kit.initramfs,
+      '--cmdline', `${BASE_CMDLINE} tsvmm.run64=${Buffer.from(commands.join('\n')).toString('base64')}`,
+      '--cpus', 'boot=2', '--memory', 'size=256M', '--disk', `path=${disk}`,
+    ], { timeoutMs: 840_000, watch: ['SECOND_BOOT'] });
+    t.equal(result.code, 0, `the guest's power-off ends tsvmm with 0 (stderr: ${result.stderr.slice(-300)})`);
+    t.match(result.stdout, /smp: Brought up 1 node, 2 CPUs/);
+    t.match(result.stdout, /cpus=2\b/);
+    t.match(result.stdout, /tables=.*APIC.*DSDT.*FACP/, 'the guest sees the MADT, DSDT and FADT');
+    t.match(result.stdout, /acpi-virtio=1\b/, 'the disk is an ACPI device (LNRO0005)');
+    t.match(result.stdout, /ged=1 button=1/, 'the Generic Event Device and the power button');
+    t.match(result.stdout, /no-cmdline-devices/);
+    t.match(result.stdout, /ran-on-cpu0[\s\S]*ran-on-cpu1/, 'work ran on each CPU');
+    t.equal(result.stdout.split(BOOTED_MARKER).length - 1, 2, 'the guest booted twice in one process');
+    t.match(result.stdout, /SECOND_BOOT/);
+  });
+}

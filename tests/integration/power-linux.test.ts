@@ -1,0 +1,66 @@
+// Through the API, on the kit's Linux with 2 vCPUs: pause stops the guest
+// (its once-a-second count stops advancing) and resume restarts it; the
+// ACPI power button makes busybox acpid power the guest off cleanly, and
+// the VM ends Shutdown.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { ApiVmm, expectOk } from '../helpers/api.js';
+import { BASE_CMDLINE, guestKit, skipWithoutKvm } from '../helpers/tsvmm.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+if (!skipWithoutKvm(t)) {
+  t.test('pause and resume with 2 vCPUs, then the power button', async (t) => {
+    const kit = guestKit();
+    const serial = join(mkdtempSync(join(tmpdir(), 'tsvmm-power-')), 'serial.log');
+    const output = (): string => (existsSync(serial) ? readFileSync(serial, 'utf8') : '');
+    const lastCount = (): number => Number([...output().matchAll(/count=(\d+)/g)].at(-1)?.[1] ?? 0);
+    async function waitFor(test: () => boolean, what: string, ms = 600_000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!test()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; serial tail: ${output().slice(-300)}`);
+        await sleep(200);
+      }
+    }
+    const commands = [
+      'mkdir -p /etc/acpi/PWRF',
+      'printf "#!/bin/sh\\necho POWER_BUTTON_PRESSED\\nsync\\npoweroff -f\\n" > /etc/acpi/PWRF/00000080',
+      'chmod +x /etc/acpi/PWRF/00000080',
+      'acpid -c /etc/acpi && echo ACPID_STARTED',
+      'i=0; while true; do i=$((i+1)); echo count=$i; sleep 1; done',
+    ];
+    const vmm = await ApiVmm.start();
+    t.teardown(() => vmm.stop());
+    expectOk(t, await vmm.call('PUT', 'vm.create', {
+      payload: {
+        kernel: kit.vmlinux, initramfs: kit.initramfs,
+        cmdline: `${BASE_CMDLINE} tsvmm.run64=${Buffer.from(commands.join('\n')).toString('base64')}`,
+      },
+      cpus: { boot_vcpus: 2, max_vcpus: 2 }, memory: { size: 256 * 2 ** 20 }, serial: { mode: 'File', file: serial },
+    }), 204, 'create');
+    expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot');
+    await waitFor(() => lastCount() >= 3, 'the guest to count');
+    t.match(output(), /ACPID_STARTED/);
+
+    expectOk(t, await vmm.call('PUT', 'vm.pause'), 204, 'pause');
+    const paused = lastCount();
+    await sleep(4000);
+    t.equal(lastCount(), paused, 'no count while paused');
+    t.match((await vmm.call('GET', 'vm.info')).body, { state: 'Paused' });
+
+    expectOk(t, await vmm.call('PUT', 'vm.resume'), 204, 'resume');
+    await waitFor(() => lastCount() >= paused + 2, 'the count to go on');
+    t.pass('counting again after resume');
+
+    expectOk(t, await vmm.call('PUT', 'vm.power-button'), 204, 'power button');
+    await waitFor(() => output().includes('POWER_BUTTON_PRESSED'), 'acpid to act', 300_000);
+    let state = '';
+    for (let i = 0; i < 600 && state !== 'Shutdown'; i++) {
+      state = ((await vmm.call('GET', 'vm.info')).body as { state: string }).state;
+      if (state !== 'Shutdown') await sleep(500);
+    }
+    t.equal(state, 'Shutdown', 'the guest powered itself off');
+  });
+}
