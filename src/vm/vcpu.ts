@@ -104,13 +104,7 @@ export class Vcpu {
     // Every VM's control array starts at generation 0: an NMI requested before
     // this thread got here is still delivered.
     let nmiSeen = 0;
-    for (;;) {
-      const command = Atomics.load(control, Control.Command);
-      if (command === VcpuCommand.Stop) return { kind: 'stopped' };
-      if (command === VcpuCommand.Pause) {
-        park(control);
-        continue;
-      }
+    while (obeyCommand(control)) {
       const nmi = Atomics.load(control, Control.NmiGeneration);
       if (nmi !== nmiSeen) {
         nmiSeen = nmi;
@@ -124,17 +118,12 @@ export class Vcpu {
       const exit = this.handleExit(this.run.getUint32(RUN_EXIT_REASON, true));
       if (exit) return exit;
     }
+    return { kind: 'stopped' };
   }
 
   /** The exit-cost benchmark's loop: exits are handled in C; commands are still obeyed between kicks. */
   runLoopInC(control: Int32Array): VcpuExit {
-    for (;;) {
-      const command = Atomics.load(control, Control.Command);
-      if (command === VcpuCommand.Stop) return { kind: 'stopped' };
-      if (command === VcpuCommand.Pause) {
-        park(control);
-        continue;
-      }
+    while (obeyCommand(control)) {
       const result = native.runExitLoopInC(this.fd, this.run.buffer as ArrayBuffer);
       if (result === -1) {
         this.run.setUint8(RUN_IMMEDIATE_EXIT, 0);
@@ -144,6 +133,7 @@ export class Vcpu {
       if (result > 0) return this.failure(`the guest wrote ${result} to the test exit port`);
       return this.handleExit(-result - 1000) ?? this.failure(`the C exit loop stopped at exit reason ${-result - 1000}`);
     }
+    return { kind: 'stopped' };
   }
 
   private handleExit(reason: number): VcpuExit | undefined {
@@ -229,6 +219,16 @@ export class Vcpu {
 }
 
 /** Waits, out of KVM_RUN, until the VMM lifts the pause. */
+/** Parks while the VMM says Pause; false once it says Stop, true when the vCPU may run. */
+function obeyCommand(control: Int32Array): boolean {
+  for (;;) {
+    const command = Atomics.load(control, Control.Command);
+    if (command === VcpuCommand.Stop) return false;
+    if (command !== VcpuCommand.Pause) return true;
+    park(control);
+  }
+}
+
 function park(control: Int32Array): void {
   Atomics.add(control, Control.Parked, 1);
   Atomics.notify(control, Control.Parked);
