@@ -29,7 +29,7 @@ if (!skipWithoutKvm(t)) {
       'printf "#!/bin/sh\\necho POWER_BUTTON_PRESSED\\nsync\\npoweroff -f\\n" > /etc/acpi/PWRF/00000080',
       'chmod +x /etc/acpi/PWRF/00000080',
       // Started again if it did not come up (see guest/linux/README.md: forks sometimes crash on this host).
-      'until pidof acpid > /dev/null; do acpid -f -c /etc/acpi & sleep 1; done; echo ACPID_STARTED',
+      'until pidof acpid > /dev/null; do acpid -d -c /etc/acpi > /dev/console 2>&1 & sleep 1; done; echo ACPID_STARTED',
       'i=0; while true; do i=$((i+1)); echo count=$i; sleep 1; done',
     ];
     const vmm = await ApiVmm.start();
