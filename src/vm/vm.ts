@@ -36,6 +36,22 @@ interface VirtioDevicePlan {
   placement: VirtioPlacement;
 }
 
+/** What the ACPI tables describe: the vCPUs, COM1, the virtio devices, the GED and the power registers. */
+function acpiInput(config: VmConfig, virtio: VirtioPlacement[]): AcpiInput {
+  const cpuCount = config.cpus.boot_vcpus;
+  return {
+    cpuCount,
+    ioapicId: cpuCount, // as in the MP table
+    com1: config.serial.mode === 'Off' ? undefined : { port: COM1_PORT, irq: COM1_IRQ },
+    virtio: virtio.map(({ base, gsi }) => ({ base, gsi, size: MMIO_SIZE })),
+    gedGsi: GED_GSI,
+    ports: {
+      sleepControl: AcpiPmPort.SleepControl, sleepStatus: AcpiPmPort.SleepStatus,
+      reset: AcpiPmPort.Reset, resetValue: ACPI_RESET_VALUE,
+    },
+  };
+}
+
 interface VcpuThread {
   worker: Worker;
   handle: number;
@@ -98,24 +114,18 @@ export class Vm {
     const cpuCount = config.cpus.boot_vcpus;
     if (cpuCount > kvm.maxVcpus) throw new HostError(`this host's KVM allows at most ${kvm.maxVcpus} vCPUs`);
     const devices = await createVirtioDevices(config);
-    const placements = placeVirtioDevices(devices.length);
-    const plan = devices.map((device, i) => ({ device, placement: placements[i] as VirtioPlacement }));
-    const announce = acpiDisabled(payload.cmdline) ? placements.map(announceVirtioDevice) : [];
-    const cmdline = [payload.cmdline, ...announce].filter((part) => part !== '').join(' ');
-    const acpi: AcpiInput = {
-      cpuCount,
-      ioapicId: cpuCount,
-      com1: config.serial.mode === 'Off' ? undefined : { port: COM1_PORT, irq: COM1_IRQ },
-      virtio: placements.map(({ base, gsi }) => ({ base, gsi, size: MMIO_SIZE })),
-      gedGsi: GED_GSI,
-      ports: { sleepControl: AcpiPmPort.SleepControl, sleepStatus: AcpiPmPort.SleepStatus, reset: AcpiPmPort.Reset, resetValue: ACPI_RESET_VALUE },
-    };
-    const memory = GuestMemory.allocate(config.memory.size);
+    let memory: GuestMemory | undefined;
     let vm: Vm;
     try {
-      vm = new Vm(kvm, config, memory, loadPayload(memory, { ...payload, cmdline }, cpuCount, acpi), plan);
+      const placements = placeVirtioDevices(devices.length);
+      const plan = devices.map((device, i) => ({ device, placement: placements[i] as VirtioPlacement }));
+      const announce = acpiDisabled(payload.cmdline) ? placements.map(announceVirtioDevice) : [];
+      const cmdline = [payload.cmdline, ...announce].filter((part) => part !== '').join(' ');
+      memory = GuestMemory.allocate(config.memory.size);
+      const entry = loadPayload(memory, { ...payload, cmdline }, cpuCount, acpiInput(config, placements));
+      vm = new Vm(kvm, config, memory, entry, plan);
     } catch (error) {
-      memory.free();
+      memory?.free();
       await Promise.all(devices.map((device) => device.close()));
       throw error;
     }
