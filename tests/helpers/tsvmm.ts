@@ -1,6 +1,6 @@
 // Runs the real `tsvmm` binary for integration tests and collects what it
 // printed, how it exited and when the guest reached its markers.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { kvmAvailable } from '../../src/vm/kvm.js';
@@ -29,6 +29,8 @@ export interface RunOptions {
   onMarker?: (marker: string) => void;
   /** Stops tsvmm (SIGTERM) once this text appears: for guests that cannot power off (acpi=off). */
   stopAt?: string;
+  /** Hands over the child process, to signal it. */
+  onSpawn?: (child: ChildProcess) => void;
   /** Extra environment variables for tsvmm. */
   env?: Record<string, string>;
 }
@@ -38,6 +40,7 @@ export function runTsvmm(args: string[], options: RunOptions = {}): Promise<Tsvm
   const child = spawn(process.execPath, [TSVMM, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env },
   });
+  options.onSpawn?.(child);
   const result: TsvmmResult = { code: null, signal: null, stdout: '', stderr: '', markers: new Map() };
   const watch = [BOOTED_MARKER, ...(options.watch ?? [])];
   const answers = (options.answers ?? []).map((answer) => ({ ...answer, sent: false }));

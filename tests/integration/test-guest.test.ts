@@ -2,6 +2,7 @@
 // loops, block data checked end to end, a hostile driver for every queue
 // rule, and frames between two VMs over a UDP tunnel. It runs at native
 // speed even where guest kernels are emulated, so these stay quick.
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,20 @@ if (!skipWithoutKvm(t)) {
     t.equal(failing.result, 'fail');
     t.equal(failing.code, 1, 'exit status 1');
     t.match(failing.stderr, /the guest wrote 1 to the test exit port \(0xf4\)/);
+  });
+
+  t.test('--no-shutdown keeps tsvmm running after the guest powers off, until a signal', async (t) => {
+    let poweredOff = 0;
+    let child: ChildProcess | undefined;
+    const run = runTsvmm(['--kernel', testGuest(), '--cmdline', testGuestCmdline('test=hello'), '--memory', 'size=64M', '--no-shutdown'],
+      { watch: ['TG result=ok'], onMarker: () => { poweredOff = Date.now(); }, onSpawn: (spawned) => { child = spawned; } });
+    while (!poweredOff) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const still = await Promise.race([run.then(() => false), Promise.resolve(true)]);
+    t.ok(still, 'still running 1.5 s after the power-off');
+    child?.kill('SIGTERM');
+    const result = await run;
+    t.equal(result.code, 0, 'SIGTERM ends it with 0');
   });
 
   t.test('port and MMIO exits, through the TypeScript loop and the C loop', async (t) => {
