@@ -44,6 +44,7 @@ export function runTsvmm(args: string[], options: RunOptions = {}): Promise<Tsvm
   const result: TsvmmResult = { code: null, signal: null, stdout: '', stderr: '', markers: new Map() };
   const watch = [BOOTED_MARKER, ...(options.watch ?? [])];
   const answers = (options.answers ?? []).map((answer) => ({ ...answer, sent: false }));
+  let stopped = false;
   child.stdout.on('data', (chunk: Buffer) => {
     result.stdout += chunk.toString();
     for (const marker of watch) {
@@ -52,7 +53,10 @@ export function runTsvmm(args: string[], options: RunOptions = {}): Promise<Tsvm
         options.onMarker?.(marker);
       }
     }
-    if (options.stopAt && result.stdout.includes(options.stopAt) && child.exitCode === null) child.kill('SIGTERM');
+    if (options.stopAt && !stopped && result.stdout.includes(options.stopAt)) {
+      stopped = true; // once: a second SIGTERM would find tsvmm's handler gone
+      child.kill('SIGTERM');
+    }
     for (const answer of answers) {
       if (answer.sent || !result.stdout.includes(answer.when)) continue;
       answer.sent = true;
