@@ -13,7 +13,9 @@ if (!skipWithoutKvm(t)) {
   t.test('2 vCPUs, devices from the DSDT, reboot in the same process, then power-off', async (t) => {
     const kit = guestKit();
     const disk = join(mkdtempSync(join(tmpdir(), 'tsvmm-acpi-linux-')), 'disk.img');
-    writeFileSync(disk, new Uint8Array(2 ** 20));
+    const image = new Uint8Array(2 ** 20);
+    image.set(new TextEncoder().encode('first-boot\n')); // a short first line for the guest's `read`
+    writeFileSync(disk, image);
     // The disk remembers the first boot, so the second one knows it is the second
     // (read and written with shell built-ins: see guest/linux/README.md on pipelines here).
     const commands = [
