@@ -11,6 +11,11 @@ export const BOOTED_MARKER = 'TSVMM_GUEST_BOOTED';
 /** The kit's kernel carries its own workarounds (CONFIG_CMDLINE); these are the user's. */
 export const BASE_CMDLINE = 'console=ttyS0 reboot=k panic=-1';
 
+/** The kit's /init parameter that carries `commands` (one per line) in base64, so any characters pass. */
+export function run64(commands: string[]): string {
+  return `tsvmm.run64=${Buffer.from(commands.join('\n')).toString('base64')}`;
+}
+
 export interface TsvmmResult {
   code: number | null;
   signal: NodeJS.Signals | null;

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { BASE_CMDLINE, BOOTED_MARKER, guestKit, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
+import { BASE_CMDLINE, BOOTED_MARKER, guestKit, run64, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
 if (!skipWithoutKvm(t)) {
   t.test('2 vCPUs, devices from the DSDT, reboot in the same process, then power-off', async (t) => {
@@ -32,7 +32,7 @@ if (!skipWithoutKvm(t)) {
     ];
     const result = await runTsvmm([
       '--kernel', kit.vmlinux, '--initramfs', kit.initramfs,
-      '--cmdline', `${BASE_CMDLINE} tsvmm.run64=${Buffer.from(commands.join('\n')).toString('base64')}`,
+      '--cmdline', `${BASE_CMDLINE} ${run64(commands)}`,
       '--cpus', 'boot=2', '--memory', 'size=256M', '--disk', `path=${disk}`,
     ], { timeoutMs: 840_000, watch: ['SECOND_BOOT'] });
     t.equal(result.code, 0, `the guest's power-off ends tsvmm with 0 (stderr: ${result.stderr.slice(-300)})`);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ApiVmm, expectOk } from '../helpers/api.js';
-import { BASE_CMDLINE, guestKit, skipWithoutKvm } from '../helpers/tsvmm.js';
+import { BASE_CMDLINE, guestKit, run64, skipWithoutKvm } from '../helpers/tsvmm.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -37,7 +37,7 @@ if (!skipWithoutKvm(t)) {
     expectOk(t, await vmm.call('PUT', 'vm.create', {
       payload: {
         kernel: kit.vmlinux, initramfs: kit.initramfs,
-        cmdline: `${BASE_CMDLINE} tsvmm.run64=${Buffer.from(commands.join('\n')).toString('base64')}`,
+        cmdline: `${BASE_CMDLINE} ${run64(commands)}`,
       },
       cpus: { boot_vcpus: 2, max_vcpus: 2 }, memory: { size: 256 * 2 ** 20 }, serial: { mode: 'File', file: serial },
     }), 204, 'create');

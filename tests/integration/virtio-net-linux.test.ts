@@ -8,15 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { freeUdpPorts } from '../helpers/net.js';
-import { BASE_CMDLINE, guestKit, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
+import { BASE_CMDLINE, guestKit, run64, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
 const PAYLOAD_BYTES = 4 * 2 ** 20;
 const TAP_HOST_IP = '192.168.250.1';
 const canTap = existsSync('/dev/net/tun') && process.getuid?.() === 0;
-
-function run64(commands: string[]): string {
-  return `tsvmm.run64=${Buffer.from(commands.join('\n')).toString('base64')}`;
-}
 
 const upEth0 = (ip: string): string => `ip addr add ${ip}/24 dev eth0 && ip link set eth0 up`;
 
