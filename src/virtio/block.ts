@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { EAGAIN, native } from '../native.js';
 
 const EOPNOTSUPP = 95;
+import { after, gather, totalLength } from './buffers.js';
 import type { DescriptorChain } from './queue.js';
 import { VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 
@@ -62,37 +63,6 @@ type Outcome = [status: number, written: number];
 
 type Done = (outcome: Outcome) => void;
 const closeFd = promisify(close);
-
-/** The bytes of `buffers` from `skip` on, as a list of views. */
-function after(buffers: Uint8Array[], skip: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let remaining = skip;
-  for (const buffer of buffers) {
-    if (remaining >= buffer.length) {
-      remaining -= buffer.length;
-      continue;
-    }
-    out.push(buffer.subarray(remaining));
-    remaining = 0;
-  }
-  return out;
-}
-
-function gather(buffers: Uint8Array[], length: number): Uint8Array | undefined {
-  const out = new Uint8Array(length);
-  let filled = 0;
-  for (const buffer of buffers) {
-    const take = Math.min(buffer.length, length - filled);
-    out.set(buffer.subarray(0, take), filled);
-    filled += take;
-    if (filled === length) return out;
-  }
-  return length === 0 ? out : undefined;
-}
-
-function totalLength(buffers: Uint8Array[]): number {
-  return buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-}
 
 /** Splits a chain into header fields, data and status; undefined when it has no status byte. */
 function parseRequest(chain: DescriptorChain): Request | { status: Uint8Array } | undefined {

@@ -7,6 +7,7 @@
 import type { NetBackend } from './net/backend.js';
 import type { NetConfig } from '../vm/config.js';
 import { hasFeature, VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
+import { after, gather, scatter } from './buffers.js';
 import { QueueError, type DescriptorChain } from './queue.js';
 
 export const NET_HEADER_SIZE = 12;
@@ -18,30 +19,6 @@ export const BACKLOG_FRAMES = 256;
 export const MAX_FRAME = 65535;
 export const NetFeature = { Mac: 5, MrgRxbuf: 15, Status: 16 } as const;
 const LINK_UP = 1;
-
-/** Copies `sources` (read as one byte stream from `start`) into `targets`; returns how many bytes it copied. */
-function scatter(targets: Uint8Array[], sources: Uint8Array[], start: number): number {
-  let copied = 0;
-  let sourceIndex = 0;
-  let sourceOffset = start;
-  for (const target of targets) {
-    let filled = 0;
-    while (filled < target.length) {
-      while (sourceIndex < sources.length && sourceOffset >= (sources[sourceIndex] as Uint8Array).length) {
-        sourceOffset -= (sources[sourceIndex] as Uint8Array).length;
-        sourceIndex++;
-      }
-      const source = sources[sourceIndex];
-      if (!source) return copied;
-      const take = Math.min(target.length - filled, source.length - sourceOffset);
-      target.set(source.subarray(sourceOffset, sourceOffset + take), filled);
-      filled += take;
-      sourceOffset += take;
-      copied += take;
-    }
-  }
-  return copied;
-}
 
 export class VirtioNet implements VirtioDevice {
   readonly deviceId = VirtioDeviceId.Net;
@@ -84,8 +61,7 @@ export class VirtioNet implements VirtioDevice {
       this.stats.tx_dropped++;
       return;
     }
-    const frame = new Uint8Array(length);
-    scatter([frame], chain.readable, NET_HEADER_SIZE);
+    const frame = gather(after(chain.readable, NET_HEADER_SIZE), length) as Uint8Array;
     if (this.backend.send(frame)) {
       this.stats.tx_frames++;
       this.stats.tx_bytes += length;
