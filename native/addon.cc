@@ -118,6 +118,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsvmm::InitTap(env, exports);
   tsvmm::InitExitLoop(env, exports);
   tsvmm::InitVectoredIo(env, exports);
+  tsvmm::InitConsole(env, exports);
   return exports;
 }
 

@@ -54,6 +54,7 @@ void InitEventFd(Napi::Env env, Napi::Object exports);
 void InitTap(Napi::Env env, Napi::Object exports);
 void InitExitLoop(Napi::Env env, Napi::Object exports);
 void InitVectoredIo(Napi::Env env, Napi::Object exports);
+void InitConsole(Napi::Env env, Napi::Object exports);
 
 // Looks up a registered guest memory mapping; returns nullptr when the id or
 // the range is unknown.

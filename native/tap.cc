@@ -1,6 +1,6 @@
 // TAP network interfaces: create or attach one, give it an IPv4 address and
-// bring it up, and read frames without blocking. Writing goes through
-// Node's fs, which handles a plain fd.
+// bring it up. Frames are read with readAvailable (console.cc) and written
+// through Node's fs, which handles a plain fd.
 #include "common.h"
 
 #include <arpa/inet.h>
@@ -80,24 +80,9 @@ static Napi::Value ConfigureInterface(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// readFrame(fd, buffer) -> bytes read, or -1 when nothing is waiting.
-static Napi::Value ReadFrame(const Napi::CallbackInfo& info) {
-  Napi::TypedArray buffer = ArgBytes(info, 1, 0);
-  ssize_t n;
-  do {
-    n = read(ArgInt(info, 0), BytesData(buffer), buffer.ByteLength());
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN) return Napi::Number::New(info.Env(), -1);
-    ThrowErrno(info.Env(), "read tap", errno);
-  }
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
-}
-
 void InitTap(Napi::Env env, Napi::Object exports) {
   exports.Set("openTap", Napi::Function::New(env, OpenTap));
   exports.Set("configureInterface", Napi::Function::New(env, ConfigureInterface));
-  exports.Set("readFrame", Napi::Function::New(env, ReadFrame));
 }
 
 }  // namespace tsvmm

@@ -97,8 +97,15 @@ export interface NativeAddon {
   openTap(name: string): { fd: Fd; name: string };
   /** Sets an IPv4 address and netmask ("" leaves one as is) and brings the interface up. */
   configureInterface(name: string, ip: string, mask: string): void;
-  /** Reads one frame; -1 when none is waiting. */
-  readFrame(fd: Fd, buffer: Uint8Array): number;
+
+  /** A pipe: both ends close-on-exec, the read end non-blocking. */
+  pipe(): { read: Fd; write: Fd };
+  /** A non-blocking, raw pseudo-terminal master and the path of its slave. */
+  openPty(): { fd: Fd; path: string };
+  /** Whether poll() reports a hang-up on `fd` now (a pty master without a slave open). */
+  hungUp(fd: Fd): boolean;
+  /** A non-blocking read (one TAP frame, console bytes): bytes read, -1 when nothing is waiting, 0 at end of file or hang-up. */
+  readAvailable(fd: Fd, buffer: Uint8Array): number;
 
   /**
    * The exit-cost benchmark's run loop in C (COM1 to stdout, the exit port

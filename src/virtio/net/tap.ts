@@ -46,8 +46,8 @@ export class Tap implements NetBackend {
   private drain(): void {
     // Each frame is handed over before the next read; pauseReceive() may stop the loop.
     while (this.watch && this.receive) {
-      const n = native.readFrame(this.fd, this.buffer);
-      if (n < 0) return;
+      const n = native.readAvailable(this.fd, this.buffer);
+      if (n <= 0) return;
       this.receive(this.buffer.subarray(0, n));
     }
   }
