@@ -13,6 +13,7 @@ typedef long i64;
 #define PAGE_SIZE 4096UL
 
 static inline void outb(u16 port, u8 value) { __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
+static inline u8 inb(u16 port) { u8 value; __asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port)); return value; }
 static inline void outl(u16 port, u32 value) { __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port)); }
 static inline u32 mmio_read32(u64 address) { return *(volatile u32 *)address; }
 static inline void mmio_write32(u64 address, u32 value) { *(volatile u32 *)address = value; }

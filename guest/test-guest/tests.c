@@ -378,6 +378,41 @@ static void net_recv(void) {
   finish(bad == 0, bad ? "corrupt-frames" : 0);
 }
 
+/* Serial console input: echoes each byte received on COM1 until a '.' */
+static void echo(void) {
+  put("TG echo ready\n");
+  for (;;) {
+    while (!(inb(COM1 + 5) & 1)) __asm__ volatile("pause");
+    u8 c = inb(COM1);
+    if (c == '.') break;
+    outb(COM1, c);
+  }
+  put("\n");
+  finish(1, 0);
+}
+
+/* Serial output throughput: N bytes on COM1 in 64-byte lines; with wait=1,
+ * after a byte arrives (so a console client is attached before the clock starts). */
+static void serial_out(void) {
+  u64 bytes = param_u64("bytes", 65536);
+  if (param_u64("wait", 0)) {
+    put("TG ready\n");
+    while (!(inb(COM1 + 5) & 1)) __asm__ volatile("pause");
+    inb(COM1);
+  }
+  start();
+  for (u64 i = 0; i < bytes; i++) outb(COM1, (i % 64 == 63) ? '\n' : (u8)('a' + i % 26));
+  end();
+  finish(1, 0);
+}
+
+/* Reports a panic through pvpanic (port 0x505), then ends as usual. */
+static void panic_report(void) {
+  put_kv("pvpanic_features", inb(0x505));
+  outb(0x505, 1);
+  finish(1, 0);
+}
+
 void user_main(void) {
   put("TG cpl3\n");
   if (param_is("test", "pio")) exit_loop(0);
@@ -390,6 +425,9 @@ void user_main(void) {
   if (param_is("test", "hostile")) hostile();
   if (param_is("test", "net-send")) net_send();
   if (param_is("test", "net-recv")) net_recv();
+  if (param_is("test", "echo")) echo();
+  if (param_is("test", "serial")) serial_out();
+  if (param_is("test", "panic")) panic_report();
   if (param_is("test", "hello")) finish(1, 0);
   finish(0, "unknown-test");
 }
