@@ -2,13 +2,22 @@
 // tsvmm: boots the VM described on the command line and/or serves the API.
 import { parseCommandLine, USAGE } from '../src/cli/args.js';
 import { EXIT_OK, EXIT_VM_FAILED, exitCodeForStatus, runVmm } from '../src/cli/run.js';
-import { VmmError, errorMessage } from '../src/util/errors.js';
+import { openSync } from 'node:fs';
+import { ConfigError, VmmError, errorMessage } from '../src/util/errors.js';
 import { configureLog, levelFromVerbosity } from '../src/util/log.js';
 import { VERSION } from '../src/version.js';
 
 /** The same rule as for error replies: 4xx is the user's input, 5xx the host's. */
 function exitCodeFor(error: unknown): number {
   return error instanceof VmmError ? exitCodeForStatus(error.status) : EXIT_VM_FAILED;
+}
+
+function openLogFile(path: string): number {
+  try {
+    return openSync(path, 'a', 0o600);
+  } catch (error) {
+    throw new ConfigError(`--log-file: cannot open ${path}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`);
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -21,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`tsvmm ${VERSION}\n`);
     return EXIT_OK;
   }
-  configureLog({ level: levelFromVerbosity(request.verbosity), fd: 2 });
+  configureLog({ level: levelFromVerbosity(request.verbosity), fd: request.logFile ? openLogFile(request.logFile) : 2 });
   return runVmm(request);
 }
 

@@ -5,7 +5,9 @@
 import type { TSchema } from '@sinclair/typebox';
 import { VERSION } from '../version.js';
 import { ACTIONS } from '../vmm/actions.js';
-import { COMPONENT_SCHEMAS, ErrorBodySchema } from './schema.js';
+import { MAX_UNREAD_BYTES } from './event-stream.js';
+import { EVENT_STREAM_ACTION } from './paths.js';
+import { COMPONENT_SCHEMAS, ErrorBodySchema, EventRecordSchema } from './schema.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -64,6 +66,20 @@ export function buildOpenApiDocument(): Json {
       },
     };
   }
+  paths[`/${EVENT_STREAM_ACTION}`] = {
+    get: {
+      summary: 'Follow the events as they happen: one EventRecord per line, until the VMM shuts down',
+      operationId: EVENT_STREAM_ACTION,
+      responses: {
+        200: {
+          description: 'A chunked stream of newline-delimited JSON that stays open. A listener that leaves '
+            + `${MAX_UNREAD_BYTES / 1024} KiB unread is dropped after a last line with event "error"`,
+          content: { 'application/x-ndjson': { schema: ref(EventRecordSchema) } },
+        },
+        405: errorResponse('Wrong method; the Allow header names the right one'),
+      },
+    },
+  };
   const schemas: { [key: string]: Json } = {};
   for (const schema of COMPONENT_SCHEMAS) schemas[schema.$id as string] = schemaJson(schema);
   return {
@@ -87,6 +103,7 @@ export function openApiText(): string {
 /** TypeScript types for clients, generated from the document by openapi-typescript. */
 export async function openApiTypesText(): Promise<string> {
   const { default: openapiTS, astToString } = await import('openapi-typescript');
-  const ast = await openapiTS(JSON.parse(openApiText()) as Parameters<typeof openapiTS>[0]);
+  // Fields with a default are optional in requests; without this they would be typed as required.
+  const ast = await openapiTS(JSON.parse(openApiText()) as Parameters<typeof openapiTS>[0], { defaultNonNullable: false });
   return `// Generated from openapi/tsvmm.json by \`npm run generate\`; do not edit.\n${astToString(ast)}`;
 }

@@ -29,8 +29,10 @@ export const MemoryConfigSchema = Type.Object({
 }, { ...strict, $id: 'MemoryConfig' });
 
 export const ConsoleConfigSchema = Type.Object({
-  mode: Type.Union([Type.Literal('Off'), Type.Literal('Null'), Type.Literal('Tty'), Type.Literal('File')]),
-  file: Type.Optional(Type.String({ minLength: 1 })),
+  mode: Type.Union((['Off', 'Null', 'Tty', 'File', 'Pty', 'Socket', 'Tcp'] as const).map((mode) => Type.Literal(mode))),
+  file: Type.Optional(Type.String({ minLength: 1, description: 'File mode: the output file. Pty mode, in vm.info: the pty path' })),
+  socket: Type.Optional(Type.String({ minLength: 1, description: 'Socket mode: the UNIX socket clients attach to' })),
+  tcp: Type.Optional(Type.String({ minLength: 1, description: 'Tcp mode: [HOST:]PORT, loopback by default; port 0 picks one (vm.info shows it)' })),
 }, { ...strict, $id: 'ConsoleConfig' });
 
 export const RngConfigSchema = Type.Object({
@@ -90,6 +92,16 @@ export const VmCountersSchema = Type.Record(Type.String(), Type.Record(Type.Stri
   $id: 'VmCounters', description: 'Counters per device id',
 });
 
+export const EventRecordSchema = Type.Object({
+  timestamp: Type.Object({
+    secs: Type.Integer({ minimum: 0 }),
+    nanos: Type.Integer({ minimum: 0, maximum: 999_999_999 }),
+  }, { ...strict, description: 'Time since the VMM started' }),
+  source: Type.Union((['vmm', 'vm', 'virtio-device', 'guest'] as const).map((source) => Type.Literal(source))),
+  event: Type.String({ description: 'vmm: starting, shutdown, error (the last line of a stream that is dropped); vm: booting, booted, pausing, paused, resuming, resumed, rebooting, rebooted, shutdown, deleted; virtio-device: activated, reset; guest: panic' }),
+  properties: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
+}, { ...strict, $id: 'EventRecord', description: 'One event, as one line of the event-monitor file and of GET /vmm.events' });
+
 export const ErrorBodySchema = Type.Object({
   status: Type.Integer({ minimum: 400, maximum: 599 }),
   message: Type.String(),
@@ -100,7 +112,7 @@ export const ErrorBodySchema = Type.Object({
 export const COMPONENT_SCHEMAS: readonly TSchema[] = [
   VmmPingResponseSchema, VmStateSchema, VmInfoSchema, VmCountersSchema, PayloadConfigSchema,
   VmConfigSchema, CpusConfigSchema, MemoryConfigSchema, ConsoleConfigSchema, RngConfigSchema, DiskConfigSchema, NetConfigSchema,
-  ErrorBodySchema,
+  EventRecordSchema, ErrorBodySchema,
 ];
 
 export type VmConfigBody = Static<typeof VmConfigSchema>;
@@ -108,3 +120,4 @@ export type VmInfoBody = Static<typeof VmInfoSchema>;
 export type VmmPingBody = Static<typeof VmmPingResponseSchema>;
 export type VmCountersBody = Static<typeof VmCountersSchema>;
 export type ErrorBody = Static<typeof ErrorBodySchema>;
+export type EventRecordBody = Static<typeof EventRecordSchema>;

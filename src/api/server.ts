@@ -8,9 +8,10 @@ import { ConfigError, errorBodyOf, VmmError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { ACTIONS, isActionName, type ActionName } from '../vmm/actions.js';
 import type { VmmHandle } from '../vmm/handle.js';
+import { streamEvents } from './event-stream.js';
+import { API_PREFIX, EVENT_STREAM_ACTION } from './paths.js';
 import { COMPONENT_SCHEMAS, type ErrorBody } from './schema.js';
 
-export const API_PREFIX = '/api/v1/';
 /** Request bodies larger than this are refused with 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -75,14 +76,10 @@ function parseBody(action: ActionName, raw: Buffer): unknown {
 async function route(vmm: VmmHandle, request: IncomingMessage, response: ServerResponse): Promise<number> {
   const path = (request.url ?? '').split('?')[0] ?? '';
   const name = path.startsWith(API_PREFIX) ? path.slice(API_PREFIX.length) : '';
+  if (name === EVENT_STREAM_ACTION) return routeEventStream(vmm, request, response);
   if (!isActionName(name)) throw new HttpError(404, `no endpoint ${path}`);
   const spec = ACTIONS[name];
-  if (request.method !== spec.method) {
-    request.resume();
-    sendError(response, { status: 405, message: `${path} takes ${spec.method}, not ${request.method}`, causes: [] },
-      { Allow: spec.method });
-    return 405;
-  }
+  if (request.method !== spec.method) return refuseMethod(request, response, spec.method);
   const body = parseBody(name, await readBody(request));
   const result = await vmm.request(name, body);
   if ((spec as { response?: TSchema }).response) {
@@ -91,6 +88,19 @@ async function route(vmm: VmmHandle, request: IncomingMessage, response: ServerR
   }
   response.writeHead(204).end();
   return 204;
+}
+
+function refuseMethod(request: IncomingMessage, response: ServerResponse, allowed: string): number {
+  request.resume();
+  sendError(response, { status: 405, message: `${request.url ?? ''} takes ${allowed}, not ${request.method ?? ''}`, causes: [] },
+    { Allow: allowed });
+  return 405;
+}
+
+function routeEventStream(vmm: VmmHandle, request: IncomingMessage, response: ServerResponse): number {
+  if (request.method !== 'GET') return refuseMethod(request, response, 'GET');
+  streamEvents(vmm.events, request, response);
+  return 200;
 }
 
 export function createApiServer(vmm: VmmHandle): Server {

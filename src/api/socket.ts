@@ -7,22 +7,13 @@ import type { Server } from 'node:http';
 import { native } from '../native.js';
 import { ConfigError } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { parseInteger, parseOptionString } from '../vm/option-string.js';
+import { parsePathOrFd, type PathOrFd } from '../vm/option-string.js';
 
-export type ApiSocketSpec = { path: string } | { fd: number };
+export type ApiSocketSpec = PathOrFd;
 
 /** `--api-socket path=/run/x.sock`, `fd=3`, or a bare path. */
 export function parseApiSocket(text: string): ApiSocketSpec {
-  if (!text.includes('=')) return { path: text };
-  const values = parseOptionString('--api-socket', text, ['path', 'fd']);
-  const path = values.get('path');
-  const fd = values.get('fd');
-  if ((path === undefined) === (fd === undefined)) throw new ConfigError('--api-socket: give exactly one of path= or fd=');
-  if (path !== undefined) {
-    if (path === '') throw new ConfigError('--api-socket: path= needs a path');
-    return { path };
-  }
-  return { fd: parseInteger('--api-socket', 'fd', fd as string, 0, 65535) };
+  return parsePathOrFd('--api-socket', text);
 }
 
 export interface ApiSocket {

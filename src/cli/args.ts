@@ -2,6 +2,7 @@
 // a VmConfig. Nothing here touches KVM.
 import { parseArgs } from 'node:util';
 import { parseApiSocket, type ApiSocketSpec } from '../api/socket.js';
+import { parseEventMonitor, type EventMonitorSpec } from '../events/monitor-file.js';
 import { ConfigError } from '../util/errors.js';
 import {
   defaultVmConfig, parseConsole, parseCpus, parseDisk, parseMemory, parseNet, parseRng, validateVmConfig, type VmConfig,
@@ -13,6 +14,10 @@ export interface CliCommand {
   config?: VmConfig;
   apiSocket?: ApiSocketSpec;
   verbosity: number;
+  /** Where log lines go instead of stderr (appended). */
+  logFile?: string;
+  /** Where every event is written as a JSON line. */
+  eventMonitor?: EventMonitorSpec;
   /** Keep running after the guest powers off (QEMU's -no-shutdown); the API can boot it again. */
   noShutdown: boolean;
 }
@@ -33,6 +38,8 @@ const OPTIONS = {
   disk: { type: 'string', multiple: true },
   net: { type: 'string', multiple: true },
   'no-shutdown': { type: 'boolean' },
+  'event-monitor': { type: 'string' },
+  'log-file': { type: 'string' },
   verbose: { type: 'boolean', short: 'v', multiple: true },
   version: { type: 'boolean', short: 'V' },
   help: { type: 'boolean', short: 'h' },
@@ -56,8 +63,20 @@ Machine:
   --memory size=SIZE       guest RAM, bytes or with K/M/G/T suffix [default: size=512M]
 
 Devices:
-  --serial MODE            COM1 16550 UART: off | null | tty | file=PATH [default: tty]
-  --console MODE           virtio console: off (the only mode so far) [default: off]
+  --serial MODE            COM1 16550 UART [default: tty]; MODE is one of
+                             off          no device
+                             null         output discarded
+                             tty          tsvmm's stdout, and its stdin as input
+                             file=PATH    output written to PATH
+                             pty          a pseudo-terminal; its path is logged
+                                          and shown in vm.info (serial.file)
+                             socket=PATH  a UNIX socket to attach to
+                             tcp=[HOST:]PORT  a TCP console (loopback unless
+                                          HOST is given; port 0 picks one)
+                           pty, socket and tcp take one client at a time and
+                           replay the last 64 KiB of output on attach
+  --console MODE           a virtio console (hvc0 in Linux), the same modes as
+                           --serial; only one of the two may be tty [default: off]
   --rng src=PATH           a virtio-rng device reading entropy from PATH [default src: /dev/urandom]
   --disk path=F[,readonly=on|off][,direct=on|off][,id=ID]
                            a virtio-blk device over raw image F (repeatable)
@@ -74,8 +93,14 @@ Life cycle:
   powers off ends tsvmm with status 0, unless the API is served or:
   --no-shutdown            keep running after the guest powers off
 
+Events and logs:
+  --event-monitor path=PATH|fd=N
+                           write every event (VMM, VM, devices, guest panic)
+                           as one JSON line to PATH (truncated) or fd N
+  -v, --verbose            more logging (-v info, -vv debug; API requests at info)
+  --log-file PATH          log to PATH (appended) instead of stderr
+
 Other:
-  -v, --verbose            more logging on stderr (-v info, -vv debug)
   -V, --version            print the version and exit
   -h, --help               print this help and exit
 
@@ -105,6 +130,10 @@ export function parseCommandLine(argv: string[]): CliRequest {
   const apiSocket = values['api-socket'] === undefined ? undefined : parseApiSocket(values['api-socket']);
   const verbosity = values.verbose?.length ?? 0;
   const noShutdown = values['no-shutdown'] ?? false;
+  const logFile = values['log-file'];
+  if (logFile === '') throw new ConfigError('--log-file needs a path');
+  const eventMonitor = values['event-monitor'] === undefined ? undefined : parseEventMonitor(values['event-monitor']);
+  const common = { verbosity, noShutdown, ...(logFile ? { logFile } : {}), ...(eventMonitor ? { eventMonitor } : {}) };
   const machineFlags = [values.kernel, values.initramfs, values.cmdline, values.firmware, values.cpus, values.memory,
     values.serial, values.console, values.rng, values.disk, values.net];
   if (values.kernel === undefined) {
@@ -112,7 +141,7 @@ export function parseCommandLine(argv: string[]): CliRequest {
     if (machineFlags.some((flag) => flag !== undefined)) {
       throw new ConfigError('VM options need --kernel; without one, create the VM through the API');
     }
-    return { kind: 'run', apiSocket, verbosity, noShutdown };
+    return { kind: 'run', apiSocket, ...common };
   }
   const config = defaultVmConfig();
   config.payload = {
@@ -129,5 +158,5 @@ export function parseCommandLine(argv: string[]): CliRequest {
   if (values.disk !== undefined) config.disks = values.disk.map(parseDisk);
   if (values.net !== undefined) config.net = values.net.map(parseNet);
   validateVmConfig(config);
-  return { kind: 'run', config, apiSocket, verbosity, noShutdown };
+  return { kind: 'run', config, apiSocket, ...common };
 }

@@ -2,12 +2,14 @@
 // serve the API if asked, create and boot the command line's VM through
 // the same queue the API uses, and decide when the process ends.
 import { createApiServer } from '../api/server.js';
+import { EventMonitorFile } from '../events/monitor-file.js';
+import { eventRecord } from '../events/record.js';
 import { listenApiSocket, type ApiSocket } from '../api/socket.js';
 import { log } from '../util/log.js';
 import { VmmHandle, VmmRequestError } from '../vmm/handle.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
 import type { CliCommand } from './args.js';
-import { forwardStdin, type SerialInput } from './terminal.js';
+import { forwardStdin, type TerminalInput } from './terminal.js';
 
 export const EXIT_OK = 0;
 export const EXIT_VM_FAILED = 1;
@@ -26,9 +28,12 @@ function exitCodeForVm(exit: VcpuExit): number {
 
 /** Resolves with the process exit status. */
 export async function runVmm(command: CliCommand): Promise<number> {
+  const monitor = command.eventMonitor ? EventMonitorFile.open(command.eventMonitor) : undefined;
   const vmm = new VmmHandle();
+  if (monitor) vmm.events.subscribe({ event: (record) => monitor.write(record), end: () => monitor.close() });
+  vmm.events.publish(eventRecord('vmm', 'starting'));
   let socket: ApiSocket | undefined;
-  let input: SerialInput | undefined;
+  let input: TerminalInput | undefined;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => { finish = resolve; });
 
@@ -50,7 +55,7 @@ export async function runVmm(command: CliCommand): Promise<number> {
     }
     if (command.config) {
       await vmm.request('vm.create', command.config);
-      if (command.config.serial.mode === 'Tty') input = forwardStdin((bytes) => vmm.serialInput(bytes));
+      if (command.config.serial.mode === 'Tty' || command.config.console.mode === 'Tty') input = forwardStdin((bytes) => vmm.terminalInput(bytes));
       await vmm.request('vm.boot');
     }
   } catch (error) {
@@ -61,6 +66,7 @@ export async function runVmm(command: CliCommand): Promise<number> {
 
   const code = await finished;
   input?.close();
+  vmm.events.end();
   await socket?.close();
   await vmm.request('vmm.shutdown').catch(() => undefined);
   await vmm.close();

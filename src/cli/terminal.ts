@@ -1,17 +1,13 @@
-// The host terminal in `--serial tty` mode: raw input forwarded to the
-// guest, and the terminal's mode restored on every way out of the process.
+// The host terminal in tty console mode: raw input forwarded to the guest,
+// and the terminal's mode restored on every way out of the process.
+import { InputPump, type InputSink } from '../console/input-pump.js';
 
-const RETRY_MS = 10;
-
-export interface SerialInput {
+export interface TerminalInput {
   close(): void;
 }
 
-/** Gives bytes to the guest's serial port; resolves with how many it took. */
-export type SerialSink = (bytes: Uint8Array) => Promise<number>;
-
-/** Feeds stdin to the VM's serial port, holding back what the port cannot take yet. */
-export function forwardStdin(send: SerialSink): SerialInput {
+/** Feeds stdin to the VM's tty console, holding back what the device cannot take yet. */
+export function forwardStdin(send: InputSink): TerminalInput {
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
   const restore = (): void => {
@@ -19,35 +15,13 @@ export function forwardStdin(send: SerialSink): SerialInput {
   };
   if (raw) stdin.setRawMode(true);
   process.once('exit', restore);
-
-  let backlog = new Uint8Array(0);
-  let busy = false;
-  let timer: NodeJS.Timeout | undefined;
-  const flush = async (): Promise<void> => {
-    timer = undefined;
-    busy = true;
-    const taken = await send(backlog).catch(() => backlog.length);
-    busy = false;
-    backlog = backlog.subarray(taken);
-    if (backlog.length > 0) {
-      stdin.pause();
-      timer = setTimeout(() => void flush(), RETRY_MS);
-    } else {
-      stdin.resume();
-    }
-  };
-  const onData = (chunk: Buffer): void => {
-    const merged = new Uint8Array(backlog.length + chunk.length);
-    merged.set(backlog);
-    merged.set(chunk, backlog.length);
-    backlog = merged;
-    if (!timer && !busy) void flush();
-  };
+  const pump = new InputPump(send, { pause: () => stdin.pause(), resume: () => stdin.resume() });
+  const onData = (chunk: Buffer): void => pump.push(chunk);
   stdin.on('data', onData);
   stdin.on('error', () => {});
   return {
     close(): void {
-      if (timer) clearTimeout(timer);
+      pump.close();
       stdin.off('data', onData);
       stdin.pause();
       restore();

@@ -12,9 +12,15 @@ export interface LogSettings {
 }
 
 let settings: LogSettings = { level: 'warn', fd: 2 };
+let threadName = isMainThread ? 'main' : `thread-${threadId}`;
 
 export function configureLog(next: LogSettings): void {
   settings = next;
+}
+
+/** Names this thread in its log lines: "vmm", "vcpu0"... */
+export function nameLogThread(name: string): void {
+  threadName = name;
 }
 
 export function logSettings(): LogSettings {
@@ -32,8 +38,7 @@ export function enabled(level: LogLevel): boolean {
 
 function write(level: LogLevel, message: string): void {
   if (!enabled(level)) return;
-  const thread = isMainThread ? 'main' : `thread-${threadId}`;
-  const line = `tsvmm: ${new Date().toISOString()} ${level.toUpperCase()} [${thread}] ${message}\n`;
+  const line = `tsvmm: ${new Date().toISOString()} ${level.toUpperCase()} [${threadName}] ${message}\n`;
   try {
     writeSync(settings.fd, line);
   } catch {

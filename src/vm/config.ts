@@ -1,14 +1,19 @@
 // VmConfig: what a VM is made of, shared by the CLI and (later) the REST API.
 // Field names follow Cloud Hypervisor's VmConfig so JSON bodies match.
-import { checkIPv4, parseEndpoint, parseMac } from '../virtio/net/address.js';
+import { checkIPv4, parseEndpoint, parseMac, type Endpoint } from '../virtio/net/address.js';
 import { ConfigError } from '../util/errors.js';
 import { parseInteger, parseOnOff, parseOptionString, parseSize } from './option-string.js';
 
-export type ConsoleMode = 'Off' | 'Null' | 'Tty' | 'File';
+export type ConsoleMode = 'Off' | 'Null' | 'Tty' | 'File' | 'Pty' | 'Socket' | 'Tcp';
 
+/** A guest console's host side; `file` is also where vm.info reports a pty's path, as Cloud Hypervisor does. */
 export interface ConsoleConfig {
   mode: ConsoleMode;
   file?: string;
+  /** Socket mode: the UNIX socket clients attach to. */
+  socket?: string;
+  /** Tcp mode: HOST:PORT to listen on (loopback when only a port is given; port 0 picks one). */
+  tcp?: string;
 }
 
 export interface PayloadConfig {
@@ -168,19 +173,51 @@ export function parseRng(text: string): RngConfig {
   return { src };
 }
 
-/** `--serial off|null|tty|file=PATH` (the same grammar for --console). */
+/** `--serial off|null|tty|pty|file=PATH|socket=PATH|tcp=[HOST:]PORT` (the same grammar for --console). */
 export function parseConsole(option: string, text: string): ConsoleConfig {
   switch (text) {
     case 'off': return { mode: 'Off' };
     case 'null': return { mode: 'Null' };
     case 'tty': return { mode: 'Tty' };
+    case 'pty': return { mode: 'Pty' };
   }
-  if (text.startsWith('file=')) {
-    const file = text.slice('file='.length);
-    if (file === '') throw new ConfigError(`${option}: file= needs a path`);
-    return { mode: 'File', file };
+  const [key, ...rest] = text.split('=');
+  const value = rest.join('=');
+  const modes: Record<string, ConsoleConfig> = {
+    file: { mode: 'File', file: value },
+    socket: { mode: 'Socket', socket: value },
+    tcp: { mode: 'Tcp', tcp: value },
+  };
+  const config = rest.length > 0 && key !== undefined ? modes[key] : undefined;
+  if (!config) throw new ConfigError(`${option}: "${text}" is not one of off, null, tty, pty, file=PATH, socket=PATH, tcp=[HOST:]PORT`);
+  if (value === '') throw new ConfigError(`${option}: ${key}= needs a value`);
+  validateConsole(config, option);
+  return config;
+}
+
+/** `tcp=PORT` means loopback; `tcp=HOST:PORT` names the address (IP literals only). */
+export function parseTcpConsole(field: string, text: string): Endpoint {
+  return parseEndpoint(field, /^\d+$/.test(text) ? `127.0.0.1:${text}` : text);
+}
+
+/** The rules for one console, whichever frontend wrote it. */
+export function validateConsole(config: ConsoleConfig, field: string): void {
+  const needs: Partial<Record<ConsoleMode, 'file' | 'socket' | 'tcp'>> = { File: 'file', Socket: 'socket', Tcp: 'tcp' };
+  const key = needs[config.mode];
+  if (key && !config[key]) throw new ConfigError(`${field}: ${config.mode} mode needs ${key}`);
+  if (config.mode === 'Tcp') parseTcpConsole(`${field} tcp`, config.tcp ?? '');
+}
+
+/** The serial port and the virtio console cannot share the tty, a socket or a fixed tcp port (port 0 is two ports). */
+function checkConsolesApart(serial: ConsoleConfig, console: ConsoleConfig): void {
+  if (serial.mode !== console.mode) return;
+  if (serial.mode === 'Tty') throw new ConfigError('serial and console cannot both use the tty');
+  if (serial.mode === 'Socket' && serial.socket === console.socket) {
+    throw new ConfigError(`serial and console cannot share socket ${serial.socket ?? ''}`);
   }
-  throw new ConfigError(`${option}: "${text}" is not one of off, null, tty, file=PATH`);
+  if (serial.mode === 'Tcp' && serial.tcp === console.tcp && parseTcpConsole('tcp', serial.tcp ?? '').port !== 0) {
+    throw new ConfigError(`serial and console cannot share tcp ${serial.tcp ?? ''}`);
+  }
 }
 
 /** Checks a whole VmConfig, whichever frontend built it. */
@@ -200,10 +237,9 @@ export function validateVmConfig(config: VmConfig): void {
   }
   if (payload.firmware !== undefined) throw new ConfigError('payload.firmware is not supported: boot a kernel');
   if (payload.kernel === undefined) throw new ConfigError('payload.kernel is required');
-  if (config.console.mode !== 'Off') {
-    throw new ConfigError('console: the virtio console is not implemented yet; use --console off and --serial');
-  }
-  if (config.serial.mode === 'File' && !config.serial.file) throw new ConfigError('serial: File mode needs a file');
+  validateConsole(config.serial, 'serial');
+  validateConsole(config.console, 'console');
+  checkConsolesApart(config.serial, config.console);
   (config.net ?? []).forEach((net, i) => validateNet(net, `net[${i}]`));
   checkDeviceIds(config);
 }

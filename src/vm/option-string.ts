@@ -80,3 +80,22 @@ export function parseOnOff(option: string, key: string, text: string): boolean {
   if (text === 'off' || text === 'false') return false;
   throw new ConfigError(`${option}: ${key}="${text}" must be on or off`);
 }
+
+export type PathOrFd = { path: string } | { fd: number };
+
+/** `path=P`, `fd=N` or a bare path: where a socket or a file is (--api-socket, --event-monitor). */
+export function parsePathOrFd(option: string, text: string): PathOrFd {
+  if (!text.includes('=')) {
+    if (text === '') throw new ConfigError(`${option}: give path=PATH or fd=N`);
+    return { path: text };
+  }
+  const values = parseOptionString(option, text, ['path', 'fd']);
+  const path = values.get('path');
+  const fd = values.get('fd');
+  if ((path === undefined) === (fd === undefined)) throw new ConfigError(`${option}: give exactly one of path= or fd=`);
+  if (path !== undefined) {
+    if (path === '') throw new ConfigError(`${option}: path= needs a path`);
+    return { path };
+  }
+  return { fd: parseInteger(option, 'fd', fd as string, 0, 65535) };
+}

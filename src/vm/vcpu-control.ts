@@ -55,4 +55,6 @@ export interface VcpuInit {
 export type VcpuMessage =
   | { type: 'ready'; vcpuId: number; handle: number }
   | { type: 'exit'; vcpuId: number; exit: VcpuExit }
-  | { type: 'virtio'; slot: number; event: TransportEvent };
+  | { type: 'virtio'; slot: number; event: TransportEvent }
+  /** The guest wrote to pvpanic: PVPANIC_* bits. */
+  | { type: 'panic'; vcpuId: number; events: number };

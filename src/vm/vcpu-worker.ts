@@ -8,12 +8,13 @@ import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, DebugExit } from '../devices/de
 import { ACPI_PM_PORT, ACPI_PM_PORT_COUNT, AcpiPowerManagement } from '../devices/acpi-pm.js';
 import { S5_SLEEP_TYPE } from '../arch/x86_64/acpi/dsdt.js';
 import { I8042, I8042_PORT_COUNT } from '../devices/i8042.js';
+import { PVPANIC_PORT, PVPANIC_PORT_COUNT, PvPanic } from '../devices/pvpanic.js';
 import { Serial16550, SERIAL_PORT_COUNT } from '../devices/serial.js';
 import { native } from '../native.js';
 import { MMIO_SIZE, VirtioMmioTransport } from '../virtio/mmio.js';
 import { checkQueueLayout } from '../virtio/queue.js';
 import { errorMessage } from '../util/errors.js';
-import { configureLog, log } from '../util/log.js';
+import { configureLog, log, nameLogThread } from '../util/log.js';
 import { writeAllSync } from '../util/write-all.js';
 import { GuestMemory } from './memory.js';
 import { Vcpu, type VcpuBuses } from './vcpu.js';
@@ -21,6 +22,7 @@ import { Control, VcpuCommand, type VcpuExit, type VcpuInit, type VcpuMessage } 
 
 const init = workerData as VcpuInit;
 configureLog(init.log);
+nameLogThread(`vcpu${init.vcpuId}`);
 
 function post(message: VcpuMessage): void {
   parentPort?.postMessage(message);
@@ -59,6 +61,7 @@ function buildBuses(memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBus
   });
   pio.register(I8042_DATA_PORT, I8042_PORT_COUNT, i8042);
   pio.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit(end));
+  pio.register(PVPANIC_PORT, PVPANIC_PORT_COUNT, new PvPanic((events) => post({ type: 'panic', vcpuId: init.vcpuId, events })));
   pio.register(ACPI_PM_PORT, ACPI_PM_PORT_COUNT, new AcpiPowerManagement(S5_SLEEP_TYPE, end));
   return { pio, mmio };
 }

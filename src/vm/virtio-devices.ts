@@ -4,7 +4,9 @@
 // guest is told acpi=off.
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { native } from '../native.js';
+import type { GuestConsole } from '../console/guest-console.js';
 import { VirtioBlock } from '../virtio/block.js';
+import { VirtioConsole } from '../virtio/console.js';
 import { MMIO_GAP_START } from '../arch/x86_64/layout.js';
 import { ConfigError } from '../util/errors.js';
 import type { VirtioDevice } from '../virtio/device.js';
@@ -81,13 +83,24 @@ export async function checkVirtioDeviceFiles(config: VmConfig): Promise<void> {
   await Promise.all(devices.map((device) => device.close()));
 }
 
-/** Opens what the devices need; a missing file is a ConfigError before any VM exists. */
-export async function createVirtioDevices(config: VmConfig): Promise<VirtioDevice[]> {
+/** A virtio console whose output goes to `console` and which takes its input. */
+function openConsole(console: GuestConsole): VirtioConsole {
+  const device = new VirtioConsole('_console', (bytes) => console.write(bytes));
+  console.connectInput((bytes) => device.receive(bytes));
+  return device;
+}
+
+/**
+ * Opens what the devices need; a missing file is a ConfigError before any
+ * VM exists. The virtio console is made only when its host side is given.
+ */
+export async function createVirtioDevices(config: VmConfig, console?: GuestConsole): Promise<VirtioDevice[]> {
   const devices: VirtioDevice[] = [];
   try {
     (config.disks ?? []).forEach((disk, i) => devices.push(openDisk(disk, i)));
     for (const [i, net] of (config.net ?? []).entries()) devices.push(await openNet(net, i));
     if (config.rng) devices.push(new VirtioRng('_rng0', openHostFile('rng source', config.rng.src, constants.O_RDONLY)));
+    if (console) devices.push(openConsole(console));
   } catch (error) {
     await Promise.all(devices.map((device) => device.close()));
     throw error;

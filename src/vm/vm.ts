@@ -1,9 +1,11 @@
 // A VM: its KVM file descriptor, guest memory, interrupt controllers, the
 // state of its devices and one worker thread per vCPU. The owner creates
 // it from a VmConfig, starts it, and learns how it ended from `exited`.
-import { openSync, closeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { loadPayload, type BootEntry } from '../arch/x86_64/boot.js';
+import type { GuestConsole } from '../console/guest-console.js';
+import { panicEventNames, PVPANIC_PORT } from '../devices/pvpanic.js';
+import type { EmitEvent } from '../events/record.js';
 import { COM1_IRQ, COM1_PORT, GED_GSI, KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../arch/x86_64/layout.js';
 import { I8042 } from '../devices/i8042.js';
 import { Serial16550 } from '../devices/serial.js';
@@ -14,7 +16,7 @@ import type { NetConfig, VmConfig } from './config.js';
 import type { Kvm } from './kvm.js';
 import { GuestMemory } from './memory.js';
 import { readBootPayload } from './payload.js';
-import { VirtioMmioHost } from '../virtio/mmio-host.js';
+import { VirtioMmioHost, type TransportEvent } from '../virtio/mmio-host.js';
 import type { VirtioDevice } from '../virtio/device.js';
 import { VirtioNet } from '../virtio/net.js';
 import {
@@ -45,11 +47,20 @@ function acpiInput(config: VmConfig, virtio: VirtioPlacement[]): AcpiInput {
     com1: config.serial.mode === 'Off' ? undefined : { port: COM1_PORT, irq: COM1_IRQ },
     virtio: virtio.map(({ base, gsi }) => ({ base, gsi, size: MMIO_SIZE })),
     gedGsi: GED_GSI,
+    pvpanicPort: PVPANIC_PORT,
     ports: {
       sleepControl: AcpiPmPort.SleepControl, sleepStatus: AcpiPmPort.SleepStatus,
       reset: AcpiPmPort.Reset, resetValue: ACPI_RESET_VALUE,
     },
   };
+}
+
+/** What a VM uses that outlives it: its console and where its events go. */
+export interface VmHostSide {
+  serial?: GuestConsole;
+  /** The virtio console's host side, when the config has one. */
+  console?: GuestConsole;
+  emit: EmitEvent;
 }
 
 interface VcpuThread {
@@ -68,13 +79,13 @@ export class Vm {
   private readonly control = new Int32Array(new SharedArrayBuffer(Control.Size * 4));
   private readonly devices: DeviceStates;
   private readonly serial: Serial16550 | undefined;
-  private readonly serialFileFd: number | undefined;
   private readonly virtio: VirtioMmioHost[];
   private vcpus: VcpuThread[] = [];
   private resolveExit!: (exit: VcpuExit) => void;
 
   private constructor(
     private readonly kvm: Kvm, config: VmConfig, memory: GuestMemory, bootEntry: BootEntry, virtio: VirtioDevicePlan[],
+    private readonly host: VmHostSide,
   ) {
     this.config = config;
     this.memory = memory;
@@ -97,23 +108,22 @@ export class Vm {
     }
     this.virtio = virtio.map(({ device, placement }) =>
       new VirtioMmioHost(this.vmFd, memory, device, placement.base, placement.gsi));
-    // Appended to: output of every boot and reboot of this VM is kept (vm.create truncates).
-    this.serialFileFd = config.serial.mode === 'File' ? openSync(config.serial.file ?? '', 'a') : undefined;
     this.devices = this.createDeviceStates();
     this.serial = this.devices.serial
       ? new Serial16550(this.devices.serial, () => {}, (level) => native.irqLine(this.vmFd, COM1_IRQ, level))
       : undefined;
+    host.serial?.connectInput((bytes) => this.sendSerialInput(bytes));
   }
 
   /**
    * Reads the payload and lays it out in fresh guest memory before KVM is
    * touched, so a bad or oversized payload fails without a VM to clean up.
    */
-  static async create(kvm: Kvm, config: VmConfig): Promise<Vm> {
+  static async create(kvm: Kvm, config: VmConfig, host: VmHostSide): Promise<Vm> {
     const payload = readBootPayload(config.payload);
     const cpuCount = config.cpus.boot_vcpus;
     if (cpuCount > kvm.maxVcpus) throw new HostError(`this host's KVM allows at most ${kvm.maxVcpus} vCPUs`);
-    const devices = await createVirtioDevices(config);
+    const devices = await createVirtioDevices(config, host.console);
     let memory: GuestMemory | undefined;
     let vm: Vm;
     try {
@@ -123,9 +133,10 @@ export class Vm {
       const cmdline = [payload.cmdline, ...announce].filter((part) => part !== '').join(' ');
       memory = GuestMemory.allocate(config.memory.size);
       const entry = loadPayload(memory, { ...payload, cmdline }, cpuCount, acpiInput(config, placements));
-      vm = new Vm(kvm, config, memory, entry, plan);
+      vm = new Vm(kvm, config, memory, entry, plan, host);
     } catch (error) {
       memory?.free();
+      host.console?.disconnectInput();
       await Promise.all(devices.map((device) => device.close()));
       throw error;
     }
@@ -139,12 +150,10 @@ export class Vm {
   }
 
   private createDeviceStates(): DeviceStates {
-    const { serial } = this.config;
-    const outputFd = serial.mode === 'Tty' ? 1 : this.serialFileFd;
     return {
       virtio: this.virtio.map((host) => host.slot),
-      serial: serial.mode === 'Off' ? undefined : Serial16550.createState(),
-      serialOutputFd: outputFd,
+      serial: this.config.serial.mode === 'Off' ? undefined : Serial16550.createState(),
+      serialOutputFd: this.host.serial?.outputFd,
       i8042: I8042.createState(),
     };
   }
@@ -178,7 +187,10 @@ export class Vm {
             thread.handle = message.handle;
             resolve();
           } else if (message.type === 'virtio') {
-            this.virtio[message.slot]?.onTransportEvent(message.event);
+            this.onTransportEvent(message.slot, message.event);
+          } else if (message.type === 'panic') {
+            log.warn(`vcpu${id}: the guest reported a panic (${panicEventNames(message.events)})`);
+            this.host.emit('guest', 'panic', { events: panicEventNames(message.events) });
           } else {
             if (message.exit.kind === 'failure' && thread.handle === 0) reject(new HostError(message.exit.message));
             this.onVcpuExit(message.exit);
@@ -193,6 +205,13 @@ export class Vm {
       this.vcpus.push(thread);
     }
     await Promise.all(ready);
+  }
+
+  private onTransportEvent(slot: number, event: TransportEvent): void {
+    const host = this.virtio[slot];
+    if (!host) return;
+    host.onTransportEvent(event);
+    this.host.emit('virtio-device', event.type === 'activate' ? 'activated' : 'reset', { id: host.device.id });
   }
 
   private onVcpuExit(exit: VcpuExit): void {
@@ -273,6 +292,7 @@ export class Vm {
     await Promise.all(this.virtio.map((host) => host.close()));
     native.close(this.vmFd);
     this.memory.free();
-    if (this.serialFileFd !== undefined) closeSync(this.serialFileFd);
+    this.host.serial?.disconnectInput();
+    this.host.console?.disconnectInput();
   }
 }

@@ -3,8 +3,9 @@
 // message at a time, so requests on the VM are serialised without locks.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ErrorBody } from '../api/schema.js';
+import { eventRecord } from '../events/record.js';
 import { errorBodyOf, VmmError } from '../util/errors.js';
-import { configureLog, log } from '../util/log.js';
+import { configureLog, log, nameLogThread } from '../util/log.js';
 import { ACTIONS } from './actions.js';
 import type { VmmMessage, VmmReply, VmmRequest, VmmWorkerData } from './messages.js';
 import { Vmm } from './vmm.js';
@@ -21,6 +22,7 @@ function main(): void {
   const port = parentPort;
   if (!port) throw new Error('the control loop must run in a worker thread');
   configureLog((workerData as VmmWorkerData).log);
+  nameLogThread('vmm');
   const queue: Task[] = [];
   let draining = false;
   const post = (message: VmmMessage): void => port.postMessage(message);
@@ -35,12 +37,16 @@ function main(): void {
     queue.push(task);
     void drain();
   };
-  const vmm = new Vmm({ schedule, emit: (event) => post({ kind: 'event', event }) });
+  const vmm = new Vmm({
+    schedule,
+    emit: (event) => post({ kind: 'event', event }),
+    report: (source, event, properties) => post({ kind: 'record', record: eventRecord(source, event, properties) }),
+  });
 
   const handle = async (request: VmmRequest): Promise<VmmReply> => {
     try {
-      const body = request.kind === 'serial-input'
-        ? vmm.serialInput(request.bytes)
+      const body = request.kind === 'terminal-input'
+        ? await vmm.terminalInput(request.bytes)
         : await ACTIONS[request.action].handler(vmm, request.body);
       return { kind: 'reply', id: request.id, ok: true, body: body ?? null };
     } catch (error) {

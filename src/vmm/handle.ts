@@ -2,6 +2,7 @@
 // worker and turns each request into one message with a reply.
 import { Worker } from 'node:worker_threads';
 import type { ErrorBody } from '../api/schema.js';
+import { EventHub } from '../events/hub.js';
 import { VmmError } from '../util/errors.js';
 import { logSettings } from '../util/log.js';
 import type { ActionName } from './actions.js';
@@ -25,6 +26,8 @@ export class VmmHandle {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly listeners: Array<(event: VmmEvent) => void> = [];
+  /** Every event of the VMM and its VM, for the event monitor and the event stream. */
+  readonly events = new EventHub();
 
   constructor() {
     const data: VmmWorkerData = { log: logSettings() };
@@ -37,6 +40,10 @@ export class VmmHandle {
   private onMessage(message: VmmMessage): void {
     if (message.kind === 'event') {
       for (const listener of this.listeners) listener(message.event);
+      return;
+    }
+    if (message.kind === 'record') {
+      this.events.publish(message.record);
       return;
     }
     const pending = this.pending.get(message.id);
@@ -64,9 +71,9 @@ export class VmmHandle {
     return this.send({ kind: 'action', action, body });
   }
 
-  /** Hands serial input to the VM; resolves with how many bytes it took. */
-  async serialInput(bytes: Uint8Array): Promise<number> {
-    return (await this.send({ kind: 'serial-input', bytes })) as number;
+  /** Hands tsvmm's terminal input to the tty-mode console; resolves with how many bytes it took. */
+  async terminalInput(bytes: Uint8Array): Promise<number> {
+    return (await this.send({ kind: 'terminal-input', bytes })) as number;
   }
 
   onEvent(listener: (event: VmmEvent) => void): void {

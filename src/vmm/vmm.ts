@@ -2,8 +2,9 @@
 // life-cycle state. Only the control loop calls these methods, one request
 // at a time, so no state here needs a lock.
 import type { VmConfigBody, VmCountersBody, VmInfoBody, VmmPingBody } from '../api/schema.js';
-import { writeFileSync } from 'node:fs';
-import { ConfigError, ConflictError, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
+import { GuestConsole } from '../console/guest-console.js';
+import type { EmitEvent } from '../events/record.js';
+import { ConflictError, errorMessage, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { VERSION } from '../version.js';
 import { randomMac } from '../virtio/net/address.js';
@@ -24,6 +25,8 @@ export interface VmmHost {
   /** Runs `task` on the control loop after the requests already queued. */
   schedule(task: () => Promise<void>): void;
   emit(event: VmmEvent): void;
+  /** Events for the event monitor and the event stream. */
+  report: EmitEvent;
 }
 
 /** Fills in the sections a vm.create body may leave out. */
@@ -46,20 +49,14 @@ function withMac(net: NetConfig): NetConfig {
   return { ...net, mac: net.mac ?? randomMac() };
 }
 
-/** A new VM starts its serial file afresh; its boots then append to it. */
-function truncateOutputFile(path: string): void {
-  try {
-    writeFileSync(path, '');
-  } catch (error) {
-    throw new ConfigError(`cannot write serial file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-}
-
 export class Vmm {
   private kvm: Kvm | undefined;
   private config: VmConfig | undefined;
   private vm: Vm | undefined;
   private state: VmState = 'Created';
+  /** The consoles live as long as the config: across reboots, clients stay attached. */
+  private serial: GuestConsole | undefined;
+  private console: GuestConsole | undefined;
 
   constructor(private readonly host: VmmHost) {}
 
@@ -73,24 +70,31 @@ export class Vmm {
     validateVmConfig(config);
     readBootPayload(config.payload);
     await checkVirtioDeviceFiles(config);
-    if (config.serial.mode === 'File') truncateOutputFile(config.serial.file ?? '');
+    await this.openConsoles(config);
     this.config = config;
     this.state = 'Created';
     log.info('VM created');
   }
 
   async boot(): Promise<void> {
-    const config = this.requireConfig();
+    this.requireConfig();
     this.requireState('boot', ['Created', 'Shutdown']);
+    this.host.report('vm', 'booting');
+    await this.startVm();
+    this.host.report('vm', 'booted');
+    log.info('VM booted');
+  }
+
+  private async startVm(): Promise<void> {
+    const config = this.requireConfig();
     this.kvm ??= Kvm.open();
-    const vm = await Vm.create(this.kvm, config);
+    const vm = await Vm.create(this.kvm, config, { serial: this.serial, console: this.console, emit: this.host.report });
     this.vm = vm;
     vm.start();
     this.state = 'Running';
     void vm.exited.then((exit) => {
       if (exit.kind !== 'stopped') this.host.schedule(() => this.onGuestEnded(vm, exit));
     });
-    log.info('VM booted');
   }
 
   /**
@@ -104,18 +108,27 @@ export class Vmm {
     this.state = 'Shutdown';
     if (exit.kind === 'reset') {
       log.info('guest reset: booting the VM again');
+      this.host.report('vm', 'rebooting', { reason: 'guest' });
       try {
-        await this.boot();
+        await this.startVm();
+        this.host.report('vm', 'rebooted', { reason: 'guest' });
         return;
       } catch (error) {
-        const message = `reboot after a guest reset failed: ${error instanceof Error ? error.message : String(error)}`;
-        log.error(message);
-        this.host.emit({ type: 'vm-ended', exit: { kind: 'failure', message } });
+        this.endedByGuest({ kind: 'failure', message: `reboot after a guest reset failed: ${errorMessage(error)}` });
         return;
       }
     }
-    if (exit.kind === 'failure') log.error(exit.message);
-    else log.info(`VM ended: ${exit.kind}`);
+    this.endedByGuest(exit);
+  }
+
+  private endedByGuest(exit: VcpuExit): void {
+    if (exit.kind === 'failure') {
+      log.error(exit.message);
+      this.host.report('vm', 'shutdown', { reason: 'failure', message: exit.message });
+    } else {
+      log.info(`VM ended: ${exit.kind}`);
+      this.host.report('vm', 'shutdown', { reason: exit.kind });
+    }
     this.host.emit({ type: 'vm-ended', exit });
   }
 
@@ -124,35 +137,44 @@ export class Vmm {
     this.requireState('shut down', ['Running', 'Paused']);
     await this.destroyVm();
     this.state = 'Shutdown';
+    this.host.report('vm', 'shutdown');
   }
 
   async reboot(): Promise<void> {
     this.requireConfig();
     this.requireState('reboot', ['Running', 'Paused']);
+    this.host.report('vm', 'rebooting');
     await this.destroyVm();
     this.state = 'Shutdown';
-    await this.boot();
+    await this.startVm();
+    this.host.report('vm', 'rebooted');
   }
 
   async pause(): Promise<void> {
     this.requireConfig();
     this.requireState('pause', ['Running']);
+    this.host.report('vm', 'pausing');
     await this.vm?.pause();
     this.state = 'Paused';
+    this.host.report('vm', 'paused');
   }
 
   resume(): void {
     this.requireConfig();
     this.requireState('resume', ['Paused']);
+    this.host.report('vm', 'resuming');
     this.vm?.start();
     this.state = 'Running';
+    this.host.report('vm', 'resumed');
   }
 
   async delete(): Promise<void> {
     this.requireConfig();
     await this.destroyVm();
+    await this.closeConsoles();
     this.config = undefined;
     this.state = 'Created';
+    this.host.report('vm', 'deleted');
   }
 
   /** Cold-adds a disk to the config; the next boot has it. */
@@ -198,7 +220,9 @@ export class Vmm {
     const config = this.requireConfig();
     const resolved = this.vm?.netResolved() ?? [];
     const net = config.net?.map((nic, i) => ({ ...nic, ...resolved[i] }));
-    return { config: net ? { ...config, net } : config, state: this.state, memory_actual_size: config.memory.size };
+    const serial = this.serial?.resolved() ?? config.serial;
+    const console = this.console?.resolved() ?? config.console;
+    return { config: { ...config, serial, console, ...(net ? { net } : {}) }, state: this.state, memory_actual_size: config.memory.size };
   }
 
   counters(): VmCountersBody {
@@ -208,15 +232,35 @@ export class Vmm {
 
   async shutdownVmm(): Promise<void> {
     await this.destroyVm();
+    await this.closeConsoles();
     this.kvm?.close();
     this.kvm = undefined;
+    this.host.report('vmm', 'shutdown');
     // Scheduled, so the frontends get this request's reply before the event.
     this.host.schedule(async () => this.host.emit({ type: 'vmm-shutdown' }));
   }
 
-  /** Serial input from a frontend; returns how many bytes the UART took. */
-  serialInput(bytes: Uint8Array): number {
-    return this.vm ? this.vm.sendSerialInput(bytes) : bytes.length;
+  /** Input from tsvmm's own terminal, for the console in tty mode; returns how many bytes it took. */
+  async terminalInput(bytes: Uint8Array): Promise<number> {
+    const tty = [this.serial, this.console].find((console) => console?.config.mode === 'Tty');
+    return tty ? tty.takeInput(bytes) : bytes.length;
+  }
+
+  private async openConsoles(config: VmConfig): Promise<void> {
+    try {
+      if (config.serial.mode !== 'Off') this.serial = await GuestConsole.open('serial', config.serial);
+      if (config.console.mode !== 'Off') this.console = await GuestConsole.open('console', config.console);
+    } catch (error) {
+      await this.closeConsoles();
+      throw error;
+    }
+  }
+
+  private async closeConsoles(): Promise<void> {
+    await this.serial?.close();
+    await this.console?.close();
+    this.serial = undefined;
+    this.console = undefined;
   }
 
   private async destroyVm(): Promise<void> {

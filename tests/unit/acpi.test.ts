@@ -84,21 +84,22 @@ t.test('RSDP, FADT and MADT: checksums and the fields Linux reads', async (t) =>
   t.equal(m.length, 88);
 });
 
-t.test('the DSDT names COM1, each virtio-mmio device, the power button and its GED, and \\_S5', async (t) => {
+t.test('the DSDT names COM1, each virtio-mmio device, the power button and its GED, pvpanic, and \\_S5', async (t) => {
   const aml = Buffer.from(dsdtAml({
-    com1: { port: 0x3f8, irq: 4 }, gedGsi: 23,
+    com1: { port: 0x3f8, irq: 4 }, gedGsi: 23, pvpanicPort: 0x505,
     virtio: [{ base: 0xc0000000, size: 0x1000, gsi: 5 }, { base: 0xc0001000, size: 0x1000, gsi: 6 }],
   }));
-  for (const text of ['PNP0501', 'LNRO0005', 'VR00', 'VR01', 'PNP0C0C', 'ACPI0013', '_EVT', '_S5_', '_CCA']) {
+  for (const text of ['PNP0501', 'LNRO0005', 'VR00', 'VR01', 'PNP0C0C', 'ACPI0013', '_EVT', '_S5_', '_CCA', 'QEMU0001']) {
     t.ok(aml.includes(text), `contains ${text}`);
   }
   t.ok(aml.includes(Buffer.from(memory32Fixed(0xc0001000, 0x1000))), 'the second device\'s registers');
+  t.ok(aml.includes(Buffer.from(ioPorts(0x505, 1))), 'pvpanic on port 0x505');
   t.ok(aml.includes(Buffer.from(extendedInterrupt(6, { edge: false, activeLow: false, shared: false }))), 'and its GSI, level-triggered');
 });
 
 t.test('the tables are laid out from 0xe0000, aligned, checksummed, below 1 MiB', async (t) => {
   const tables = buildAcpiTables({
-    cpuCount: 4, ioapicId: 4, ports, gedGsi: 23, com1: { port: 0x3f8, irq: 4 },
+    cpuCount: 4, ioapicId: 4, ports, gedGsi: 23, pvpanicPort: 0x505, com1: { port: 0x3f8, irq: 4 },
     virtio: Array.from({ length: 18 }, (_, i) => ({ base: 0xc0000000 + i * 0x1000, size: 0x1000, gsi: 5 + i })),
   });
   t.equal(tables[0]?.address, 0xe0000);

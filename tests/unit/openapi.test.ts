@@ -19,5 +19,6 @@ t.test('every action has a path with its method', async (t) => {
   for (const [name, spec] of Object.entries(ACTIONS)) {
     t.ok(document.paths[`/${name}`]?.[spec.method.toLowerCase()], name);
   }
-  t.equal(Object.keys(document.paths).length, Object.keys(ACTIONS).length);
+  t.ok(document.paths['/vmm.events']?.get, 'and the event stream');
+  t.equal(Object.keys(document.paths).length, Object.keys(ACTIONS).length + 1);
 });

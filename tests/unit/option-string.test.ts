@@ -51,8 +51,16 @@ t.test('--serial and --console modes', async (t) => {
   t.same(parseConsole('--serial', 'off'), { mode: 'Off' });
   t.same(parseConsole('--serial', 'null'), { mode: 'Null' });
   t.same(parseConsole('--serial', 'file=/tmp/x'), { mode: 'File', file: '/tmp/x' });
-  t.throws(() => parseConsole('--serial', 'file='), /needs a path/);
+  t.same(parseConsole('--serial', 'pty'), { mode: 'Pty' });
+  t.same(parseConsole('--serial', 'socket=/run/c.sock'), { mode: 'Socket', socket: '/run/c.sock' });
+  t.same(parseConsole('--serial', 'tcp=4555'), { mode: 'Tcp', tcp: '4555' });
+  t.same(parseConsole('--serial', 'tcp=0.0.0.0:4555'), { mode: 'Tcp', tcp: '0.0.0.0:4555' });
+  t.throws(() => parseConsole('--serial', 'file='), /file= needs a value/);
+  t.throws(() => parseConsole('--serial', 'socket='), /socket= needs a value/);
+  t.throws(() => parseConsole('--serial', 'tcp=localhost:80'), /does not name an IP address/);
+  t.throws(() => parseConsole('--serial', 'tcp=1.2.3.4:99999'), /is not HOST:PORT/);
   t.throws(() => parseConsole('--serial', 'pipe'), /"pipe" is not one of/);
+  t.throws(() => parseConsole('--serial', 'pty=x'), /"pty=x" is not one of/);
 });
 
 t.test('the command line becomes a VmConfig', async (t) => {
@@ -82,7 +90,7 @@ t.test('command line errors', async (t) => {
     [['--kernel', 'k', '--bogus'], /Unknown option '--bogus'/],
     [['--kernel', 'k', '--memory', 'size=1M'], /memory.size must be/],
     [['--kernel', 'k', '--cpus', 'boot=2,max=1'], /max_vcpus \(1\) must be between/],
-    [['--kernel', 'k', '--console', 'tty'], /virtio console is not implemented/],
+    [['--kernel', 'k', '--console', 'tty'], /serial and console cannot both use the tty/],
     [['--kernel', 'k', '--firmware', 'f'], /firmware is not supported/],
   ];
   for (const [argv, message] of bad) {

@@ -255,6 +255,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/vmm.events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Follow the events as they happen: one EventRecord per line, until the VMM shuts down */
+        get: operations["vmm.events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -310,8 +327,13 @@ export interface components {
         };
         ConsoleConfig: {
             /** @enum {string} */
-            mode: "Off" | "Null" | "Tty" | "File";
+            mode: "Off" | "Null" | "Tty" | "File" | "Pty" | "Socket" | "Tcp";
+            /** @description File mode: the output file. Pty mode, in vm.info: the pty path */
             file?: string;
+            /** @description Socket mode: the UNIX socket clients attach to */
+            socket?: string;
+            /** @description Tcp mode: [HOST:]PORT, loopback by default; port 0 picks one (vm.info shows it) */
+            tcp?: string;
         };
         RngConfig: {
             /** @description Host file read for entropy, e.g. /dev/urandom */
@@ -321,12 +343,12 @@ export interface components {
             /** @description A raw image */
             path: string;
             /** @default false */
-            readonly: boolean;
+            readonly?: boolean;
             /**
              * @description O_DIRECT
              * @default false
              */
-            direct: boolean;
+            direct?: boolean;
             id?: string;
         };
         NetConfig: {
@@ -343,6 +365,21 @@ export interface components {
             local?: string;
             /** @description UDP tunnel: HOST:PORT frames go to; selects the UDP backend */
             remote?: string;
+        };
+        /** @description One event, as one line of the event-monitor file and of GET /vmm.events */
+        EventRecord: {
+            /** @description Time since the VMM started */
+            timestamp: {
+                secs: number;
+                nanos: number;
+            };
+            /** @enum {string} */
+            source: "vmm" | "vm" | "virtio-device" | "guest";
+            /** @description vmm: starting, shutdown, error (the last line of a stream that is dropped); vm: booting, booted, pausing, paused, resuming, resumed, rebooting, rebooted, shutdown, deleted; virtio-device: activated, reset; guest: panic */
+            event: string;
+            properties: {
+                [key: string]: string;
+            } | null;
         };
         /** @description Every error response */
         Error: {
@@ -1358,6 +1395,35 @@ export interface operations {
             };
             /** @description Internal failure */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "vmm.events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chunked stream of newline-delimited JSON that stays open. A listener that leaves 256 KiB unread is dropped after a last line with event "error" */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": components["schemas"]["EventRecord"];
+                };
+            };
+            /** @description Wrong method; the Allow header names the right one */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,7 +2,8 @@
 // virtio-mmio device (LNRO0005, its registers and its GSI), a power button
 // (PNP0C0C) notified through a Generic Event Device (ACPI0013) whose
 // interrupt the VMM raises, and \_S5 for power-off through the FADT's
-// sleep control register.
+// sleep control register, and a pvpanic device (QEMU0001) the guest
+// reports a panic through.
 import {
   arg0, concat, device, extendedInterrupt, ifThen, integer, ioPorts, isaIrq, lEqual, memory32Fixed, method, name,
   notify, packageOf, resourceTemplate, scope, string, type Aml,
@@ -14,6 +15,7 @@ export interface DsdtInput {
   virtio: Array<{ base: number; size: number; gsi: number }>;
   /** The GSI of the Generic Event Device; an edge on it presses the power button. */
   gedGsi: number;
+  pvpanicPort: number;
 }
 
 /** SLP_TYP for S5 (soft off) in \_S5; the sleep control device powers off on it. */
@@ -52,11 +54,20 @@ function powerButton(gedGsi: number): Aml[] {
   ];
 }
 
+function pvpanic(port: number): Aml {
+  return device('PEVT', [
+    name('_HID', string('QEMU0001')),
+    name('_UID', integer(0)),
+    name('_CRS', resourceTemplate([ioPorts(port, 1)])),
+  ]);
+}
+
 export function dsdtAml(input: DsdtInput): Aml {
   const devices = [
     ...(input.com1 ? [com1(input.com1.port, input.com1.irq)] : []),
     ...input.virtio.map((v, i) => virtioDevice(i, v.base, v.size, v.gsi)),
     ...powerButton(input.gedGsi),
+    pvpanic(input.pvpanicPort),
   ];
   return concat([
     scope('\\_SB_', devices),
