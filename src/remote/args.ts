@@ -1,0 +1,90 @@
+// tsvmm-remote's command line: the socket, one command and its arguments.
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../util/errors.js';
+
+export const COMMANDS = [
+  'ping', 'info', 'counters', 'create', 'boot', 'pause', 'resume', 'reboot', 'shutdown', 'delete', 'power-button', 'nmi',
+  'add-disk', 'add-net', 'shutdown-vmm', 'events', 'console',
+] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export interface RemoteCommand {
+  kind: 'command';
+  socket: string;
+  command: CommandName;
+  /** Positional arguments after the command. */
+  args: string[];
+  until?: string;
+  send?: string;
+  timeoutSeconds?: number;
+}
+
+export type RemoteRequest = RemoteCommand | { kind: 'help' } | { kind: 'version' };
+
+const OPTIONS = {
+  'api-socket': { type: 'string' },
+  until: { type: 'string' },
+  send: { type: 'string' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+function isCommand(name: string): name is CommandName {
+  return (COMMANDS as readonly string[]).includes(name);
+}
+
+/** "\n" and "\r" typed as two characters become the control characters. */
+function unescape(text: string): string {
+  return text.replace(/\\([nr\\])/g, (_, c: string) => ({ n: '\n', r: '\r', '\\': '\\' })[c] ?? c);
+}
+
+export function parseRemoteCommandLine(argv: string[]): RemoteRequest {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const socketText = values['api-socket'];
+  if (!socketText) throw new ConfigError('--api-socket PATH is required (see --help)');
+  const socket = socketText.startsWith('path=') ? socketText.slice('path='.length) : socketText;
+  const [command, ...args] = positionals;
+  if (command === undefined) throw new ConfigError('no command given (see --help)');
+  if (!isCommand(command)) throw new ConfigError(`unknown command "${command}" (see --help)`);
+  const result: RemoteCommand = { kind: 'command', socket, command, args };
+  if (values.until !== undefined) result.until = values.until;
+  if (values.send !== undefined) result.send = unescape(values.send);
+  if (values.timeout !== undefined) {
+    const seconds = Number(values.timeout);
+    if (!Number.isFinite(seconds) || seconds <= 0) throw new ConfigError(`--timeout: "${values.timeout}" is not a number of seconds`);
+    result.timeoutSeconds = seconds;
+  }
+  checkArguments(result);
+  return result;
+}
+
+const ARGUMENT_COUNT: Partial<Record<CommandName, [number, number, string]>> = {
+  create: [0, 1, 'create takes at most one FILE (or - for stdin)'],
+  'add-disk': [1, 1, 'add-disk takes one option string, e.g. path=/images/data.raw'],
+  'add-net': [1, 1, 'add-net takes one option string, e.g. remote=192.0.2.1:4000'],
+  console: [0, 1, 'console takes at most one console name: serial'],
+};
+
+function checkArguments(command: RemoteCommand): void {
+  const [min, max, message] = ARGUMENT_COUNT[command.command] ?? [0, 0, `${command.command} takes no arguments`];
+  if (command.args.length < min || command.args.length > max) throw new ConfigError(message);
+  if (command.command === 'console' && command.args[0] !== undefined && command.args[0] !== 'serial') {
+    throw new ConfigError(`console: "${command.args[0]}" is not a console tsvmm has; use serial`);
+  }
+  if ((command.until !== undefined || command.timeoutSeconds !== undefined) && !['events', 'console'].includes(command.command)) {
+    throw new ConfigError('--until and --timeout are for events and console');
+  }
+  if (command.send !== undefined && command.command !== 'console') throw new ConfigError('--send is for console');
+  if (command.command === 'events' && command.until !== undefined && !/^[a-z-]+:[a-z-]+$/.test(command.until)) {
+    throw new ConfigError(`events --until: "${command.until}" is not SOURCE:EVENT, e.g. vm:booted`);
+  }
+}

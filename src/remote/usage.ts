@@ -1,0 +1,43 @@
+// tsvmm-remote's help text: Cloud Hypervisor's ch-remote commands, plus
+// `events` and `console`.
+export const REMOTE_USAGE = `Usage: tsvmm-remote --api-socket PATH COMMAND [ARGS]
+
+Drives a running tsvmm through its REST API, as ch-remote drives Cloud
+Hypervisor. PATH is the socket given to tsvmm --api-socket (path=PATH also works).
+
+Commands:
+  ping                     the VMM's version and pid (JSON)
+  info                     the VM's configuration and state (JSON)
+  counters                 per-device counters (JSON)
+  create [FILE|-]          create the VM from a JSON VmConfig in FILE, or stdin
+  boot | pause | resume | reboot | shutdown | delete
+                           the VM's life cycle
+  power-button             press the ACPI power button
+  nmi                      inject an NMI into every vCPU
+  add-disk OPTIONS         add a disk, OPTIONS as tsvmm --disk (path=F,readonly=on,...)
+  add-net OPTIONS          add a NIC, OPTIONS as tsvmm --net (tap=..., remote=HOST:PORT,...)
+  shutdown-vmm             shut the VM down and end tsvmm
+  events [--until SOURCE:EVENT] [--timeout SECONDS]
+                           print each event as one JSON line as it happens;
+                           --until exits 0 after the first matching event
+                           (e.g. vm:booted, guest:panic)
+  console [serial] [--send TEXT] [--until TEXT] [--timeout SECONDS]
+                           attach to the serial console (socket or tcp mode):
+                           output goes to stdout, stdin to the guest. Ctrl-]
+                           detaches on a terminal; otherwise the end of stdin
+                           detaches, unless --until is given. --send writes
+                           TEXT (with \\n and \\r escapes) on attach; --until
+                           exits 0 once the output, recent output replayed on
+                           attach included, contains TEXT.
+
+Options:
+  -h, --help               print this help and exit
+  -V, --version            print the version and exit
+
+Exit status:
+  0  done
+  1  the server refused the request (its message is printed), or --until
+     did not match before --timeout or the end
+  2  bad command line
+  3  no tsvmm answers on the socket
+`;
