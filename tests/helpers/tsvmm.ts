@@ -32,7 +32,11 @@ export interface RunOptions {
   watch?: string[];
   /** Called once for each watched marker when it first appears. */
   onMarker?: (marker: string) => void;
-  /** Stops tsvmm (SIGTERM) once this text appears: for guests that cannot power off (acpi=off). */
+  /**
+   * Stops tsvmm (SIGTERM) once a whole line holding this text has arrived: for
+   * guests that cannot power off (acpi=off). The serial port sends a byte at a
+   * time, so the text can come before the rest of its line.
+   */
   stopAt?: string;
   /** Hands over the child process, to signal it. */
   onSpawn?: (child: ChildProcess) => void;
@@ -58,7 +62,7 @@ export function runTsvmm(args: string[], options: RunOptions = {}): Promise<Tsvm
         options.onMarker?.(marker);
       }
     }
-    if (options.stopAt && !stopped && result.stdout.includes(options.stopAt)) {
+    if (options.stopAt && !stopped && lineComplete(result.stdout, options.stopAt)) {
       stopped = true; // once: a second SIGTERM would find tsvmm's handler gone
       child.kill('SIGTERM');
     }
@@ -78,6 +82,11 @@ export function runTsvmm(args: string[], options: RunOptions = {}): Promise<Tsvm
       resolve(result);
     });
   });
+}
+
+function lineComplete(output: string, text: string): boolean {
+  const at = output.indexOf(text);
+  return at >= 0 && output.includes('\n', at + text.length);
 }
 
 /** Skips the whole test file, saying why, when this host has no KVM. */
