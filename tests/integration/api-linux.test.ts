@@ -1,83 +1,116 @@
-// The life cycle over the API on the kit's Linux: create -> boot -> Running
-// -> pause (the guest's clock-driven output stops) -> resume (it goes on)
-// -> reboot (a second boot in the same process) -> shutdown -> delete.
+// The life cycle over the API on the kit's Linux, followed through events:
+// create -> boot -> pause (the guest's clock-driven output stops) -> resume
+// (it goes on) -> reboot (a second boot in the same process) -> "stop"
+// typed on the socket console ends the guest's loop, /init exits, the kernel
+// panics and reports it through pvpanic (guest panic event), and with
+// panic=-1 resets (rebooting, rebooted) -> shutdown -> delete. The
+// event-monitor file and the event stream must tell the same story.
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { TsvmmClient, type EventRecord } from '../../src/api/client.js';
 import { ApiVmm } from '../helpers/api.js';
-import { BASE_CMDLINE, BOOTED_MARKER, guestKit, skipWithoutKvm } from '../helpers/tsvmm.js';
+import { BASE_CMDLINE, BOOTED_MARKER, guestKit, run64, skipWithoutKvm } from '../helpers/tsvmm.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const name = (record: EventRecord): string => `${record.source}:${record.event}`;
 
 function count(text: string, needle: string): number {
   return text.split(needle).length - 1;
 }
 
-/** The guest prints beat-1, beat-2, ... once a second; the command line itself only has "beat-$i". */
+/** The guest prints beat-1, beat-2, ... once a second until it reads "stop" on its console. */
 function beats(text: string): number {
   return text.match(/beat-\d+/g)?.length ?? 0;
 }
 
-if (!skipWithoutKvm(t)) {
-  t.test('create, boot, pause, resume, reboot, shutdown and delete a Linux guest', async (t) => {
-    const kit = guestKit();
-    const serialFile = join(mkdtempSync(join(tmpdir(), 'tsvmm-api-linux-')), 'serial.log');
-    const serial = (): string => {
-      try {
-        return readFileSync(serialFile, 'utf8');
-      } catch {
-        return '';
-      }
-    };
-    const waitFor = async (predicate: () => boolean, what: string, ms = 400_000): Promise<void> => {
-      const deadline = Date.now() + ms;
-      while (!predicate()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; serial tail: ${serial().slice(-800)}`);
-        await sleep(200);
-      }
-    };
-    const vmm = await ApiVmm.start();
-    t.teardown(() => vmm.stop());
-    const state = async (): Promise<string> => ((await vmm.call('GET', 'vm.info')).body as { state: string }).state;
+/** Whether `wanted` appears in `events` in this order, other events allowed in between. */
+function inOrder(events: string[], wanted: string[]): boolean {
+  let next = 0;
+  for (const event of events) if (event === wanted[next]) next++;
+  return next === wanted.length;
+}
 
-    const created = await vmm.call('PUT', 'vm.create', {
+if (!skipWithoutKvm(t)) {
+  t.test('create, boot, pause, resume, reboot, panic, shutdown and delete a Linux guest, followed by events', async (t) => {
+    const kit = guestKit();
+    const dir = mkdtempSync(join(tmpdir(), 'tsvmm-api-linux-'));
+    const monitorPath = join(dir, 'events.json');
+    const consolePath = join(dir, 'serial.sock');
+    const vmm = await ApiVmm.start(['--event-monitor', `path=${monitorPath}`]);
+    t.teardown(() => vmm.stop());
+    const client = new TsvmmClient(vmm.socketPath);
+    t.teardown(() => client.close());
+    const streamed: EventRecord[] = [];
+    const following = (async () => { for await (const record of client.events()) streamed.push(record); })();
+
+    let output = '';
+    const waitFor = (predicate: () => boolean, what: string, ms = 400_000): Promise<void> =>
+      waitUntil(predicate, what, ms, () => `console tail: ${output.slice(-800)}`);
+    const state = async (): Promise<string> => (await client.info()).state;
+
+    await client.create({
       payload: {
         kernel: kit.vmlinux,
         initramfs: kit.initramfs,
-        cmdline: `${BASE_CMDLINE} tsvmm.run="i=0; while true; do i=$((i+1)); echo beat-$i; sleep 1; done"`,
+        cmdline: `${BASE_CMDLINE} tsvmm.end=panic ${run64([
+          'i=0; while true; do i=$((i+1)); echo beat-$i; read -t 1 line && [ "$line" = stop ] && break; done',
+        ])}`,
       },
-      cpus: { boot_vcpus: 1, max_vcpus: 1 },
       memory: { size: 256 * 2 ** 20 },
-      serial: { mode: 'File', file: serialFile },
-      console: { mode: 'Off' },
+      serial: { mode: 'Socket', socket: consolePath },
+      rng: { src: '/dev/urandom' },
     });
-    t.equal(created.status, 204, 'create');
-    t.equal((await vmm.call('PUT', 'vm.boot')).status, 204, 'boot');
+    const console = connect(consolePath);
+    console.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    await client.boot();
     t.equal(await state(), 'Running');
-    await waitFor(() => serial().includes(BOOTED_MARKER), 'the marker');
-    await waitFor(() => beats(serial()) >= 2, 'the guest to beat');
+    await waitFor(() => output.includes(BOOTED_MARKER), 'the marker');
+    await waitFor(() => beats(output) >= 2, 'the guest to beat');
 
-    t.equal((await vmm.call('PUT', 'vm.pause')).status, 204, 'pause');
+    await client.pause();
     t.equal(await state(), 'Paused');
-    const beatsWhenPaused = beats(serial());
+    const beatsWhenPaused = beats(output);
     await sleep(3000);
-    t.equal(beats(serial()), beatsWhenPaused, 'no output while paused');
-
-    t.equal((await vmm.call('PUT', 'vm.resume')).status, 204, 'resume');
+    t.equal(beats(output), beatsWhenPaused, 'no output while paused');
+    await client.resume();
     t.equal(await state(), 'Running');
-    await waitFor(() => beats(serial()) > beatsWhenPaused, 'a beat after resume', 60_000);
+    await waitFor(() => beats(output) > beatsWhenPaused, 'a beat after resume', 60_000);
     t.pass('the guest runs again after resume');
 
-    t.equal((await vmm.call('PUT', 'vm.reboot')).status, 204, 'reboot');
+    await client.reboot();
     t.equal(await state(), 'Running');
-    await waitFor(() => count(serial(), 'Linux version') >= 2, 'the second boot');
-    t.pass('a second boot in the same process');
+    await waitFor(() => count(output, 'Linux version') >= 2, 'the second boot');
+    await waitFor(() => count(output, BOOTED_MARKER) >= 2 && /beat-\d+\s*$/.test(output), 'the second boot to beat');
+    t.pass('a second boot in the same process, the console client still attached');
 
-    t.equal((await vmm.call('PUT', 'vm.shutdown')).status, 204, 'shutdown');
+    console.write('stop\n');
+    await waitFor(() => streamed.some((r) => name(r) === 'guest:panic'), 'the guest panic event');
+    t.match(output, /TSVMM_GUEST_DONE[^]*Kernel panic/, 'the line typed on the console ended the loop, and the kernel panicked');
+    await waitFor(() => streamed.filter((r) => name(r) === 'vm:rebooted').length >= 2, 'the reset after the panic');
+
+    await client.shutdown();
     t.equal(await state(), 'Shutdown');
-    t.equal((await vmm.call('PUT', 'vm.delete')).status, 204, 'delete');
-    t.equal((await vmm.call('GET', 'vm.info')).status, 404, 'gone');
+    await client.delete();
+    await t.rejects(client.info(), { status: 404, message: /no VM is created/ }, 'gone');
+    console.destroy();
     t.equal(await vmm.stop(), 0, 'vmm.shutdown ends tsvmm with 0');
+    await following;
+
+    const fromFile = readFileSync(monitorPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as EventRecord);
+    const names = fromFile.map(name);
+    t.ok(inOrder(names, [
+      'vmm:starting', 'vm:booting', 'vm:booted', 'virtio-device:activated', 'vm:pausing', 'vm:paused', 'vm:resuming',
+      'vm:resumed', 'vm:rebooting', 'vm:rebooted', 'virtio-device:activated', 'guest:panic', 'vm:rebooting', 'vm:rebooted',
+      'vm:shutdown', 'vm:deleted', 'vmm:shutdown',
+    ]), `every event of the story, in order: ${names.join(' ')}`);
+    t.ok(names.includes('virtio-device:reset'), 'Linux resets the rng device before it activates it');
+    t.same(fromFile.filter((r) => r.source === 'virtio-device').map((r) => r.properties?.id),
+      fromFile.filter((r) => r.source === 'virtio-device').map(() => '_rng0'), 'device events name the device');
+    t.same(fromFile.filter((r) => name(r) === 'vm:rebooting').map((r) => r.properties), [null, { reason: 'guest' }],
+      'the API reboot and the guest reset are told apart');
+    t.same(streamed, fromFile.filter((r) => name(r) !== 'vmm:starting'), 'the stream carried the same events');
   });
 }

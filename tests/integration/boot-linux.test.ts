@@ -3,6 +3,12 @@
 // ends tsvmm with 0 by powering off; the bzImage boot runs with acpi=off
 // and 2 vCPUs, so it finds its CPUs in the MP table and its devices on the
 // command line (and is stopped from outside: without ACPI it cannot power off).
+// The vmlinux boot also has a virtio console on a UNIX socket: the guest
+// reads a line from hvc0 and answers there.
+import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { BASE_CMDLINE, BOOTED_MARKER, guestKit, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
@@ -10,20 +16,32 @@ if (!skipWithoutKvm(t)) {
   const kit = guestKit();
   // The guest reads one line from its console (the UART's receive path and
   // interrupt) and echoes it back, reads its virtio-rng, and counts its CPUs.
-  const run = 'tsvmm.run="read -t 120 line; echo guest-got-$line; cat /sys/class/misc/hw_random/rng_current; head -c 16 /dev/hwrng | od -An -tx1; echo cpus=$(nproc)"';
+  const run = 'read -t 120 line; echo guest-got-$line; cat /sys/class/misc/hw_random/rng_current; head -c 16 /dev/hwrng | od -An -tx1; echo cpus=$(nproc)';
+  const hvc = 'read -t 120 line < /dev/hvc0; echo hvc-got-$line > /dev/hvc0';
   const boots = [
-    { format: 'vmlinux (PVH), ACPI, 1 vCPU', kernel: kit.vmlinux, extra: '', cpus: 1 },
+    { format: 'vmlinux (PVH), ACPI, 1 vCPU, a virtio console', kernel: kit.vmlinux, extra: '', cpus: 1 },
     { format: 'bzImage (64-bit boot protocol), acpi=off, 2 vCPUs', kernel: kit.bzImage, extra: 'acpi=off', cpus: 2 },
   ];
 
   for (const { format, kernel, extra, cpus } of boots) {
     t.test(`boots ${format} to the marker`, async (t) => {
       const acpi = extra === '';
+      const consoleSocket = join(mkdtempSync(join(tmpdir(), 'tsvmm-boot-linux-')), 'hvc.sock');
+      let hvcOutput = '';
+      const attachHvc = (): void => {
+        const client = connect(consoleSocket, () => client.write('hello-hvc\n'));
+        client.on('data', (chunk: Buffer) => { hvcOutput += chunk.toString(); });
+        client.on('error', () => {});
+        t.teardown(() => client.destroy());
+      };
       const result = await runTsvmm([
-        '--kernel', kernel, '--initramfs', kit.initramfs, '--cmdline', `${BASE_CMDLINE} ${extra} ${run}`,
-        '--cpus', `boot=${cpus}`, '--memory', 'size=256M', '--serial', 'tty', '--console', 'off', '--rng', 'src=/dev/urandom',
+        '--kernel', kernel, '--initramfs', kit.initramfs,
+        '--cmdline', `${BASE_CMDLINE} ${extra} tsvmm.run="${acpi ? `${run}; ${hvc}` : run}"`,
+        '--cpus', `boot=${cpus}`, '--memory', 'size=256M', '--serial', 'tty', '--rng', 'src=/dev/urandom',
+        '--console', acpi ? `socket=${consoleSocket}` : 'off',
       ], {
         answers: [{ when: BOOTED_MARKER, send: 'hello-serial\n' }], watch: ['TSVMM_GUEST_DONE'],
+        onMarker: (marker) => { if (acpi && marker === BOOTED_MARKER) attachHvc(); },
         stopAt: acpi ? undefined : 'TSVMM_GUEST_DONE',
       });
       t.ok(result.markers.has(BOOTED_MARKER), 'the guest printed its marker');
@@ -37,6 +55,7 @@ if (!skipWithoutKvm(t)) {
         t.match(result.stdout, /ACPI: DSDT 0x00000000000E\w+ \w+ \(v02 TSVMM/, 'the guest read the DSDT');
         t.notMatch(result.stdout, /virtio_mmio\.device=/, 'no device on the command line');
         t.equal(result.code, 0, `powered off: exit status 0 (stderr: ${result.stderr.slice(-500)})`);
+        t.match(hvcOutput, /hvc-got-hello-hvc/, 'a line typed on the virtio console reached the guest, and its answer came back');
       } else {
         t.match(result.stdout, /smp: Brought up 1 node, 2 CPUs/, 'both CPUs found through the MP table');
         t.match(result.stdout, /virtio-mmio: Registering device virtio-mmio\.0 at 0xc0000000-0xc0000fff, IRQ 5/, 'devices from the command line');
