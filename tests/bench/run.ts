@@ -10,7 +10,7 @@ import type { GuestVmm } from '../helpers/guest-vmm.js';
 import { ensureQemu } from '../helpers/qemu.js';
 import type { LatencySummary } from './stats.js';
 import {
-  benchBlock, benchExits, benchImage, benchMemory, benchNet, benchStartup, benchTouch, type PerVmm,
+  benchBlock, benchExits, benchImage, benchMemory, benchNet, benchSerial, benchStartup, benchTouch, type PerVmm,
 } from './test-guest.js';
 
 interface Row {
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   const touch = kvm ? await benchTouch(vmms) : undefined;
   const block = image ? await benchBlock(vmms, image) : undefined;
   const net = kvm ? await benchNet(vmms) : undefined;
+  const serial = kvm ? await benchSerial(vmms) : undefined;
   const api = await benchTsvmmApi();
   const qmp = await benchQmp();
   // One boot at a time: guest kernel code is CPU-bound here, and two at once would slow both.
@@ -81,6 +82,8 @@ async function main(): Promise<void> {
     guestRow('UDP tunnel, received (MiB/s)', net?.mib_per_s),
     guestRow('UDP tunnel, share of 200k frames delivered (%)', net?.delivered_percent),
     guestRow('UDP tunnel, sender (frames/s)', net?.sent_frames_per_s),
+    guestRow('serial output, 64 KiB, one exit per byte, to stdout (KiB/s)', serial?.stdout_kib_s),
+    guestRow('serial output through the socket console to a client (KiB/s)', serial?.socket_kib_s),
     { benchmark: 'vmm.ping latency p50 / p99 (µs), 10k sequential, keep-alive', tsvmm: latency(api.ping), qemu: 'n/a' },
     { benchmark: 'vm.info vs QMP query-status p50 / p99 (µs)', tsvmm: latency(api.info), qemu: latency(qmp) },
     { benchmark: 'vmm.ping throughput, 16 connections (req/s)', tsvmm: String(api.throughput_rps), qemu: 'n/a' },
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
   const results = {
     date: new Date().toISOString(),
     node: process.version,
-    test_guest: { exits, startup, memory, touch, block, net },
+    test_guest: { exits, startup, memory, touch, block, net, serial },
     api: { ...api, qmp_query_status: qmp },
     boot: { tsvmm_vmlinux: tsvmmPvh, tsvmm_bzimage: tsvmmBzImage, qemu_microvm_vmlinux: qemuPvh },
   };

@@ -2,13 +2,16 @@
 // binary and devices: exit cost (tsvmm's TypeScript loop against its C
 // loop), notification cost, start-up, memory, block and UDP-tunnel network.
 // Each figure is the median of several runs, the VMMs alternating.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPorts } from '../helpers/net.js';
 import { runGuest, startGuest, type GuestRun, type GuestSetup, type GuestVmm } from '../helpers/guest-vmm.js';
+import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
+import { TSVMM } from '../helpers/tsvmm.js';
 
 const RUNS = 3;
 const MIB = 2 ** 20;
@@ -176,4 +179,54 @@ export async function benchNet(vmms: GuestVmm[]): Promise<NetResults> {
     delivered_percent: pick(1, 1, 1),
     sent_frames_per_s: pick(2),
   };
+}
+
+const SERIAL_BYTES = 64 * 1024;
+
+export interface SerialResults { stdout_kib_s: PerVmm; socket_kib_s: PerVmm }
+
+/** KiB/s the guest writes to COM1 (one exit per byte): to the VMM's stdout, and through tsvmm's socket console to a client. */
+export async function benchSerial(vmms: GuestVmm[]): Promise<SerialResults> {
+  const kibPerSecond = (run: GuestRun): number | undefined =>
+    (run.timedMs === null ? undefined : round(SERIAL_BYTES / 1024 / (run.timedMs / 1000)));
+  const stdout = await alternate(vmms, () => ({ cmdline: `test=serial bytes=${SERIAL_BYTES}` }), kibPerSecond);
+  const socket: number[] = [];
+  if (vmms.includes('tsvmm')) {
+    for (let i = 0; i < RUNS; i++) {
+      const ms = await serialThroughSocket();
+      if (ms !== undefined) socket.push(round(SERIAL_BYTES / 1024 / (ms / 1000)));
+    }
+  }
+  return { stdout_kib_s: stdout, socket_kib_s: socket.length > 0 ? { tsvmm: median(socket) } : {} };
+}
+
+/** Milliseconds from "TG start" to "TG end" as a socket console client receives them. */
+async function serialThroughSocket(): Promise<number | undefined> {
+  const path = join(mkdtempSync(join(tmpdir(), 'tsvmm-bench-serial-')), 'serial.sock');
+  const child = spawn(process.execPath, [TSVMM, '--kernel', testGuest(), '--cmdline',
+    testGuestCmdline(`test=serial bytes=${SERIAL_BYTES} wait=1`), '--memory', 'size=128M', '--serial', `socket=${path}`], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  let text = '';
+  let started: bigint | undefined;
+  let elapsed: number | undefined;
+  for (let attempt = 0; attempt < 200 && elapsed === undefined; attempt++) {
+    const client = connect(path);
+    const ok = await new Promise<boolean>((resolve) => {
+      client.once('error', () => resolve(false));
+      client.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        if (text.includes('TG ready') && !text.includes('TG start')) client.write('g');
+        if (started === undefined && text.includes('TG start')) started = process.hrtime.bigint();
+        if (started !== undefined && text.includes('TG end')) {
+          elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+          client.destroy();
+          resolve(true);
+        }
+      });
+      client.once('close', () => resolve(elapsed !== undefined));
+    });
+    if (!ok) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  await exited;
+  return elapsed;
 }
