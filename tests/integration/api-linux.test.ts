@@ -72,6 +72,7 @@ if (!skipWithoutKvm(t)) {
 
     await client.pause();
     t.equal(await state(), 'Paused');
+    await sleep(1000); // output the guest wrote before it stopped may still be on its way
     const beatsWhenPaused = beats(output);
     await sleep(3000);
     t.equal(beats(output), beatsWhenPaused, 'no output while paused');
@@ -87,8 +88,10 @@ if (!skipWithoutKvm(t)) {
     t.pass('a second boot in the same process, the console client still attached');
 
     console.write('stop\n');
+    // The console's bytes and the event travel apart: wait for each.
+    await waitFor(() => /TSVMM_GUEST_DONE[^]*Kernel panic/.test(output), 'the loop to end and the kernel to panic');
+    t.pass('the line typed on the console ended the loop, and the kernel panicked');
     await waitFor(() => streamed.some((r) => name(r) === 'guest:panic'), 'the guest panic event');
-    t.match(output, /TSVMM_GUEST_DONE[^]*Kernel panic/, 'the line typed on the console ended the loop, and the kernel panicked');
     await waitFor(() => streamed.filter((r) => name(r) === 'vm:rebooted').length >= 2, 'the reset after the panic');
 
     await client.shutdown();
