@@ -25,9 +25,9 @@ if (!skipWithoutKvm(t)) {
       }
     }
     const commands = [
-      'mkdir -p /etc/acpi/PWRF',
+      'retry mkdir -p /etc/acpi/PWRF',
       'printf "#!/bin/sh\\necho POWER_BUTTON_PRESSED\\nsync\\npoweroff -f\\n" > /etc/acpi/PWRF/00000080',
-      'chmod +x /etc/acpi/PWRF/00000080',
+      'retry chmod +x /etc/acpi/PWRF/00000080',
       // Started again if it did not come up (see guest/linux/README.md: forks sometimes crash on this host).
       'until pidof acpid > /dev/null; do acpid -d -c /etc/acpi > /dev/console 2>&1 & sleep 1; done; echo ACPID_STARTED',
       'i=0; while true; do i=$((i+1)); echo count=$i; sleep 1; done',

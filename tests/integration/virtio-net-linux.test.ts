@@ -14,7 +14,7 @@ const PAYLOAD_BYTES = 4 * 2 ** 20;
 const TAP_HOST_IP = '192.168.250.1';
 const canTap = existsSync('/dev/net/tun') && process.getuid?.() === 0;
 
-const upEth0 = (ip: string): string => `ip addr add ${ip}/24 dev eth0 && ip link set eth0 up`;
+const upEth0 = (ip: string): string => `retry ip addr add ${ip}/24 dev eth0 && retry ip link set eth0 up`;
 
 if (!skipWithoutKvm(t)) {
   t.test('two VMs in two processes over a UDP tunnel: ping both ways and 4 MiB through nc', async (t) => {
@@ -29,16 +29,16 @@ if (!skipWithoutKvm(t)) {
     const sender = [
       upEth0('10.0.0.1'),
       'i=0; until ping -c 1 -W 1 10.0.0.2 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 600 ] && break; done',
-      'ping -c 3 10.0.0.2 && echo PING_B_OK',
-      'nc 10.0.0.2 5000 < /dev/vda; echo sent-rc=$?',
-      ...(canTap ? ['ip addr add 192.168.250.2/24 dev eth1 && ip link set eth1 up', `ping -c 3 ${TAP_HOST_IP} && echo PING_HOST_OK`] : []),
-      'nc -l -p 5001',
+      'retry ping -c 3 10.0.0.2 && echo PING_B_OK',
+      'retry nc 10.0.0.2 5000 < /dev/vda; echo sent-rc=$?',
+      ...(canTap ? ['retry ip addr add 192.168.250.2/24 dev eth1 && retry ip link set eth1 up', `retry ping -c 3 ${TAP_HOST_IP} && echo PING_HOST_OK`] : []),
+      'retry nc -l -p 5001',
     ];
     const receiver = [
       upEth0('10.0.0.2'),
-      'nc -l -p 5000 > /tmp/received',
-      'md5sum /tmp/received; wc -c < /tmp/received',
-      'ping -c 3 10.0.0.1 && echo PING_A_OK',
+      'retry nc -l -p 5000 > /tmp/received',
+      'retry md5sum /tmp/received; retry wc -c < /tmp/received',
+      'retry ping -c 3 10.0.0.1 && echo PING_A_OK',
       'i=0; until echo bye-from-b | nc 10.0.0.1 5001; do sleep 1; i=$((i+1)); [ $i -gt 300 ] && break; done',
     ];
     const common = ['--kernel', kit.vmlinux, '--initramfs', kit.initramfs, '--memory', 'size=256M', '--serial', 'tty'];
