@@ -189,8 +189,9 @@ export class Vm {
           } else if (message.type === 'virtio') {
             this.onTransportEvent(message.slot, message.event);
           } else if (message.type === 'panic') {
-            log.warn(`vcpu${id}: the guest reported a panic (${panicEventNames(message.events)})`);
-            this.host.emit('guest', 'panic', { events: panicEventNames(message.events) });
+            const events = panicEventNames(message.events);
+            log.warn(`vcpu${id}: the guest reported a panic (${events})`);
+            this.host.emit('guest', 'panic', { events });
           } else {
             if (message.exit.kind === 'failure' && thread.handle === 0) reject(new HostError(message.exit.message));
             this.onVcpuExit(message.exit);
