@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import { kvmAvailable } from '../../src/vm/kvm.js';
 import { buildGuestKit, type GuestKit } from '../../guest/kit.js';
 
-export const TSVMM = fileURLToPath(new URL('../../bin/tsvmm.js', import.meta.url));
+export const TSVMM = fileURLToPath(new URL('../../bundle/tsvmm.js', import.meta.url));
 export const BOOTED_MARKER = 'TSVMM_GUEST_BOOTED';
 /** The kit's kernel carries its own workarounds (CONFIG_CMDLINE); these are the user's. */
 export const BASE_CMDLINE = 'console=ttyS0 reboot=k panic=-1';

@@ -12,7 +12,7 @@ import { ApiVmm } from '../helpers/api.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { skipWithoutKvm } from '../helpers/tsvmm.js';
 
-const REMOTE = join(dirname(fileURLToPath(import.meta.url)), '../../bin/tsvmm-remote.js');
+const REMOTE = join(dirname(fileURLToPath(import.meta.url)), '../../bundle/tsvmm-remote.js');
 
 interface Run {
   code: number | null;
