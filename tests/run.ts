@@ -1,27 +1,172 @@
-// `npm test`: runs tap over the compiled tests and ends with one plain
-// summary line ("tests: N passed, N failed, N skipped") that CI can read.
+// `npm test`: the unit tests run on this host with tap. The integration tests
+// boot VMs, so they need KVM: with /dev/kvm they run here with tap as well;
+// without it they run inside the L1 VM (tests/l1/README.md), a nested KVM
+// under QEMU's TCG, all in one L1 boot. Only where neither can be had are they
+// skipped, and the last lines say so loudly.
+//
+// The last line is the plain summary CI reads: "tests: N passed, N failed, N skipped".
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildGuestKit } from '../guest/kit.js';
+import { buildTestGuest } from '../guest/test-guest.js';
+import { kvmAvailable } from '../src/vm/kvm.js';
+import { buildL1Image } from './l1/image.js';
+import { runInL1 } from './l1/vm.js';
+import { FILE_RESULT, parseCounts, type FileCounts, type FileResult } from './run-files.js';
 
 const require = createRequire(import.meta.url);
 const tapBin = join(dirname(require.resolve('tap/package.json')), 'dist/esm/run.mjs');
+const testsDir = dirname(fileURLToPath(import.meta.url));
+const root = join(testsDir, '../..');
+/** How long one test file may take inside L1, where everything runs under emulation. */
+const L1_FILE_TIMEOUT_MS = 20 * 60_000;
+/** How many files run at once inside L1 (it has 2 vCPUs). */
+const L1_JOBS = 2;
 
-// A terminal gets tap's compact progress; a log (CI) gets plain TAP, without cursor codes.
-const reporter = process.stdout.isTTY ? 'terse' : 'tap';
-const child = spawn(process.execPath, [tapBin, `--reporter=${reporter}`, ...process.argv.slice(2)], {
-  stdio: ['inherit', 'pipe', 'inherit'],
-});
-let tail = '';
-child.stdout.on('data', (chunk: Buffer) => {
-  process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4096);
-});
-child.on('close', (code) => {
-  const match = /# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?(?:, skip: (\d+))?/.exec(tail);
-  if (match) {
-    const [, , pass = '0', fail = '0', skip = '0'] = match;
-    process.stdout.write(`tests: ${pass} passed, ${fail} failed, ${skip} skipped\n`);
+const zero = (): FileCounts => ({ total: 0, pass: 0, fail: 0, skip: 0, todo: 0 });
+function add(sum: FileCounts, more: FileCounts): void {
+  sum.total += more.total; sum.pass += more.pass; sum.fail += more.fail; sum.skip += more.skip; sum.todo += more.todo;
+}
+
+function testFiles(folder: string): string[] {
+  const dir = join(testsDir, folder);
+  return readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort().map((f) => relative(root, join(dir, f)));
+}
+
+/** Runs tap over `files` on this host, passing its output through; resolves with its counts. */
+function runTap(files: string[]): Promise<{ counts: FileCounts; code: number }> {
+  // A terminal gets tap's compact progress; a log (CI) gets plain TAP, without cursor codes.
+  const reporter = process.stdout.isTTY ? 'terse' : 'tap';
+  const child = spawn(process.execPath, [tapBin, `--reporter=${reporter}`, ...files], { cwd: root, stdio: ['inherit', 'pipe', 'inherit'] });
+  let tail = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    tail = (tail + chunk.toString()).slice(-4096);
+  });
+  return new Promise((resolve) => child.on('close', (code) => {
+    const counts = parseCounts(tail.replace(/^\s+/gm, ''));
+    resolve({ counts: counts ?? { ...zero(), total: 1, fail: 1 }, code: counts === null ? 1 : code ?? 1 });
+  }));
+}
+
+/** Why no L1 VM can be had here, or null when it can (the image is then built). */
+function l1Unavailable(): string | null {
+  try {
+    buildL1Image();
+    return null;
+  } catch (error) {
+    return (error as Error).message;
   }
-  process.exit(code ?? 1);
+}
+
+interface L1Outcome {
+  results: FileResult[];
+  boots: number;
+  failures: string[];
+}
+
+/** Runs `files` inside L1; an L1 that fails is booted once more for the files it did not finish. */
+async function runInsideL1(files: string[]): Promise<L1Outcome> {
+  const outcome: L1Outcome = { results: [], boots: 0, failures: [] };
+  let pending = files;
+  for (let attempt = 1; attempt <= 2 && pending.length > 0; attempt++) {
+    outcome.boots++;
+    let buffered = '';
+    const run = await runInL1(`exec node dist/tests/run-files.js --jobs ${L1_JOBS} --timeout-ms ${L1_FILE_TIMEOUT_MS} ${pending.join(' ')}`, {
+      cwd: root,
+      onOutput: (chunk) => {
+        process.stdout.write(chunk);
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line.startsWith(FILE_RESULT)) outcome.results.push(JSON.parse(line.slice(FILE_RESULT.length)) as FileResult);
+        }
+      },
+    });
+    process.stdout.write(`# L1 boot ${attempt}: ${run.l1Failure ?? `command exited ${run.status}`}; first output after ${run.bootMs} ms, ${run.totalMs} ms in all; console log ${run.consoleLogPath}\n`);
+    if (run.l1Failure === null) break;
+    outcome.failures.push(run.l1Failure);
+    process.stdout.write(`# L1 failed: ${run.l1Failure}. The end of its console log:\n${run.consoleLog.split('\n').slice(-40).map((l) => `#   ${l}`).join('\n')}\n`);
+    const done = new Set(outcome.results.map((r) => r.file));
+    pending = pending.filter((file) => !done.has(file));
+  }
+  const done = new Set(outcome.results.map((r) => r.file));
+  for (const file of files.filter((f) => !done.has(f))) {
+    outcome.results.push({ file, ms: 0, exit: 'L1 failed', ...zero(), total: 1, fail: 1 });
+  }
+  return outcome;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(0)} s`;
+}
+
+async function main(): Promise<number> {
+  const requested = process.argv.slice(2);
+  const pick = (files: string[]): string[] => requested.length === 0 ? files : files.filter((f) => requested.some((r) => f.includes(r)));
+  const hostFiles = pick(testFiles('unit'));
+  const kvmFiles = pick(testFiles('integration'));
+  const total = zero();
+  const closing: string[] = [];
+
+  if (kvmAvailable()) {
+    const { counts, code } = await runTap([...hostFiles, ...kvmFiles]);
+    add(total, counts);
+    closing.push(`# /dev/kvm is here: all ${hostFiles.length + kvmFiles.length} test files ran on this host`);
+    return finish(total, closing, code);
+  }
+
+  let code = 0;
+  if (hostFiles.length > 0) {
+    const host = await runTap(hostFiles);
+    add(total, host.counts);
+    code = host.code;
+  }
+  if (kvmFiles.length === 0) return finish(total, closing, code);
+
+  const why = l1Unavailable();
+  if (why !== null) {
+    const skipped = await runTap(kvmFiles);
+    add(total, skipped.counts);
+    closing.push(
+      '#',
+      '# !!! NO KVM: this host has no /dev/kvm and the L1 VM cannot be had here:',
+      `# !!! ${why}`,
+      `# !!! The ${kvmFiles.length} test files that boot VMs were SKIPPED: nothing of the VMM itself was tested.`,
+      '#',
+    );
+    return finish(total, closing, code || skipped.code);
+  }
+
+  // The guests are built here, natively: inside L1 a kernel build would take hours.
+  buildGuestKit();
+  buildTestGuest();
+  const started = Date.now();
+  const l1 = await runInsideL1(kvmFiles);
+  const inL1 = zero();
+  for (const result of l1.results) add(inL1, result);
+  add(total, inL1);
+  closing.push(
+    `# no /dev/kvm here: ${kvmFiles.length} test files ran inside the L1 VM (nested KVM under QEMU's TCG): ` +
+      `${inL1.total} tests, ${inL1.pass} passed, ${inL1.fail} failed, ${inL1.skip} skipped, in ${seconds(Date.now() - started)}`,
+    `# L1 boots: ${l1.boots}; L1 failures retried: ${l1.failures.length}${l1.failures.length > 0 ? ` (${l1.failures.join('; ')})` : ''}`,
+    ...l1.results.map((r) => `#   ${r.file}: ${r.pass}/${r.total} passed, ${r.skip} skipped, ${seconds(r.ms)}`),
+  );
+  if (inL1.skip > 0) closing.push(`# !!! ${inL1.skip} tests were skipped inside L1: see the TAP above for why`);
+  return finish(total, closing, code || (inL1.fail > 0 ? 1 : 0));
+}
+
+function finish(total: FileCounts, closing: string[], code: number): number {
+  process.stdout.write(`${closing.join('\n')}\n`);
+  process.stdout.write(`tests: ${total.pass} passed, ${total.fail} failed, ${total.skip} skipped\n`);
+  return total.fail > 0 ? 1 : code;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => {
+  process.stderr.write(`npm test: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
 });

@@ -1,0 +1,167 @@
+// Runs one shell command inside the L1 VM (tests/l1/README.md): QEMU's TCG
+// emulates an AMD CPU with SVM and nested paging, Debian's kernel loads
+// kvm_amd, and the command runs as root in the host's own file tree (read-only
+// over 9p, with a tmpfs on top), in the same directory and environment.
+//
+// The command's output is streamed back as L1 writes it. L1's console log is
+// kept for every run. An L1 that crashes, stalls or dies before the command
+// ends is an L1 failure (`l1Failure` says why); it is never taken for the
+// command's own result.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildL1Image, type L1Image } from './image.js';
+
+export interface L1Options {
+  /** Where the command runs; default the current directory. */
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Called with the command's output as it arrives. */
+  onOutput?: (chunk: Buffer) => void;
+  /** Ends L1 after this long in all. */
+  timeoutMs?: number;
+  /** Ends L1 when neither its console nor the command's output grew for this long. */
+  stallMs?: number;
+  cpus?: number;
+  memoryMib?: number;
+}
+
+export interface L1Run {
+  /** The command's exit status; null when L1 failed before the command ended. */
+  status: number | null;
+  /** Why L1 itself failed (crash, stall, timeout); null when it did not. */
+  l1Failure: string | null;
+  output: string;
+  /** L1's console: its kernel log and /init's lines. */
+  consoleLog: string;
+  consoleLogPath: string;
+  /** From QEMU's start to the first line of the command's output, and to L1's end. */
+  bootMs: number | null;
+  totalMs: number;
+}
+
+/** The CPU QEMU emulates for L1, with SVM and nested paging (tests/l1/README.md says why this one). */
+export const L1_CPU = 'max,-la57';
+/** Debian's kernel under TCG: fast and loud on failure. */
+const L1_CMDLINE = [
+  'console=ttyS0', 'quiet', 'loglevel=4', 'panic=-1', 'oops=panic', 'softlockup_panic=1',
+  'mitigations=off', 'kvm_amd.npt=1', 'kvm_amd.nested=1',
+];
+
+/** Lines of L1's console that mean its kernel is dying or stuck. */
+const L1_DISTRESS = /(Kernel panic|BUG: |Oops|soft lockup|hard LOCKUP|stack guard page|general protection fault|rcu_sched self-detected stall|watchdog: )/;
+
+/** Variables that describe the host's shell session rather than the command's environment. */
+const SKIPPED_ENV = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'TERM', 'TERMCAP', 'SSH_AUTH_SOCK', 'DISPLAY']);
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function envScript(env: NodeJS.ProcessEnv): string {
+  const lines = Object.entries(env)
+    .filter(([name, value]) => value !== undefined && !SKIPPED_ENV.has(name) && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    .map(([name, value]) => `export ${name}=${shellQuote(value as string)}`);
+  return `${lines.join('\n')}\nexport TSVMM_IN_L1=1\n`;
+}
+
+function qemuArgs(image: L1Image, results: string, consoleLog: string, options: L1Options): string[] {
+  return [
+    '-accel', 'tcg,thread=multi', '-M', 'q35', '-cpu', L1_CPU,
+    '-smp', String(options.cpus ?? 2), '-m', `${options.memoryMib ?? 8192}M`,
+    '-nodefaults', '-no-reboot', '-display', 'none', '-monitor', 'none',
+    '-chardev', `file,id=console,path=${consoleLog}`, '-serial', 'chardev:console',
+    '-kernel', image.kernel, '-initrd', image.initramfs,
+    '-append', `${L1_CMDLINE.join(' ')} l1.results=${results}`,
+    '-drive', `file=${image.scratchDisk},format=raw,if=virtio,snapshot=on,cache=unsafe`,
+    '-virtfs', 'local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs', `local,path=${results},mount_tag=results,security_model=none`,
+  ];
+}
+
+/** Reads what a file gained since `offset`; a file that does not exist yet has gained nothing. */
+function readFrom(path: string, offset: number): Buffer {
+  if (!existsSync(path)) return Buffer.alloc(0);
+  const size = statSync(path).size;
+  if (size <= offset) return Buffer.alloc(0);
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.alloc(size - offset);
+    const read = readSync(fd, chunk, 0, chunk.length, offset);
+    return chunk.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Boots L1, runs `command` (a shell command line) inside it, and powers L1 off. */
+export async function runInL1(command: string, options: L1Options = {}): Promise<L1Run> {
+  const image = buildL1Image();
+  const results = mkdtempSync(join(tmpdir(), 'tsvmm-l1-'));
+  const consoleLogPath = join(results, 'console.log');
+  const outputPath = join(results, 'output');
+  writeFileSync(join(results, 'env.sh'), envScript(options.env ?? process.env));
+  writeFileSync(join(results, 'command.sh'), `cd ${shellQuote(options.cwd ?? process.cwd())} || exit 125\n${command}\n`);
+
+  const started = Date.now();
+  const qemu = spawn('qemu-system-x86_64', qemuArgs(image, results, consoleLogPath, options), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let qemuStderr = '';
+  qemu.stderr.on('data', (chunk: Buffer) => { qemuStderr += chunk.toString(); });
+  const exited = new Promise<void>((resolve) => qemu.on('close', () => resolve()));
+
+  let outputOffset = 0;
+  let consoleOffset = 0;
+  let consoleText = '';
+  let lastGrowth = Date.now();
+  let bootMs: number | null = null;
+  let failure: string | null = null;
+  const poll = (): void => {
+    const output = readFrom(outputPath, outputOffset);
+    if (output.length > 0) {
+      bootMs ??= Date.now() - started;
+      outputOffset += output.length;
+      lastGrowth = Date.now();
+      options.onOutput?.(output);
+    }
+    const consoleChunk = readFrom(consoleLogPath, consoleOffset);
+    if (consoleChunk.length > 0) {
+      consoleOffset += consoleChunk.length;
+      consoleText += consoleChunk.toString();
+      lastGrowth = Date.now();
+      const distress = L1_DISTRESS.exec(consoleText);
+      if (distress && !failure) failure = `L1's kernel reported "${distress[1]}"`;
+    }
+    const now = Date.now();
+    if (!failure && now - started > (options.timeoutMs ?? 60 * 60_000)) failure = `L1 ran longer than ${options.timeoutMs} ms`;
+    if (!failure && now - lastGrowth > (options.stallMs ?? 10 * 60_000)) failure = `L1 printed nothing for ${(now - lastGrowth) / 1000} s`;
+  };
+  let killing = false;
+  const timer = setInterval(() => {
+    poll();
+    if (!failure || killing) return;
+    // A dying L1 gets a moment to finish its console log, then is ended.
+    killing = true;
+    setTimeout(() => qemu.kill('SIGKILL'), 5000).unref();
+  }, 250);
+  await exited;
+  clearInterval(timer);
+  poll();
+
+  const statusPath = join(results, 'status');
+  const status = existsSync(statusPath) ? Number.parseInt(readFileSync(statusPath, 'utf8'), 10) : null;
+  if (status === null && !failure) {
+    failure = qemu.exitCode === 0
+      ? 'L1 powered off before the command ended'
+      : `QEMU ended with ${qemu.exitCode ?? qemu.signalCode}: ${qemuStderr.trim().slice(-500)}`;
+  }
+  return {
+    status: failure && status === null ? null : status,
+    l1Failure: status === null ? failure : null,
+    output: existsSync(outputPath) ? readFileSync(outputPath, 'utf8') : '',
+    consoleLog: consoleText,
+    consoleLogPath,
+    bootMs,
+    totalMs: Date.now() - started,
+  };
+}
