@@ -12,6 +12,7 @@ import { Client } from 'undici';
 import { COMPONENT_SCHEMAS, ErrorBodySchema } from '../../src/api/schema.js';
 import { ACTIONS, isActionName } from '../../src/vmm/actions.js';
 import { TSVMM } from './tsvmm.js';
+import { scaled } from './wait.js';
 
 export interface ApiResponse {
   status: number;
@@ -43,7 +44,8 @@ function expectedSchema(path: string, status: number): TSchema | null | undefine
 
 /** Until a connection succeeds: a stale socket file may exist before the server does. */
 async function waitForSocket(socketPath: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
+  const deadline = Date.now() + scaled(10_000);
+  while (Date.now() < deadline) {
     if (existsSync(socketPath)) {
       const ok = await new Promise<boolean>((resolve) => {
         const socket = connect(socketPath, () => { socket.end(); resolve(true); });

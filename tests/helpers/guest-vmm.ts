@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { parseReport, testGuest, testGuestCmdline } from './test-guest.js';
 import { TSVMM } from './tsvmm.js';
 import { QEMU_MICROVM } from './qemu.js';
+import { scaled } from './wait.js';
 
 export type GuestVmm = 'tsvmm' | 'tsvmm-c-loop' | 'qemu';
 
@@ -83,7 +84,7 @@ export function startGuest(setup: GuestSetup): RunningGuest {
     }
   });
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), scaled(300_000));
   const done = new Promise<GuestRun>((resolve) => child.on('close', () => {
     clearTimeout(timer);
     waiters.splice(0).forEach((waiter) => waiter.resolve());

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { kvmAvailable } from '../../src/vm/kvm.js';
 import { buildGuestKit, type GuestKit } from '../../guest/kit.js';
+import { scaled } from './wait.js';
 
 export const TSVMM = fileURLToPath(new URL('../../bundle/tsvmm.js', import.meta.url));
 export const BOOTED_MARKER = 'TSVMM_GUEST_BOOTED';
@@ -26,6 +27,7 @@ export interface TsvmmResult {
 }
 
 export interface RunOptions {
+  /** Kills tsvmm after this long on hardware KVM (scaled to the platform). */
   timeoutMs?: number;
   /** Written to tsvmm's stdin the first time the text appears on its stdout. */
   answers?: Array<{ when: string; send: string }>;
@@ -73,7 +75,7 @@ export function runTsvmm(args: string[], options: RunOptions = {}): Promise<Tsvm
     }
   });
   child.stderr.on('data', (chunk: Buffer) => { result.stderr += chunk.toString(); });
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 600_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), scaled(options.timeoutMs ?? 600_000));
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { freeUdpPorts } from '../helpers/net.js';
 import { guestKit, skipWithoutKvm } from '../helpers/tsvmm.js';
+import { scaled } from '../helpers/wait.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -31,7 +32,7 @@ if (!skipWithoutKvm(t)) {
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => child.kill('SIGTERM'), 1_200_000);
+    const timer = setTimeout(() => child.kill('SIGTERM'), scaled(1_200_000));
     const code = await new Promise((resolve) => child.on('close', resolve));
     clearTimeout(timer);
     t.equal(code, 0, `the script succeeds (stderr: ${stderr.slice(-600)})`);

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ApiVmm, expectOk } from '../helpers/api.js';
 import { BASE_CMDLINE, guestKit, run64, skipWithoutKvm } from '../helpers/tsvmm.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 if (!skipWithoutKvm(t)) {
   t.test('pause and resume with 2 vCPUs, then the power button', async (t) => {
@@ -17,13 +17,8 @@ if (!skipWithoutKvm(t)) {
     const serial = join(mkdtempSync(join(tmpdir(), 'tsvmm-power-')), 'serial.log');
     const output = (): string => (existsSync(serial) ? readFileSync(serial, 'utf8') : '');
     const lastCount = (): number => Number([...output().matchAll(/count=(\d+)/g)].at(-1)?.[1] ?? 0);
-    async function waitFor(test: () => boolean, what: string, ms = 600_000): Promise<void> {
-      const deadline = Date.now() + ms;
-      while (!test()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; serial tail: ${output().slice(-300)}`);
-        await sleep(200);
-      }
-    }
+    const waitFor = (test: () => boolean, what: string, ms = 600_000): Promise<void> =>
+      waitUntil(test, what, ms, () => `serial tail: ${output().slice(-300)}`);
     const commands = [
       'retry mkdir -p /etc/acpi/PWRF',
       'printf "#!/bin/sh\\necho POWER_BUTTON_PRESSED\\nsync\\npoweroff -f\\n" > /etc/acpi/PWRF/00000080',

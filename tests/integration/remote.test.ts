@@ -11,6 +11,7 @@ import type { VmConfig, VmInfo } from '../../src/api/client.js';
 import { ApiVmm } from '../helpers/api.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { skipWithoutKvm } from '../helpers/tsvmm.js';
+import { scaled } from '../helpers/wait.js';
 
 const REMOTE = join(dirname(fileURLToPath(import.meta.url)), '../../bundle/tsvmm-remote.js');
 
@@ -26,7 +27,7 @@ function remote(args: string[], stdin?: string): Promise<Run> {
   child.stdout.on('data', (chunk: Buffer) => { run.stdout += chunk.toString(); });
   child.stderr.on('data', (chunk: Buffer) => { run.stderr += chunk.toString(); });
   child.stdin.end(stdin ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), scaled(60_000));
   return new Promise((resolve) => child.on('close', (code) => {
     clearTimeout(timer);
     run.code = code;
