@@ -69,14 +69,28 @@ function runFile(file: string, timeoutMs: number): Promise<FileResult> {
   });
 }
 
+/** How often a line says which files are still running: the caller's sign that all is alive. */
+const HEARTBEAT_MS = 60_000;
+
 /** Runs `files`, `jobs` at a time; resolves with every file's result. */
 export async function runFiles(files: string[], jobs: number, timeoutMs: number): Promise<FileResult[]> {
   const queue = [...files];
   const results: FileResult[] = [];
+  const running = new Map<string, number>();
+  const heartbeat = setInterval(() => {
+    const now = Date.now();
+    const list = [...running].map(([file, started]) => `${relative(process.cwd(), file)} (${Math.round((now - started) / 1000)} s)`);
+    process.stdout.write(`# still running: ${list.join(', ')}\n`);
+  }, HEARTBEAT_MS);
   const worker = async (): Promise<void> => {
-    for (let file = queue.shift(); file !== undefined; file = queue.shift()) results.push(await runFile(file, timeoutMs));
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+      running.set(file, Date.now());
+      results.push(await runFile(file, timeoutMs));
+      running.delete(file);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
+  clearInterval(heartbeat);
   return results;
 }
 

@@ -25,6 +25,8 @@ const root = join(testsDir, '../..');
 const L1_FILE_TIMEOUT_MS = 20 * 60_000;
 /** How many files run at once inside L1 (it has 2 vCPUs). */
 const L1_JOBS = 2;
+/** Deadlines inside the tests are stretched this much in L1 (tests/helpers/wait.ts). */
+const L1_TIME_SCALE = 10;
 
 const zero = (): FileCounts => ({ total: 0, pass: 0, fail: 0, skip: 0, todo: 0 });
 function add(sum: FileCounts, more: FileCounts): void {
@@ -77,6 +79,7 @@ async function runInsideL1(files: string[]): Promise<L1Outcome> {
     let buffered = '';
     const run = await runInL1(`exec node dist/tests/run-files.js --jobs ${L1_JOBS} --timeout-ms ${L1_FILE_TIMEOUT_MS} ${pending.join(' ')}`, {
       cwd: root,
+      env: { ...process.env, TSVMM_TEST_TIME_SCALE: String(L1_TIME_SCALE) },
       onOutput: (chunk) => {
         process.stdout.write(chunk);
         buffered += chunk.toString();
@@ -90,7 +93,7 @@ async function runInsideL1(files: string[]): Promise<L1Outcome> {
     process.stdout.write(`# L1 boot ${attempt}: ${run.l1Failure ?? `command exited ${run.status}`}; first output after ${run.bootMs} ms, ${run.totalMs} ms in all; console log ${run.consoleLogPath}\n`);
     if (run.l1Failure === null) break;
     outcome.failures.push(run.l1Failure);
-    process.stdout.write(`# L1 failed: ${run.l1Failure}. The end of its console log:\n${run.consoleLog.split('\n').slice(-40).map((l) => `#   ${l}`).join('\n')}\n`);
+    process.stdout.write(`# L1 failed: ${run.l1Failure}. Its CPUs' registers: ${join(run.resultsDir, 'registers.txt')}. The end of its console log:\n${run.consoleLog.split('\n').slice(-40).map((l) => `#   ${l}`).join('\n')}\n`);
     const done = new Set(outcome.results.map((r) => r.file));
     pending = pending.filter((file) => !done.has(file));
   }

@@ -9,6 +9,7 @@
 // command's own result.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildL1Image, type L1Image } from './image.js';
@@ -36,6 +37,8 @@ export interface L1Run {
   /** L1's console: its kernel log and /init's lines. */
   consoleLog: string;
   consoleLogPath: string;
+  /** The folder shared with L1 (TSVMM_L1_RESULTS inside), where the command may leave files. */
+  resultsDir: string;
   /** From QEMU's start to the first line of the command's output, and to L1's end. */
   bootMs: number | null;
   totalMs: number;
@@ -59,18 +62,21 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-function envScript(env: NodeJS.ProcessEnv): string {
+/** The command's environment, plus TSVMM_IN_L1=1 and TSVMM_L1_RESULTS, a folder the host sees too. */
+function envScript(env: NodeJS.ProcessEnv, results: string): string {
   const lines = Object.entries(env)
     .filter(([name, value]) => value !== undefined && !SKIPPED_ENV.has(name) && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
     .map(([name, value]) => `export ${name}=${shellQuote(value as string)}`);
-  return `${lines.join('\n')}\nexport TSVMM_IN_L1=1\n`;
+  return `${lines.join('\n')}\nexport TSVMM_IN_L1=1\nexport TSVMM_L1_RESULTS=${shellQuote(results)}\n`;
 }
 
 function qemuArgs(image: L1Image, results: string, consoleLog: string, options: L1Options): string[] {
   return [
     '-accel', 'tcg,thread=multi', '-M', 'q35', '-cpu', L1_CPU,
     '-smp', String(options.cpus ?? 2), '-m', `${options.memoryMib ?? 8192}M`,
-    '-nodefaults', '-no-reboot', '-display', 'none', '-monitor', 'none',
+    '-nodefaults', '-no-reboot', '-display', 'none',
+    // The human monitor, for the CPUs' registers when L1 stalls.
+    '-monitor', `unix:${join(results, 'monitor.sock')},server=on,wait=off`,
     '-chardev', `file,id=console,path=${consoleLog}`, '-serial', 'chardev:console',
     '-kernel', image.kernel, '-initrd', image.initramfs,
     '-append', `${L1_CMDLINE.join(' ')} l1.results=${results}`,
@@ -78,6 +84,18 @@ function qemuArgs(image: L1Image, results: string, consoleLog: string, options: 
     '-virtfs', 'local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${results},mount_tag=results,security_model=none`,
   ];
+}
+
+/** What QEMU's monitor says about every L1 CPU (where each one is stuck), or why it could not say. */
+async function cpuRegisters(results: string): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const socket = connect(join(results, 'monitor.sock'), () => socket.write('info registers -a\nquit\n'));
+    socket.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    socket.on('error', (error) => resolve(`the monitor did not answer: ${error.message}`));
+    socket.on('close', () => resolve(text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')));
+    setTimeout(() => socket.destroy(), 5000).unref();
+  });
 }
 
 /** Reads what a file gained since `offset`; a file that does not exist yet has gained nothing. */
@@ -101,7 +119,7 @@ export async function runInL1(command: string, options: L1Options = {}): Promise
   const results = mkdtempSync(join(tmpdir(), 'tsvmm-l1-'));
   const consoleLogPath = join(results, 'console.log');
   const outputPath = join(results, 'output');
-  writeFileSync(join(results, 'env.sh'), envScript(options.env ?? process.env));
+  writeFileSync(join(results, 'env.sh'), envScript(options.env ?? process.env, results));
   writeFileSync(join(results, 'command.sh'), `cd ${shellQuote(options.cwd ?? process.cwd())} || exit 125\n${command}\n`);
 
   const started = Date.now();
@@ -140,9 +158,13 @@ export async function runInL1(command: string, options: L1Options = {}): Promise
   const timer = setInterval(() => {
     poll();
     if (!failure || killing) return;
-    // A dying L1 gets a moment to finish its console log, then is ended.
+    // A dying L1 gets a moment to finish its console log, then is ended;
+    // its CPUs' registers go into the results folder first.
     killing = true;
-    setTimeout(() => qemu.kill('SIGKILL'), 5000).unref();
+    void cpuRegisters(results).then((registers) => {
+      writeFileSync(join(results, 'registers.txt'), registers);
+      setTimeout(() => qemu.kill('SIGKILL'), 5000).unref();
+    });
   }, 250);
   await exited;
   clearInterval(timer);
@@ -161,6 +183,7 @@ export async function runInL1(command: string, options: L1Options = {}): Promise
     output: existsSync(outputPath) ? readFileSync(outputPath, 'utf8') : '',
     consoleLog: consoleText,
     consoleLogPath,
+    resultsDir: results,
     bootMs,
     totalMs: Date.now() - started,
   };
