@@ -44,12 +44,15 @@ export interface L1Run {
   totalMs: number;
 }
 
-/** The CPU QEMU emulates for L1, with SVM and nested paging (tests/l1/README.md says why this one). */
-export const L1_CPU = 'max,-la57';
-/** Debian's kernel under TCG: fast and loud on failure. */
+/** The CPU QEMU emulates for L1, with SVM and nested paging (tests/l1/README.md says why this one); TSVMM_L1_CPU overrides it. */
+export const L1_CPU = process.env.TSVMM_L1_CPU ?? 'max,-la57';
+/** QEMU's accelerator for L1; TSVMM_L1_ACCEL overrides it. */
+const L1_ACCEL = process.env.TSVMM_L1_ACCEL ?? 'tcg,thread=multi';
+/** Debian's kernel under TCG: fast and loud on failure; TSVMM_L1_APPEND adds parameters. */
 const L1_CMDLINE = [
   'console=ttyS0', 'quiet', 'loglevel=4', 'panic=-1', 'oops=panic', 'softlockup_panic=1',
   'mitigations=off', 'kvm_amd.npt=1', 'kvm_amd.nested=1',
+  ...(process.env.TSVMM_L1_APPEND ?? '').split(' ').filter((p) => p !== ''),
 ];
 
 /** Lines of L1's console that mean its kernel is dying or stuck. */
@@ -72,7 +75,7 @@ function envScript(env: NodeJS.ProcessEnv, results: string): string {
 
 function qemuArgs(image: L1Image, results: string, consoleLog: string, options: L1Options): string[] {
   return [
-    '-accel', 'tcg,thread=multi', '-M', 'q35', '-cpu', L1_CPU,
+    '-accel', L1_ACCEL, '-M', 'q35', '-cpu', L1_CPU,
     '-smp', String(options.cpus ?? 2), '-m', `${options.memoryMib ?? 8192}M`,
     '-nodefaults', '-no-reboot', '-display', 'none',
     // The human monitor, for the CPUs' registers when L1 stalls.
