@@ -23,6 +23,10 @@ const testsDir = dirname(fileURLToPath(import.meta.url));
 const root = join(testsDir, '../..');
 /** How long one test file may take inside L1, where everything runs under emulation. */
 const L1_FILE_TIMEOUT_MS = 20 * 60_000;
+/** All L1 boots together may take this long (CI has 90 minutes for everything). */
+const L1_TOTAL_MS = 50 * 60_000;
+/** A retry needs at least this much of it left. */
+const L1_RETRY_MIN_MS = 5 * 60_000;
 /** How many files run at once inside L1 (it has 2 vCPUs). */
 const L1_JOBS = 2;
 /** Deadlines inside the tests are stretched this much in L1 (tests/helpers/wait.ts). */
@@ -74,11 +78,13 @@ interface L1Outcome {
 async function runInsideL1(files: string[]): Promise<L1Outcome> {
   const outcome: L1Outcome = { results: [], boots: 0, failures: [] };
   let pending = files;
-  for (let attempt = 1; attempt <= 2 && pending.length > 0; attempt++) {
+  const deadline = Date.now() + L1_TOTAL_MS;
+  for (let attempt = 1; attempt <= 2 && pending.length > 0 && deadline - Date.now() > L1_RETRY_MIN_MS; attempt++) {
     outcome.boots++;
     let buffered = '';
     const run = await runInL1(`exec node dist/tests/run-files.js --jobs ${L1_JOBS} --timeout-ms ${L1_FILE_TIMEOUT_MS} ${pending.join(' ')}`, {
       cwd: root,
+      timeoutMs: deadline - Date.now(),
       env: { ...process.env, TSVMM_TEST_TIME_SCALE: String(L1_TIME_SCALE) },
       onOutput: (chunk) => {
         process.stdout.write(chunk);

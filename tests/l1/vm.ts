@@ -130,6 +130,11 @@ export async function runInL1(command: string, options: L1Options = {}): Promise
   let qemuStderr = '';
   qemu.stderr.on('data', (chunk: Buffer) => { qemuStderr += chunk.toString(); });
   const exited = new Promise<void>((resolve) => qemu.on('close', () => resolve()));
+  // A runner that is itself ended takes L1 with it.
+  const killQemu = (): void => { qemu.kill('SIGKILL'); };
+  process.once('exit', killQemu);
+  const timeoutMs = options.timeoutMs ?? 60 * 60_000;
+  const stallMs = options.stallMs ?? 10 * 60_000;
 
   let outputOffset = 0;
   let consoleOffset = 0;
@@ -154,8 +159,8 @@ export async function runInL1(command: string, options: L1Options = {}): Promise
       if (distress && !failure) failure = `L1's kernel reported "${distress[1]}"`;
     }
     const now = Date.now();
-    if (!failure && now - started > (options.timeoutMs ?? 60 * 60_000)) failure = `L1 ran longer than ${options.timeoutMs} ms`;
-    if (!failure && now - lastGrowth > (options.stallMs ?? 10 * 60_000)) failure = `L1 printed nothing for ${(now - lastGrowth) / 1000} s`;
+    if (!failure && now - started > timeoutMs) failure = `L1 ran longer than ${timeoutMs / 1000} s`;
+    if (!failure && now - lastGrowth > stallMs) failure = `L1 printed nothing for ${Math.round((now - lastGrowth) / 1000)} s`;
   };
   let killing = false;
   const timer = setInterval(() => {
@@ -170,6 +175,7 @@ export async function runInL1(command: string, options: L1Options = {}): Promise
     });
   }, 250);
   await exited;
+  process.removeListener('exit', killQemu);
   clearInterval(timer);
   poll();
 
