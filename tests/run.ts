@@ -96,7 +96,7 @@ async function runInsideL1(files: string[]): Promise<L1Outcome> {
         }
       },
     });
-    process.stdout.write(`# L1 boot ${attempt}: ${run.l1Failure ?? `command exited ${run.status}`}; first output after ${run.bootMs} ms, ${run.totalMs} ms in all; console log ${run.consoleLogPath}\n`);
+    process.stdout.write(`# L1 boot ${attempt}: ${run.l1Failure ?? `command exited ${run.status}`}; first output after ${run.bootMs} ms, ${run.totalMs} ms in all; console log ${run.consoleLogPath}; each tsvmm's output in ${join(run.resultsDir, 'vm-logs')}\n`);
     if (run.l1Failure === null) break;
     outcome.failures.push(run.l1Failure);
     process.stdout.write(`# L1 failed: ${run.l1Failure}. Its CPUs' registers: ${join(run.resultsDir, 'registers.txt')}. The end of its console log:\n${run.consoleLog.split('\n').slice(-40).map((l) => `#   ${l}`).join('\n')}\n`);

@@ -1,6 +1,8 @@
 // Runs the real `tsvmm` binary for integration tests and collects what it
 // printed, how it exited and when the guest reached its markers.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { kvmAvailable } from '../../src/vm/kvm.js';
@@ -46,11 +48,29 @@ export interface RunOptions {
   env?: Record<string, string>;
 }
 
+let logCount = 0;
+/**
+ * Inside L1 each tsvmm's output also goes to a file the host keeps
+ * (TSVMM_L1_RESULTS/vm-logs/), so a test that times out still leaves its
+ * guests' consoles behind.
+ */
+function keepOutput(child: ChildProcess): void {
+  const results = process.env.TSVMM_L1_RESULTS;
+  if (!results) return;
+  const dir = join(results, 'vm-logs');
+  mkdirSync(dir, { recursive: true });
+  const file = createWriteStream(join(dir, `${basename(process.argv[1] ?? 'test', '.js')}-${process.pid}-${++logCount}.log`));
+  child.stdout?.on('data', (chunk: Buffer) => file.write(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => file.write(chunk));
+  child.on('close', () => file.end());
+}
+
 export function runTsvmm(args: string[], options: RunOptions = {}): Promise<TsvmmResult> {
   const started = Date.now();
   const child = spawn(process.execPath, [TSVMM, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env },
   });
+  keepOutput(child);
   options.onSpawn?.(child);
   const result: TsvmmResult = { code: null, signal: null, stdout: '', stderr: '', markers: new Map() };
   const watch = [BOOTED_MARKER, ...(options.watch ?? [])];

@@ -21,18 +21,20 @@ interface Run {
   stderr: string;
 }
 
-function remote(args: string[], stdin?: string): Promise<Run> {
+/** Runs tsvmm-remote; `live` is what it has printed so far. */
+function remote(args: string[], stdin?: string): Promise<Run> & { live: Run } {
   const child = spawn(process.execPath, [REMOTE, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const run: Run = { code: null, stdout: '', stderr: '' };
   child.stdout.on('data', (chunk: Buffer) => { run.stdout += chunk.toString(); });
   child.stderr.on('data', (chunk: Buffer) => { run.stderr += chunk.toString(); });
   child.stdin.end(stdin ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), scaled(60_000));
-  return new Promise((resolve) => child.on('close', (code) => {
+  const done = new Promise<Run>((resolve) => child.on('close', (code) => {
     clearTimeout(timer);
     run.code = code;
     resolve(run);
   }));
+  return Object.assign(done, { live: run });
 }
 
 if (!skipWithoutKvm(t)) {
@@ -50,7 +52,16 @@ if (!skipWithoutKvm(t)) {
     writeFileSync(configFile, JSON.stringify(config));
     const vmm = await ApiVmm.start();
     t.teardown(() => vmm.stop());
-    const r = (...args: string[]): Promise<Run> => remote(['--api-socket', vmm.socketPath, ...args]);
+    const r = (...args: string[]): ReturnType<typeof remote> => remote(['--api-socket', vmm.socketPath, ...args]);
+    /** `events --until EVENT`, once it surely follows the stream: it has printed a pause and resume made for it. */
+    const follow = async (until: string): Promise<{ ended: Promise<Run> }> => {
+      const events = r('events', '--until', until, '--timeout', String(scaled(30_000) / 1000));
+      while (events.live.code === null && !events.live.stdout.includes('"event":"resumed"')) {
+        await r('pause');
+        await r('resume');
+      }
+      return { ended: events }; // wrapped: an async function would wait for a returned promise
+    };
     const expectRefused = async (run: Promise<Run>, message: RegExp, what: string): Promise<void> => {
       const { code, stderr } = await run;
       t.equal(code, 1, `${what}: exit status 1`);
@@ -88,19 +99,17 @@ if (!skipWithoutKvm(t)) {
     t.match(attached.stdout, /TG cpl3/);
     t.equal((await r('console', '--until', 'never printed', '--timeout', '0.5')).code, 1, 'console --until times out with 1');
 
-    const rebooted = r('events', '--until', 'vm:rebooted', '--timeout', '30');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const rebooted = await follow('vm:rebooted');
     t.equal((await r('reboot')).code, 0, 'reboot');
-    const events = await rebooted;
+    const events = await rebooted.ended;
     t.equal(events.code, 0, 'events --until exits 0 at the event');
     t.match(events.stdout, /"event":"rebooting"[^]*"event":"rebooted"/, 'and printed the events as JSON lines');
     t.equal((await r('events', '--until', 'vm:booted', '--timeout', '0.5')).code, 1, 'events --until times out with 1');
 
     t.equal((await r('power-button')).code, 0, 'power-button');
-    const failed = r('events', '--until', 'vm:shutdown', '--timeout', '30');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const failed = await follow('vm:shutdown');
     t.equal((await r('nmi')).code, 0, 'nmi');
-    const shutdown = await failed;
+    const shutdown = await failed.ended;
     t.match(shutdown.stdout, /"reason":"failure"/, 'the test guest has no NMI handler: the NMI ended it');
     t.equal((await r('console', '--until', 'vector=2', '--timeout', '10')).code, 0, 'its report names vector 2 (NMI)');
     await expectRefused(r('shutdown'), /cannot shut down a VM that is Shutdown/, 'shutdown of a VM that is not running');
