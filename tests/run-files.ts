@@ -22,6 +22,8 @@ export interface FileResult extends FileCounts {
   ms: number;
   /** The process's exit code or signal. */
   exit: string;
+  /** 1, or 2 for the one run again after it failed (--rerun-failed). */
+  attempt: number;
 }
 
 /** The counts of the last `# { total: N, pass: N, ... }` line of a file's TAP, or null without one. */
@@ -33,7 +35,7 @@ export function parseCounts(tap: string): FileCounts | null {
   return { total: field('total'), pass: field('pass'), fail: field('fail'), skip: field('skip'), todo: field('todo') };
 }
 
-function runFile(file: string, timeoutMs: number): Promise<FileResult> {
+function runFile(file: string, timeoutMs: number, attempt: number): Promise<FileResult> {
   const started = Date.now();
   const child = spawn(process.execPath, [file], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,14 +56,14 @@ function runFile(file: string, timeoutMs: number): Promise<FileResult> {
       // A file that dies before its summary, or exits non-zero with all passing, counts as one failure.
       const failed = counts === null || (code !== 0 && counts.fail === 0);
       const result: FileResult = {
-        file: name, ms, exit: signal ?? String(code),
+        file: name, ms, exit: signal ?? String(code), attempt,
         ...(counts ?? { total: 0, pass: 0, fail: 0, skip: 0, todo: 0 }),
       };
       if (failed) {
         result.total += 1;
         result.fail += 1;
       }
-      process.stdout.write(`# Subtest: ${name}\n${output.replace(/^/gm, '    ').trimEnd()}\n`);
+      process.stdout.write(`# Subtest: ${name}${attempt > 1 ? ' (run again after it failed)' : ''}\n${output.replace(/^/gm, '    ').trimEnd()}\n`);
       process.stdout.write(`${failed || result.fail > 0 ? 'not ok' : 'ok'} - ${name} # time=${ms}ms exit=${result.exit}\n`);
       process.stdout.write(`${FILE_RESULT}${JSON.stringify(result)}\n`);
       resolve(result);
@@ -72,8 +74,8 @@ function runFile(file: string, timeoutMs: number): Promise<FileResult> {
 /** How often a line says which files are still running: the caller's sign that all is alive. */
 const HEARTBEAT_MS = 60_000;
 
-/** Runs `files`, `jobs` at a time; resolves with every file's result. */
-export async function runFiles(files: string[], jobs: number, timeoutMs: number): Promise<FileResult[]> {
+/** Runs `files`, `jobs` at a time, then with `rerunFailed` each failed file once more, alone; resolves with every result. */
+export async function runFiles(files: string[], jobs: number, timeoutMs: number, rerunFailed = false): Promise<FileResult[]> {
   const queue = [...files];
   const results: FileResult[] = [];
   const running = new Map<string, number>();
@@ -85,28 +87,37 @@ export async function runFiles(files: string[], jobs: number, timeoutMs: number)
   const worker = async (): Promise<void> => {
     for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
       running.set(file, Date.now());
-      results.push(await runFile(file, timeoutMs));
+      results.push(await runFile(file, timeoutMs, 1));
       running.delete(file);
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
+  const failed = rerunFailed ? results.filter((r) => r.fail > 0).map((r) => files.find((f) => relative(process.cwd(), f) === r.file) ?? r.file) : [];
+  for (const file of failed) {
+    running.set(file, Date.now());
+    results.push(await runFile(file, timeoutMs, 2));
+    running.delete(file);
+  }
   clearInterval(heartbeat);
   return results;
 }
 
-// `node dist/tests/run-files.js [--jobs N] [--timeout-ms N] FILE...`
+// `node dist/tests/run-files.js [--jobs N] [--timeout-ms N] [--rerun-failed] FILE...`
 const isMain = process.argv[1]?.endsWith('run-files.js');
 if (isMain) {
   const args = process.argv.slice(2);
   let jobs = 2;
   let timeoutMs = 900_000;
+  let rerunFailed = false;
   const files: string[] = [];
   while (args.length > 0) {
     const arg = args.shift() as string;
     if (arg === '--jobs') jobs = Number(args.shift());
     else if (arg === '--timeout-ms') timeoutMs = Number(args.shift());
+    else if (arg === '--rerun-failed') rerunFailed = true;
     else files.push(arg);
   }
-  const results = await runFiles(files, jobs, timeoutMs);
-  process.exit(results.some((r) => r.fail > 0) ? 1 : 0);
+  const results = await runFiles(files, jobs, timeoutMs, rerunFailed);
+  const last = new Map(results.map((r) => [r.file, r]));
+  process.exit([...last.values()].some((r) => r.fail > 0) ? 1 : 0);
 }
