@@ -3,7 +3,7 @@
 // name is given (it disappears when the VM ends) and can give it an IPv4
 // address. Reading stops while the guest has no room, so frames wait in the
 // kernel's queue rather than in tsvmm.
-import { closeSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { isNativeError, native, type FdWatch } from '../../native.js';
 import { ConfigError } from '../../util/errors.js';
 import type { NetConfig } from '../../vm/config.js';
@@ -32,7 +32,7 @@ export class Tap implements NetBackend {
         native.configureInterface(tap.name, config.ip ?? '', config.mask ?? '');
       }
     } catch (error) {
-      closeSync(tap.fd);
+      native.close(tap.fd);
       throw new ConfigError(`net ${id}: cannot configure ${tap.name}: ${error instanceof Error ? error.message : String(error)}`);
     }
     return new Tap(tap.fd, tap.name);
@@ -83,6 +83,6 @@ export class Tap implements NetBackend {
   async close(): Promise<void> {
     this.pauseReceive();
     this.receive = undefined;
-    closeSync(this.fd);
+    native.close(this.fd); // the addon opened it: node:fs warns when it closes an fd it did not open
   }
 }
