@@ -10,11 +10,8 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildGuestKit } from '../guest/kit.js';
-import { buildTestGuest } from '../guest/test-guest.js';
 import { kvmAvailable } from '../src/vm/kvm.js';
-import { buildL1Image } from './l1/image.js';
-import { runInL1 } from './l1/vm.js';
+import { prepareL1, runInL1 } from './l1/vm.js';
 import { FILE_RESULT, parseCounts, type FileCounts, type FileResult } from './run-files.js';
 
 const require = createRequire(import.meta.url);
@@ -56,16 +53,6 @@ function runTap(files: string[]): Promise<{ counts: FileCounts; code: number }> 
     const counts = parseCounts(tail.replace(/^\s+/gm, ''));
     resolve({ counts: counts ?? { ...zero(), total: 1, fail: 1 }, code: counts === null ? 1 : code ?? 1 });
   }));
-}
-
-/** Why no L1 VM can be had here, or null when it can (the image is then built). */
-function l1Unavailable(): string | null {
-  try {
-    buildL1Image();
-    return null;
-  } catch (error) {
-    return (error as Error).message;
-  }
 }
 
 interface L1Outcome {
@@ -137,7 +124,7 @@ async function main(): Promise<number> {
   }
   if (kvmFiles.length === 0) return finish(total, closing, code);
 
-  const why = l1Unavailable();
+  const why = prepareL1();
   if (why !== null) {
     const skipped = await runTap(kvmFiles);
     add(total, skipped.counts);
@@ -151,9 +138,6 @@ async function main(): Promise<number> {
     return finish(total, closing, code || skipped.code);
   }
 
-  // The guests are built here, natively: inside L1 a kernel build would take hours.
-  buildGuestKit();
-  buildTestGuest();
   const started = Date.now();
   const l1 = await runInsideL1(kvmFiles);
   // A file that failed was run once more: its last run counts, and a pass then is named as flaky.

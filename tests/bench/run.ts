@@ -8,11 +8,8 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildGuestKit } from '../../guest/kit.js';
-import { buildTestGuest } from '../../guest/test-guest.js';
 import { kvmAvailable } from '../../src/vm/kvm.js';
-import { buildL1Image } from '../l1/image.js';
-import { runInL1 } from '../l1/vm.js';
+import { prepareL1, runInL1 } from '../l1/vm.js';
 import { benchQmp, benchTsvmmApi } from './api.js';
 import { bootQemu, bootTsvmm, type BootTiming } from './boot.js';
 import type { GuestVmm } from '../helpers/guest-vmm.js';
@@ -63,14 +60,11 @@ function printTable(rows: Row[]): void {
 
 /** Runs this same bench inside L1 and copies its JSON to `out`; false when L1 cannot be had. */
 async function benchInL1(out: string, skipBoot: boolean): Promise<boolean> {
-  try {
-    buildL1Image();
-  } catch (error) {
-    process.stderr.write(`bench: no /dev/kvm and no L1 VM (${(error as Error).message}): VM benchmarks need one\n`);
+  const why = prepareL1();
+  if (why !== null) {
+    process.stderr.write(`bench: no /dev/kvm and no L1 VM (${why}): VM benchmarks need one\n`);
     return false;
   }
-  buildGuestKit();
-  buildTestGuest();
   process.stderr.write('bench: no /dev/kvm here; running inside the L1 VM (nested KVM under QEMU TCG)\n');
   const run = await runInL1(`exec node dist/tests/bench/run.js --out "$TSVMM_L1_RESULTS/bench.json"${skipBoot ? ' --skip-boot' : ''}`, {
     onOutput: (chunk) => process.stdout.write(chunk),

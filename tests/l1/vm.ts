@@ -12,6 +12,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, s
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildGuestKit } from '../../guest/kit.js';
+import { buildTestGuest } from '../../guest/test-guest.js';
 import { buildL1Image, type L1Image } from './image.js';
 
 export interface L1Options {
@@ -114,6 +116,22 @@ function readFrom(path: string, offset: number): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Builds L1's image and the guests the tests boot in it, here and natively
+ * (inside L1 a kernel build would take hours). Returns why no L1 can be had
+ * on this host, or null when it can.
+ */
+export function prepareL1(): string | null {
+  try {
+    buildL1Image();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  buildGuestKit();
+  buildTestGuest();
+  return null;
 }
 
 /** Boots L1, runs `command` (a shell command line) inside it, and powers L1 off. */
