@@ -60,6 +60,12 @@ struct Watch {
   uv_poll_t poll;
   Napi::Env env;
   Napi::FunctionReference callback;
+  // MakeCallback with this context, not a plain Call: only a callback scope
+  // runs the microtasks and process.nextTick work the callback queued when it
+  // returns. Without one they waited for some unrelated later callback, so a
+  // virtqueue's interrupt (a microtask) or a UDP send (a nextTick) could wait
+  // forever once the guest went quiet waiting for them.
+  Napi::AsyncContext context;
   bool stopped;
 };
 
@@ -69,7 +75,7 @@ static void OnReadable(uv_poll_t* handle, int status, int) {
   try {
     // The global object as receiver: an undefined one leaves a pending
     // exception that silences every later callback.
-    watch->callback.Call(watch->env.Global(), {Napi::Number::New(watch->env, status)});
+    watch->callback.MakeCallback(watch->env.Global(), {Napi::Number::New(watch->env, status)}, watch->context);
   } catch (const Napi::Error& error) {
     napi_fatal_exception(watch->env, error.Value());
   }
@@ -84,7 +90,7 @@ static Napi::Value WatchFd(const Napi::CallbackInfo& info) {
   if (napi_get_uv_event_loop(info.Env(), &loop) != napi_ok || loop == nullptr) {
     throw Napi::Error::New(info.Env(), "no event loop on this thread");
   }
-  auto* watch = new Watch{{}, info.Env(), Napi::Persistent(info[1].As<Napi::Function>()), false};
+  auto* watch = new Watch{{}, info.Env(), Napi::Persistent(info[1].As<Napi::Function>()), Napi::AsyncContext(info.Env(), "tsvmm.watchFd"), false};
   watch->poll.data = watch;
   int err = uv_poll_init(loop, &watch->poll, fd);
   if (err == 0) err = uv_poll_start(&watch->poll, UV_READABLE, OnReadable);
