@@ -120,12 +120,14 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
 
   /** Device side: raise an interrupt reason (used buffer or config change). */
   raiseInterrupt(reason: number): void {
-    const changed = this.locked(() => {
+    const newlySet = this.locked(() => {
       const before = this.get(Slot.InterruptStatus);
       this.set(Slot.InterruptStatus, before | reason);
-      return before === 0;
+      return (before & reason) !== reason;
     });
-    if (changed) this.events.interrupt(1);
+    // One edge per reason that was not already pending: a config change that
+    // comes while a used-buffer interrupt is being handled still gets its own.
+    if (newlySet) this.events.interrupt(1);
   }
 
   /** Device side: the config space changed; the driver re-reads it. */

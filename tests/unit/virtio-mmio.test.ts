@@ -154,6 +154,15 @@ t.test('notifications, interrupts and acknowledgement', async (t) => {
   t.same(log, ['notify 0', 'irq 1', 'irq 0'], 'notify for real queues only; one edge per interrupt');
 });
 
+t.test('a config change while a used-buffer interrupt is pending gets an edge of its own', async (t) => {
+  const { device, read, write, log } = transport();
+  device.raiseInterrupt(Interrupt.UsedBuffer);
+  device.raiseInterrupt(Interrupt.ConfigChange);
+  t.same(log, ['irq 1', 'irq 1']);
+  write(R.interruptAck, Interrupt.UsedBuffer | Interrupt.ConfigChange);
+  t.equal(read(R.interruptStatus), 0);
+});
+
 t.test('config space and its generation counter', async (t) => {
   const { device, read, write, config, log } = transport();
   t.equal(device.read(0x100, 1), 0x5a);

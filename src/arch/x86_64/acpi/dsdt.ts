@@ -37,7 +37,11 @@ function virtioDevice(index: number, base: number, size: number, gsi: number): A
     name('_CCA', integer(1)),
     name('_CRS', resourceTemplate([
       memory32Fixed(base, size),
-      extendedInterrupt(gsi, { edge: false, activeLow: false, shared: false }),
+      // Edge: the interrupt leaves through an irqfd, which pulses the pin. A
+      // level-triggered pin drops a pulse that comes while the last interrupt
+      // is still in service (KVM's remote IRR), and the device then waited
+      // for an acknowledgement that never came. As the MP table's ISA pins are.
+      extendedInterrupt(gsi, { edge: true, activeLow: false, shared: false }),
     ])),
   ]);
 }
