@@ -47,19 +47,61 @@ function hasCommand(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** QEMU and busybox-static, installed with apt when missing and we are root. */
+/**
+ * QEMU's TCG emulates nested SVM faithfully enough for L1 from version 10 on:
+ * with 7.2 (Debian 12's own) L1's kernel died or stalled about once in every
+ * 20 minutes of tests (tests/l1/README.md). Debian 12 has 10.0 in bookworm-backports.
+ */
+const QEMU_MIN_MAJOR = 10;
+const BACKPORTS_LIST = '/etc/apt/sources.list.d/tsvmm-bookworm-backports.sources';
+
+function qemuMajor(): number | null {
+  const result = spawnSync(QEMU, ['--version'], { encoding: 'utf8' });
+  const major = /version (\d+)\./.exec(result.stdout ?? '')?.[1];
+  return result.status === 0 && major ? Number(major) : null;
+}
+
+function debianCodename(): string | undefined {
+  const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  return /^VERSION_CODENAME=(\w+)/m.exec(osRelease)?.[1];
+}
+
+/** A recent enough QEMU: Debian's own where it is new enough (13 on), else from bookworm-backports. */
+function qemuPackages(): { packages: string[]; release?: string } {
+  const major = qemuMajor();
+  if (major !== null && major >= QEMU_MIN_MAJOR) return { packages: [] };
+  if (debianCodename() !== 'bookworm') return { packages: major === null ? ['qemu-system-x86'] : [] };
+  if (!existsSync(BACKPORTS_LIST)) {
+    writeFileSync(BACKPORTS_LIST, [
+      'Types: deb', 'URIs: http://deb.debian.org/debian', 'Suites: bookworm-backports', 'Components: main',
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg', '',
+    ].join('\n'));
+    aptUpdated = false;
+  }
+  return { packages: ['qemu-system-x86'], release: 'bookworm-backports' };
+}
+
+/** QEMU (recent enough), busybox-static, kmod and e2fsprogs, installed with apt when missing and we are root. */
 export function ensureHostPackages(): void {
-  const missing = [
-    ...(hasCommand(QEMU) ? [] : ['qemu-system-x86']),
+  const others = [
     ...(existsSync(BUSYBOX) ? [] : ['busybox-static']),
     ...(hasCommand('depmod') ? [] : ['kmod']),
     ...(hasCommand('mkfs.ext4') ? [] : ['e2fsprogs']),
   ];
+  const root = process.getuid?.() === 0;
+  const qemu = root ? qemuPackages() : { packages: qemuMajor() === null ? ['qemu-system-x86'] : [] };
+  const missing = [...qemu.packages, ...others];
   if (missing.length === 0) return;
-  if (process.getuid?.() !== 0) throw new Error(`the L1 VM needs ${missing.join(', ')}: run as root, or apt-get install them`);
-  say(`installing ${missing.join(' ')}`);
+  if (!root) throw new Error(`the L1 VM needs ${missing.join(', ')}: run as root, or apt-get install them`);
+  say(`installing ${missing.join(' ')}${qemu.release ? ` (QEMU from ${qemu.release})` : ''}`);
   aptUpdate();
-  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { stdio: ['ignore', 2, 2], env: aptEnv() });
+  const install = (packages: string[], release?: string): void => {
+    if (packages.length === 0) return;
+    execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...(release ? ['-t', release] : []), ...packages],
+      { stdio: ['ignore', 2, 2], env: aptEnv() });
+  };
+  install(qemu.packages, qemu.release);
+  install(others);
 }
 
 function packageVersion(name: string): string {
