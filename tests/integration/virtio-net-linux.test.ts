@@ -80,8 +80,8 @@ if (!skipWithoutKvm(t)) {
 }
 
 /**
- * For a transfer that stalls: both VMs' device counters (frames, drops,
- * backlog) every minute, so the log shows which side stopped moving.
+ * For a transfer that stalls: both VMs' device counters (frames and drops
+ * each way) every minute, so the log shows which side stopped moving.
  */
 function reportCounters(t: Test, sockets: string[]): () => void {
   const clients = sockets.map((socketPath) => new Client('http://localhost', { socketPath }));
