@@ -9,7 +9,7 @@ import { Client } from 'undici';
 import { ApiVmm } from '../helpers/api.js';
 import { buildTestElf, HALT_FOREVER } from '../helpers/elf.js';
 import { qemuAvailable } from '../helpers/qemu.js';
-import { summarize, type LatencySummary } from './stats.js';
+import { summarize, WORK_DIVISOR, type LatencySummary } from './stats.js';
 
 export interface ApiBenchResult {
   ping: LatencySummary;
@@ -18,9 +18,9 @@ export interface ApiBenchResult {
   qmp_query_status?: LatencySummary;
 }
 
-const SEQUENTIAL = 10_000;
+export const SEQUENTIAL = 10_000 / WORK_DIVISOR;
 const CONCURRENT_CONNECTIONS = 16;
-const CONCURRENT_REQUESTS = 20_000;
+const CONCURRENT_REQUESTS = 20_000 / WORK_DIVISOR;
 
 async function sequential(client: Client, path: string, count: number): Promise<LatencySummary> {
   const samples: bigint[] = [];

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kvmAvailable } from '../../src/vm/kvm.js';
 import { prepareL1, runInL1 } from '../l1/vm.js';
-import { benchQmp, benchTsvmmApi } from './api.js';
+import { benchQmp, benchTsvmmApi, SEQUENTIAL } from './api.js';
 import { bootQemu, bootTsvmm, type BootTiming } from './boot.js';
 import type { GuestVmm } from '../helpers/guest-vmm.js';
 import { ensureQemu } from '../helpers/qemu.js';
 import type { LatencySummary } from './stats.js';
 import {
-  benchBlock, benchExits, benchImage, benchMemory, benchNet, benchSerial, benchStartup, benchTouch, type PerVmm,
+  benchBlock, benchExits, benchImage, benchMemory, benchNet, benchSerial, benchStartup, benchTouch, NET_FRAMES, type PerVmm,
 } from './test-guest.js';
 
 interface Row {
@@ -58,6 +58,18 @@ function printTable(rows: Row[]): void {
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
 }
 
+/**
+ * Runs one benchmark, saying when it starts and how long it took: a line now
+ * and then also tells the L1 harness that L1 is alive.
+ */
+async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  process.stdout.write(`bench: ${name}...\n`);
+  const result = await run();
+  process.stdout.write(`bench: ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return result;
+}
+
 /** Runs this same bench inside L1 and copies its JSON to `out`; false when L1 cannot be had. */
 async function benchInL1(out: string, skipBoot: boolean): Promise<boolean> {
   const why = prepareL1();
@@ -88,20 +100,20 @@ async function main(): Promise<void> {
   if (!qemu) process.stderr.write('bench: QEMU is not installed (apt-get install qemu-system-x86): no QEMU column\n');
   const vmms: GuestVmm[] = qemu ? ['tsvmm', 'qemu'] : ['tsvmm'];
   const image = kvm ? benchImage() : undefined;
-  const exits = image ? await benchExits(vmms, image) : undefined;
-  const startup = kvm ? await benchStartup(vmms) : undefined;
-  const memory = kvm ? await benchMemory(vmms) : undefined;
-  const touch = kvm ? await benchTouch(vmms) : undefined;
-  const block = image ? await benchBlock(vmms, image) : undefined;
-  const net = kvm ? await benchNet(vmms) : undefined;
-  const serial = kvm ? await benchSerial(vmms) : undefined;
-  const api = await benchTsvmmApi();
-  const qmp = await benchQmp();
+  const exits = image ? await step('exit costs', () => benchExits(vmms, image)) : undefined;
+  const startup = kvm ? await step('start-up', () => benchStartup(vmms)) : undefined;
+  const memory = kvm ? await step('memory', () => benchMemory(vmms)) : undefined;
+  const touch = kvm ? await step('guest page touches', () => benchTouch(vmms)) : undefined;
+  const block = image ? await step('block', () => benchBlock(vmms, image)) : undefined;
+  const net = kvm ? await step('UDP tunnel', () => benchNet(vmms)) : undefined;
+  const serial = kvm ? await step('serial', () => benchSerial(vmms)) : undefined;
+  const api = await step('API', () => benchTsvmmApi());
+  const qmp = await step('QMP', () => benchQmp());
   // One boot at a time: guest kernel code is CPU-bound here, and two at once would slow both.
   const runBoots = !values['skip-boot'] && kvmAvailable();
-  const tsvmmPvh = runBoots ? await bootTsvmm('vmlinux') : undefined;
-  const tsvmmBzImage = runBoots ? await bootTsvmm('bzImage') : undefined;
-  const qemuPvh = runBoots && qemu ? await bootQemu() : undefined;
+  const tsvmmPvh = runBoots ? await step('kit Linux boot, tsvmm, vmlinux', () => bootTsvmm('vmlinux')) : undefined;
+  const tsvmmBzImage = runBoots ? await step('kit Linux boot, tsvmm, bzImage', () => bootTsvmm('bzImage')) : undefined;
+  const qemuPvh = runBoots && qemu ? await step('kit Linux boot, QEMU', () => bootQemu()) : undefined;
   const rows: Row[] = [
     guestRow('exit cost, port write (µs/exit)', exits?.port_us),
     guestRow('exit cost, MMIO write (µs/exit)', exits?.mmio_us),
@@ -116,11 +128,11 @@ async function main(): Promise<void> {
     guestRow(`block random read, 4 KiB qd16 (IOPS; host pread ${value(block?.rand_read_iops.host)})`, block?.rand_read_iops),
     guestRow('UDP tunnel, 1514-byte frames received (frames/s)', net?.frames_per_s),
     guestRow('UDP tunnel, received (MiB/s)', net?.mib_per_s),
-    guestRow('UDP tunnel, share of 200k frames delivered (%)', net?.delivered_percent),
+    guestRow(`UDP tunnel, share of ${NET_FRAMES / 1000}k frames delivered (%)`, net?.delivered_percent),
     guestRow('UDP tunnel, sender (frames/s)', net?.sent_frames_per_s),
     guestRow('serial output, 64 KiB, one exit per byte, to stdout (KiB/s)', serial?.stdout_kib_s),
     guestRow('serial output through the socket console to a client (KiB/s)', serial?.socket_kib_s),
-    { benchmark: 'vmm.ping latency p50 / p99 (µs), 10k sequential, keep-alive', tsvmm: latency(api.ping), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: `vmm.ping latency p50 / p99 (µs), ${SEQUENTIAL / 1000}k sequential, keep-alive`, tsvmm: latency(api.ping), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'vm.info vs QMP query-status p50 / p99 (µs)', tsvmm: latency(api.info), qemu: latency(qmp), ratio: ratio(api.info?.p50_us, qmp?.p50_us) },
     { benchmark: 'vmm.ping throughput, 16 connections (req/s)', tsvmm: String(api.throughput_rps), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'kit Linux, vmlinux (PVH): s to marker / to exit', tsvmm: boot(tsvmmPvh), qemu: boot(qemuPvh), ratio: ratio(tsvmmPvh?.marker_ms, qemuPvh?.marker_ms) },

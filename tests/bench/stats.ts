@@ -1,4 +1,12 @@
-// Percentiles over latency samples.
+// Percentiles over latency samples, and how much work each benchmark does.
+
+/**
+ * Inside the L1 VM everything runs 10-50 times slower (emulated), so the
+ * benchmarks that repeat an operation do a tenth as many there: the whole
+ * bench then ends in minutes, and per-operation figures and ratios are
+ * unchanged.
+ */
+export const WORK_DIVISOR = process.env.TSVMM_IN_L1 === '1' ? 10 : 1;
 
 export interface LatencySummary {
   samples: number;

@@ -12,8 +12,12 @@ import { freeUdpPorts } from '../helpers/net.js';
 import { runGuest, startGuest, type GuestRun, type GuestSetup, type GuestVmm } from '../helpers/guest-vmm.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { TSVMM } from '../helpers/tsvmm.js';
+import { WORK_DIVISOR } from './stats.js';
 
 const RUNS = 3;
+const EXITS = 100_000;
+/** Frames the UDP tunnel benchmark sends. */
+export const NET_FRAMES = 200_000 / WORK_DIVISOR;
 const MIB = 2 ** 20;
 
 export type PerVmm = Partial<Record<GuestVmm | 'host', number>>;
@@ -47,7 +51,7 @@ export interface ExitCosts { port_us: PerVmm; mmio_us: PerVmm; notify_us: PerVmm
 
 /** µs per exit for N port writes and N MMIO writes; µs per virtio notification (ioeventfd, no exit to user space). */
 export async function benchExits(vmms: GuestVmm[], disk: string): Promise<ExitCosts> {
-  const count = 100_000;
+  const count = EXITS / WORK_DIVISOR;
   const loops: GuestVmm[] = vmms.includes('tsvmm') ? ['tsvmm-c-loop', ...vmms] : vmms;
   return {
     port_us: await alternate(loops, () => ({ cmdline: `test=pio count=${count}` }), perOperationUs(count)),
@@ -154,7 +158,7 @@ export interface NetResults { frames_per_s: PerVmm; mib_per_s: PerVmm; delivered
 
 /** Two test guests of one VMM over a UDP tunnel: the receiver's rate, and how much of what was sent arrived. */
 export async function benchNet(vmms: GuestVmm[]): Promise<NetResults> {
-  const frames = 200_000;
+  const frames = NET_FRAMES;
   const size = 1514;
   const samples = new Map<GuestVmm, Array<[number, number, number]>>(vmms.map((vmm) => [vmm, []]));
   for (let i = 0; i < RUNS; i++) {
