@@ -16,7 +16,7 @@ import type { GuestVmm } from '../helpers/guest-vmm.js';
 import { ensureQemu } from '../helpers/qemu.js';
 import type { LatencySummary } from './stats.js';
 import {
-  benchBlock, benchExits, benchImage, benchMemory, benchNet, benchSerial, benchStartup, benchTouch, NET_FRAMES, type PerVmm,
+  benchBlock, benchExits, benchImage, benchMemory, benchNet, benchSerial, benchStartup, benchTouch, NET_FRAMES, SERIAL_BYTES, type PerVmm,
 } from './test-guest.js';
 
 interface Row {
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     guestRow('UDP tunnel, received (MiB/s)', net?.mib_per_s),
     guestRow(`UDP tunnel, share of ${NET_FRAMES / 1000}k frames delivered (%)`, net?.delivered_percent),
     guestRow('UDP tunnel, sender (frames/s)', net?.sent_frames_per_s),
-    guestRow('serial output, 64 KiB, one exit per byte, to stdout (KiB/s)', serial?.stdout_kib_s),
+    guestRow(`serial output, ${SERIAL_BYTES} bytes, one exit per byte, to stdout (KiB/s)`, serial?.stdout_kib_s),
     guestRow('serial output through the socket console to a client (KiB/s)', serial?.socket_kib_s),
     { benchmark: `vmm.ping latency p50 / p99 (µs), ${SEQUENTIAL / 1000}k sequential, keep-alive`, tsvmm: latency(api.ping), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'vm.info vs QMP query-status p50 / p99 (µs)', tsvmm: latency(api.info), qemu: latency(qmp), ratio: ratio(api.info?.p50_us, qmp?.p50_us) },

@@ -185,7 +185,7 @@ export async function benchNet(vmms: GuestVmm[]): Promise<NetResults> {
   };
 }
 
-const SERIAL_BYTES = 64 * 1024;
+export const SERIAL_BYTES = Math.floor((64 * 1024) / WORK_DIVISOR);
 
 export interface SerialResults { stdout_kib_s: PerVmm; socket_kib_s: PerVmm }
 
