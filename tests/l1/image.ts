@@ -48,9 +48,10 @@ function hasCommand(command: string): boolean {
 }
 
 /**
- * QEMU's TCG emulates nested SVM faithfully enough for L1 from version 10 on:
- * with 7.2 (Debian 12's own) L1's kernel died or stalled about once in every
- * 20 minutes of tests (tests/l1/README.md). Debian 12 has 10.0 in bookworm-backports.
+ * QEMU's TCG emulates nested SVM far better from version 10 on: with 7.2
+ * (Debian 12's own) L1's kernel died or stalled about once in every 20 minutes
+ * of tests, with 10 about once in 70 (tests/l1/README.md). Debian 12 has 10.0
+ * in bookworm-backports.
  */
 const QEMU_MIN_MAJOR = 10;
 const BACKPORTS_LIST = '/etc/apt/sources.list.d/tsvmm-bookworm-backports.sources';
