@@ -202,8 +202,18 @@ function makeScratchDisk(path: string): void {
   execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'l1-scratch', '-i', '262144', '-E', 'lazy_itable_init=0,lazy_journal_init=0', path], { stdio: ['ignore', 2, 2] });
 }
 
-/** Builds the L1 image unless the cache has it (seconds, plus a 70 MB download the first time). */
+let built: L1Image | undefined;
+
+/**
+ * Builds the L1 image unless the cache has it (seconds, plus a 70 MB download
+ * the first time). Once per process: npm test prepares it, then boots L1 once or twice.
+ */
 export function buildL1Image(): L1Image {
+  built ??= buildOrFindL1Image();
+  return built;
+}
+
+function buildOrFindL1Image(): L1Image {
   ensureHostPackages();
   const pkg = kernelPackage();
   const hash = createHash('sha256');
