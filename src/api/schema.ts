@@ -1,74 +1,12 @@
-// The REST API's data shapes, as TypeBox schemas: the one source of truth.
+// The REST API's data shapes, as TypeBox schemas: the one source of truth
+// (VmConfig's sections are in src/config/schema.ts).
 // Requests are validated against them at runtime; openapi/tsvmm.json and the
 // client types in src/api/generated/ are generated from them
 // (`npm run generate`). Names and fields follow Cloud Hypervisor's document.
-import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import { MAX_MEMORY, MAX_VCPUS, MIN_MEMORY } from '../vm/config.js';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CONFIG_SCHEMAS, refTo, VmConfigSchema } from '../config/schema.js';
 
 const strict = { additionalProperties: false } as const;
-
-/** A `$ref` to a named schema that keeps the referenced schema's static type. */
-function refTo<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
-  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id as string));
-}
-
-export const PayloadConfigSchema = Type.Object({
-  kernel: Type.Optional(Type.String({ minLength: 1, description: 'ELF vmlinux with a PVH note, or bzImage' })),
-  initramfs: Type.Optional(Type.String({ minLength: 1 })),
-  cmdline: Type.Optional(Type.String()),
-  firmware: Type.Optional(Type.String({ description: 'Not supported: boot a kernel' })),
-}, { ...strict, $id: 'PayloadConfig', description: 'What the guest boots' });
-
-export const CpusConfigSchema = Type.Object({
-  boot_vcpus: Type.Integer({ minimum: 1, maximum: MAX_VCPUS }),
-  max_vcpus: Type.Integer({ minimum: 1, maximum: MAX_VCPUS }),
-}, { ...strict, $id: 'CpusConfig' });
-
-export const MemoryConfigSchema = Type.Object({
-  size: Type.Integer({ minimum: MIN_MEMORY, maximum: MAX_MEMORY, description: 'Bytes, a multiple of 4096' }),
-}, { ...strict, $id: 'MemoryConfig' });
-
-export const ConsoleConfigSchema = Type.Object({
-  mode: Type.Union((['Off', 'Null', 'Tty', 'File', 'Pty', 'Socket', 'Tcp'] as const).map((mode) => Type.Literal(mode))),
-  file: Type.Optional(Type.String({ minLength: 1, description: 'File mode: the output file. Pty mode, in vm.info: the pty path' })),
-  socket: Type.Optional(Type.String({ minLength: 1, description: 'Socket mode: the UNIX socket clients attach to' })),
-  tcp: Type.Optional(Type.String({ minLength: 1, description: 'Tcp mode: [HOST:]PORT, loopback by default; port 0 picks one (vm.info shows it)' })),
-}, { ...strict, $id: 'ConsoleConfig' });
-
-export const RngConfigSchema = Type.Object({
-  src: Type.String({ minLength: 1, description: 'Host file read for entropy, e.g. /dev/urandom' }),
-}, { ...strict, $id: 'RngConfig' });
-
-export const DiskConfigSchema = Type.Object({
-  path: Type.String({ minLength: 1, description: 'A raw image' }),
-  readonly: Type.Optional(Type.Boolean({ default: false })),
-  direct: Type.Optional(Type.Boolean({ default: false, description: 'O_DIRECT' })),
-  id: Type.Optional(Type.String({ minLength: 1 })),
-}, { ...strict, $id: 'DiskConfig' });
-
-const ENDPOINT = '^(\\[[0-9A-Fa-f:.]+\\]|[0-9.]+):[0-9]{1,5}$';
-
-export const NetConfigSchema = Type.Object({
-  tap: Type.Optional(Type.String({ maxLength: 15, description: 'TAP interface; created when empty or absent (and remote is not set)' })),
-  ip: Type.Optional(Type.String({ minLength: 1, description: 'IPv4 address given to the TAP interface on the host' })),
-  mask: Type.Optional(Type.String({ minLength: 1, description: 'IPv4 netmask of the TAP interface' })),
-  mac: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$', description: "The guest's MAC; random when absent" })),
-  id: Type.Optional(Type.String({ minLength: 1 })),
-  local: Type.Optional(Type.String({ pattern: ENDPOINT, description: 'UDP tunnel: HOST:PORT bound; port 0 picks one (vm.info shows it)' })),
-  remote: Type.Optional(Type.String({ pattern: ENDPOINT, description: 'UDP tunnel: HOST:PORT frames go to; selects the UDP backend' })),
-}, { ...strict, $id: 'NetConfig' });
-
-/** vm.create's body. Sections left out take the CLI's defaults. */
-export const VmConfigSchema = Type.Object({
-  payload: refTo(PayloadConfigSchema),
-  cpus: Type.Optional(refTo(CpusConfigSchema)),
-  memory: Type.Optional(refTo(MemoryConfigSchema)),
-  serial: Type.Optional(refTo(ConsoleConfigSchema)),
-  console: Type.Optional(refTo(ConsoleConfigSchema)),
-  rng: Type.Optional(refTo(RngConfigSchema)),
-  disks: Type.Optional(Type.Array(refTo(DiskConfigSchema), { maxItems: 16 })),
-  net: Type.Optional(Type.Array(refTo(NetConfigSchema), { maxItems: 16 })),
-}, { ...strict, $id: 'VmConfig', description: 'Virtual machine configuration' });
 
 export const VmStateSchema = Type.Union(
   [Type.Literal('Created'), Type.Literal('Running'), Type.Literal('Shutdown'), Type.Literal('Paused')],
@@ -110,12 +48,9 @@ export const ErrorBodySchema = Type.Object({
 
 /** Every named schema, in the order the OpenAPI document lists them. */
 export const COMPONENT_SCHEMAS: readonly TSchema[] = [
-  VmmPingResponseSchema, VmStateSchema, VmInfoSchema, VmCountersSchema, PayloadConfigSchema,
-  VmConfigSchema, CpusConfigSchema, MemoryConfigSchema, ConsoleConfigSchema, RngConfigSchema, DiskConfigSchema, NetConfigSchema,
-  EventRecordSchema, ErrorBodySchema,
+  VmmPingResponseSchema, VmStateSchema, VmInfoSchema, VmCountersSchema, ...CONFIG_SCHEMAS, EventRecordSchema, ErrorBodySchema,
 ];
 
-export type VmConfigBody = Static<typeof VmConfigSchema>;
 export type VmInfoBody = Static<typeof VmInfoSchema>;
 export type VmmPingBody = Static<typeof VmmPingResponseSchema>;
 export type VmCountersBody = Static<typeof VmCountersSchema>;

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { native } from '../native.js';
 import { ConfigError } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { parsePathOrFd, type PathOrFd } from '../vm/option-string.js';
+import { parsePathOrFd, type PathOrFd } from '../config/option-string.js';
 
 export type ApiSocketSpec = PathOrFd;
 

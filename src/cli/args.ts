@@ -1,17 +1,20 @@
-// The `tsvmm` command line: flags in Cloud Hypervisor's style, turned into
-// a VmConfig. Nothing here touches KVM.
-import { parseArgs } from 'node:util';
+// The `tsvmm` command line: Cloud Hypervisor's options and option strings,
+// turned into a vm.create body. Options Cloud Hypervisor has and tsvmm has
+// not are known, and refused by name. Nothing here touches KVM; the body
+// is checked by the control loop, as an API body is.
 import { parseApiSocket, type ApiSocketSpec } from '../api/socket.js';
+import {
+  parseConsole, parseCpus, parseDebugConsole, parseDisk, parseMemory, parseNet, parsePlatform, parseRng, parseSerial,
+} from '../config/options.js';
+import type { VmConfigBody } from '../config/schema.js';
 import { parseEventMonitor, type EventMonitorSpec } from '../events/monitor-file.js';
 import { ConfigError } from '../util/errors.js';
-import {
-  defaultVmConfig, parseConsole, parseCpus, parseDisk, parseMemory, parseNet, parseRng, validateVmConfig, type VmConfig,
-} from '../vm/config.js';
+import { parseArgv, type OptionSpec, type ParsedArgv } from './argv.js';
 
 export interface CliCommand {
   kind: 'run';
   /** The VM to create and boot at once, when a payload was given. */
-  config?: VmConfig;
+  config?: VmConfigBody & Required<Pick<VmConfigBody, 'serial' | 'console'>>;
   apiSocket?: ApiSocketSpec;
   verbosity: number;
   /** Where log lines go instead of stderr (appended). */
@@ -24,31 +27,36 @@ export interface CliCommand {
 
 export type CliRequest = CliCommand | { kind: 'help' } | { kind: 'version' };
 
-const OPTIONS = {
-  'api-socket': { type: 'string' },
-  kernel: { type: 'string' },
-  initramfs: { type: 'string' },
-  cmdline: { type: 'string' },
-  firmware: { type: 'string' },
-  cpus: { type: 'string' },
-  memory: { type: 'string' },
-  serial: { type: 'string' },
-  console: { type: 'string' },
-  rng: { type: 'string' },
-  disk: { type: 'string', multiple: true },
-  net: { type: 'string', multiple: true },
-  'no-shutdown': { type: 'boolean' },
-  'event-monitor': { type: 'string' },
-  'log-file': { type: 'string' },
-  verbose: { type: 'boolean', short: 'v', multiple: true },
-  version: { type: 'boolean', short: 'V' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+const one: OptionSpec = { arity: 'one' };
+const many: OptionSpec = { arity: 'many' };
+const flag: OptionSpec = { arity: 'flag' };
+
+/** The options tsvmm implements. */
+const OPTIONS: Record<string, OptionSpec> = {
+  'api-socket': one, kernel: one, initramfs: one, cmdline: one, cpus: one, memory: one, platform: one,
+  serial: one, console: one, 'debug-console': one, rng: one, disk: many, net: many, pvpanic: flag,
+  seccomp: one, 'no-shutdown': flag, 'event-monitor': one, 'log-file': one,
+  v: { arity: 'count', short: 'v' }, verbose: { arity: 'count' }, version: { arity: 'flag', short: 'V' }, help: { arity: 'flag', short: 'h' },
+};
+
+/** Cloud Hypervisor's options that tsvmm does not implement: known, so the refusal names them. */
+const NOT_SUPPORTED: Record<string, OptionSpec> = {
+  balloon: one, device: many, fs: many, 'generic-vhost-user': many, pmem: many, 'user-device': many, vdpa: many,
+  vsock: one, numa: many, 'memory-zone': many, 'pci-segment': many, 'rate-limit-group': many, tpm: one,
+  landlock: flag, 'landlock-rules': many, watchdog: flag, rtc: { arity: 'optional' }, gdb: one, ivshmem: one,
+  igvm: one, 'host-data': one, 'fw-cfg-config': one, pvmemcontrol: flag, restore: one, firmware: one,
+  'log-format': one, 'dbus-service-name': one, 'dbus-object-path': one, 'dbus-system-bus': flag,
+};
+
+const SECCOMP_VALUES = ['true', 'false', 'log', 'errno'];
 
 export const USAGE = `Usage: tsvmm [OPTIONS]
 
 Boots a Linux kernel in a KVM virtual machine, at once when a payload is
 given, and/or serves the REST API (Cloud Hypervisor's /api/v1) on a socket.
+Options and option strings are Cloud Hypervisor's (v53.0): comma-separated
+key=value pairs, a later key wins, an empty value means unset, and options
+marked (repeatable) take several values after one flag (--disk path=A path=B).
 
 API:
   --api-socket path=PATH   serve the REST API on a UNIX socket (mode 0600); also fd=N
@@ -59,8 +67,11 @@ Payload:
   --cmdline STRING         kernel command line
 
 Machine:
-  --cpus boot=N            vCPUs at boot (1-254; max=M must equal N for now) [default: boot=1]
+  --cpus boot=N[,max=N][,nested=on|off]
+                           vCPUs at boot (1-254; max must equal boot) [default: boot=1];
+                           nested=off hides VMX/SVM from the guest
   --memory size=SIZE       guest RAM, bytes or with K/M/G/T suffix [default: size=512M]
+  --platform KEYS          accepted at Cloud Hypervisor's defaults (num_pci_segments=1)
 
 Devices:
   --serial MODE            COM1 16550 UART [default: tty]; MODE is one of
@@ -71,22 +82,30 @@ Devices:
                              pty          a pseudo-terminal; its path is logged
                                           and shown in vm.info (serial.file)
                              socket=PATH  a UNIX socket to attach to
-                             tcp=[HOST:]PORT  a TCP console (loopback unless
-                                          HOST is given; port 0 picks one)
+                             tcp=[HOST:]PORT  a TCP console (tsvmm only; loopback
+                                          unless HOST is given; port 0 picks one)
                            pty, socket and tcp take one client at a time and
                            replay the last 64 KiB of output on attach
-  --console MODE           a virtio console (hvc0 in Linux), the same modes as
+  --console MODE[,id=ID]   a virtio console (hvc0 in Linux), the same modes as
                            --serial; only one of the two may be tty [default: off]
-  --rng src=PATH           a virtio-rng device reading entropy from PATH [default src: /dev/urandom]
-  --disk path=F[,readonly=on|off][,direct=on|off][,id=ID]
+  --debug-console off      accepted at its default only (off,iobase=0xe9)
+  --rng src=PATH[,id=ID]   a virtio-rng device reading entropy from PATH [default src: /dev/urandom]
+  --disk path=F[,readonly=on|off][,direct=on|off][,id=ID][,serial=S][,queue_size=N]
                            a virtio-blk device over raw image F (repeatable)
-  --net [tap=NAME][,ip=IP][,mask=MASK][,mac=MAC][,id=ID]
+  --net [tap=NAME][,ip=IP][,mask=MASK][,mac=MAC][,id=ID][,mtu=N][,queue_size=N]
                            a virtio-net device on a TAP interface, created
                            when NAME is empty or absent (repeatable)
   --net remote=HOST:PORT[,local=HOST:PORT][,mac=MAC][,id=ID]
-                           a virtio-net device on a UDP tunnel: one datagram
-                           per frame to remote, received from remote only;
-                           local port 0 (the default) picks a free port
+                           tsvmm only: a virtio-net device on a UDP tunnel, one
+                           datagram per frame to remote, received from remote
+                           only; local port 0 (the default) picks a free port
+  --pvpanic                a pvpanic device (QEMU0001); a guest panic becomes an event
+
+  Every other key of Cloud Hypervisor's option strings is accepted at its
+  default value (num_queues=1, iommu=off, ...) and refused with a message
+  naming it otherwise. Cloud Hypervisor options tsvmm does not have
+  (--fs, --pmem, --balloon, --vsock, --device, --numa, --watchdog, ...) are
+  refused by name.
 
 Life cycle:
   A guest that resets (reboot) boots again in the same process. A guest that
@@ -101,10 +120,11 @@ Events and logs:
   --log-file PATH          log to PATH (appended) instead of stderr
 
 Other:
+  --seccomp true|false|log|errno
+                           accepted for Cloud Hypervisor's command lines;
+                           tsvmm installs no seccomp filter
   -V, --version            print the version and exit
   -h, --help               print this help and exit
-
-Option strings follow Cloud Hypervisor: comma-separated key=value pairs.
 
 Exit status:
   0  the guest powered off, tsvmm was stopped by SIGINT/SIGTERM, or
@@ -116,47 +136,75 @@ Exit status:
   3  the host cannot run the VM (no /dev/kvm, missing KVM capability)
 `;
 
-export function parseCommandLine(argv: string[]): CliRequest {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
-  }
-  const { values } = parsed;
-  if (values.help) return { kind: 'help' };
-  if (values.version) return { kind: 'version' };
+function single(parsed: ParsedArgv, name: string): string | undefined {
+  return parsed.get(name)?.[0];
+}
 
-  const apiSocket = values['api-socket'] === undefined ? undefined : parseApiSocket(values['api-socket']);
-  const verbosity = values.verbose?.length ?? 0;
-  const noShutdown = values['no-shutdown'] ?? false;
-  const logFile = values['log-file'];
+/** tsvmm installs no seccomp filter; every value Cloud Hypervisor takes is accepted (see the README). */
+function checkSeccomp(value: string | undefined): void {
+  if (value === undefined) return;
+  if (!SECCOMP_VALUES.includes(value)) throw new ConfigError(`--seccomp: "${value}" is not one of ${SECCOMP_VALUES.join(', ')}`);
+}
+
+/** The vm.create body the machine options describe. */
+function vmConfigBody(parsed: ParsedArgv, kernel: string): NonNullable<CliCommand['config']> {
+  const text = (name: string): string | undefined => single(parsed, name);
+  const cmdline = text('cmdline');
+  const initramfs = text('initramfs');
+  const config: NonNullable<CliCommand['config']> = {
+    payload: { kernel, ...(initramfs !== undefined ? { initramfs } : {}), ...(cmdline !== undefined ? { cmdline } : {}) },
+    serial: parseSerial(text('serial') ?? 'tty'),
+    console: parseConsole(text('console') ?? 'off'),
+  };
+  const section = <T>(name: string, parse: (input: string) => T): T | undefined => {
+    const value = text(name);
+    return value === undefined ? undefined : parse(value);
+  };
+  const cpus = section('cpus', parseCpus);
+  const memory = section('memory', parseMemory);
+  const platform = section('platform', parsePlatform);
+  const debugConsole = section('debug-console', parseDebugConsole);
+  const rng = section('rng', parseRng);
+  return {
+    ...config,
+    ...(cpus ? { cpus } : {}),
+    ...(memory ? { memory } : {}),
+    ...(platform ? { platform } : {}),
+    ...(debugConsole ? { debug_console: debugConsole } : {}),
+    ...(rng ? { rng } : {}),
+    ...(parsed.has('disk') ? { disks: (parsed.get('disk') ?? []).map(parseDisk) } : {}),
+    ...(parsed.has('net') ? { net: (parsed.get('net') ?? []).map(parseNet) } : {}),
+    ...(parsed.has('pvpanic') ? { pvpanic: true } : {}),
+  };
+}
+
+const MACHINE_OPTIONS = ['initramfs', 'cmdline', 'cpus', 'memory', 'platform', 'serial', 'console', 'debug-console',
+  'rng', 'disk', 'net', 'pvpanic'];
+
+export function parseCommandLine(argv: string[]): CliRequest {
+  const parsed = parseArgv(argv, { ...OPTIONS, ...NOT_SUPPORTED });
+  if (parsed.has('help')) return { kind: 'help' };
+  if (parsed.has('version')) return { kind: 'version' };
+  const refused = Object.keys(NOT_SUPPORTED).find((name) => parsed.has(name));
+  if (refused) throw new ConfigError(`--${refused} is not supported by tsvmm`);
+  checkSeccomp(single(parsed, 'seccomp'));
+
+  const apiSocketText = single(parsed, 'api-socket');
+  const apiSocket = apiSocketText === undefined ? undefined : parseApiSocket(apiSocketText);
+  const verbosity = (parsed.get('v')?.length ?? 0) + (parsed.get('verbose')?.length ?? 0);
+  const noShutdown = parsed.has('no-shutdown');
+  const logFile = single(parsed, 'log-file');
   if (logFile === '') throw new ConfigError('--log-file needs a path');
-  const eventMonitor = values['event-monitor'] === undefined ? undefined : parseEventMonitor(values['event-monitor']);
+  const monitorText = single(parsed, 'event-monitor');
+  const eventMonitor = monitorText === undefined ? undefined : parseEventMonitor(monitorText);
   const common = { verbosity, noShutdown, ...(logFile ? { logFile } : {}), ...(eventMonitor ? { eventMonitor } : {}) };
-  const machineFlags = [values.kernel, values.initramfs, values.cmdline, values.firmware, values.cpus, values.memory,
-    values.serial, values.console, values.rng, values.disk, values.net];
-  if (values.kernel === undefined) {
+  const kernel = single(parsed, 'kernel');
+  if (kernel === undefined) {
     if (apiSocket === undefined) throw new ConfigError('give --kernel to boot, or --api-socket to serve the API (see --help)');
-    if (machineFlags.some((flag) => flag !== undefined)) {
+    if (MACHINE_OPTIONS.some((name) => parsed.has(name))) {
       throw new ConfigError('VM options need --kernel; without one, create the VM through the API');
     }
     return { kind: 'run', apiSocket, ...common };
   }
-  const config = defaultVmConfig();
-  config.payload = {
-    kernel: values.kernel,
-    initramfs: values.initramfs,
-    cmdline: values.cmdline,
-    firmware: values.firmware,
-  };
-  if (values.cpus !== undefined) config.cpus = parseCpus(values.cpus);
-  if (values.memory !== undefined) config.memory = parseMemory(values.memory);
-  if (values.serial !== undefined) config.serial = parseConsole('--serial', values.serial);
-  if (values.console !== undefined) config.console = parseConsole('--console', values.console);
-  if (values.rng !== undefined) config.rng = parseRng(values.rng);
-  if (values.disk !== undefined) config.disks = values.disk.map(parseDisk);
-  if (values.net !== undefined) config.net = values.net.map(parseNet);
-  validateVmConfig(config);
-  return { kind: 'run', config, apiSocket, ...common };
+  return { kind: 'run', config: vmConfigBody(parsed, kernel), apiSocket, ...common };
 }

@@ -1,5 +1,5 @@
 // What a console mode plugs into: the host side that clients attach to.
-import type { ConsoleConfig } from '../vm/config.js';
+import type { ConsoleConfig } from '../config/schema.js';
 import type { InputSink } from './input-pump.js';
 import type { OutputRing } from './ring.js';
 

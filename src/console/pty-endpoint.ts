@@ -6,7 +6,7 @@
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { native, type FdWatch } from '../native.js';
 import { log } from '../util/log.js';
-import type { ConsoleConfig } from '../vm/config.js';
+import type { ConsoleConfig } from '../config/schema.js';
 import type { ConsoleEndpoint, EndpointContext } from './endpoint.js';
 import { InputPump } from './input-pump.js';
 

@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { ConfigError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { formatEndpoint, type Endpoint } from '../virtio/net/address.js';
-import type { ConsoleConfig } from '../vm/config.js';
+import type { ConsoleConfig } from '../config/schema.js';
 import type { ConsoleEndpoint, EndpointContext } from './endpoint.js';
 import { InputPump } from './input-pump.js';
 

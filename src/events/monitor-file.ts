@@ -5,7 +5,7 @@ import { closeSync, openSync } from 'node:fs';
 import { ConfigError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { writeAllSync } from '../util/write-all.js';
-import { parsePathOrFd, type PathOrFd } from '../vm/option-string.js';
+import { parsePathOrFd, type PathOrFd } from '../config/option-string.js';
 import { eventLine, type EventRecord } from './record.js';
 
 export type EventMonitorSpec = PathOrFd;

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { ApiError, TsvmmClient, type VmConfig } from '../api/client.js';
 import { ConfigError } from '../util/errors.js';
-import { parseDisk, parseNet } from '../vm/config.js';
+import { parseDisk, parseNet } from '../config/options.js';
 import type { CommandName, RemoteCommand } from './args.js';
 import { attachConsole, consoleAddress } from './console-client.js';
 

@@ -5,7 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import type { ConsoleConfig } from '../api/client.js';
 import { ConfigError } from '../util/errors.js';
-import { parseTcpConsole } from '../vm/config.js';
+import { parseTcpConsole } from '../config/rules.js';
 
 const DETACH_KEY = 0x1d; // Ctrl-]
 

@@ -16,7 +16,7 @@ export const SECTOR_SIZE = 512;
 const HEADER_SIZE = 16;
 const ID_BYTES = 20;
 const SEGMENT_SIZE = 16;
-const QUEUE_SIZE = 256;
+export const DEFAULT_QUEUE_SIZE = 256;
 /** Requests handed to the thread pool at once; more wait in the ring. */
 export const MAX_IN_FLIGHT = 64;
 /** Discard and write-zeroes: ranges per request, and sectors per range. */
@@ -86,7 +86,7 @@ function parseRequest(chain: DescriptorChain): Request | { status: Uint8Array } 
 export class VirtioBlock implements VirtioDevice {
   readonly deviceId = VirtioDeviceId.Block;
   readonly features: bigint;
-  readonly queueSizes = [QUEUE_SIZE];
+  readonly queueSizes: number[];
   readonly config: Uint8Array;
   private readonly sectors: bigint;
   private readonly stats = { read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0, discard_ops: 0, write_zeroes_ops: 0 };
@@ -95,7 +95,8 @@ export class VirtioBlock implements VirtioDevice {
   private drained: Array<() => void> = [];
   private closed: Promise<void> | undefined;
 
-  constructor(readonly id: string, private readonly image: BlockImage) {
+  constructor(readonly id: string, private readonly image: BlockImage, queueSize = DEFAULT_QUEUE_SIZE) {
+    this.queueSizes = [queueSize];
     this.sectors = BigInt(Math.floor(image.size / SECTOR_SIZE));
     const bit = (n: number): bigint => 1n << BigInt(n);
     this.features = bit(BlockFeature.Flush) | bit(BlockFeature.SegMax)
@@ -105,7 +106,7 @@ export class VirtioBlock implements VirtioDevice {
     const view = new DataView(this.config.buffer);
     view.setBigUint64(ConfigOffset.Capacity, this.sectors, true);
     // A chain holds the header and the status besides its data segments.
-    view.setUint32(ConfigOffset.SegMax, QUEUE_SIZE - 2, true);
+    view.setUint32(ConfigOffset.SegMax, queueSize - 2, true);
     if (image.discard) {
       view.setUint32(ConfigOffset.MaxDiscardSectors, MAX_RANGE_SECTORS, true);
       view.setUint32(ConfigOffset.MaxDiscardSeg, MAX_RANGES, true);

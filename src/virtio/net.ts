@@ -5,7 +5,7 @@
 // guest has no receive buffers waits in a bounded backlog; past that it is
 // dropped and counted, never lost silently.
 import type { NetBackend } from './net/backend.js';
-import type { NetConfig } from '../vm/config.js';
+import type { NetConfig } from '../config/schema.js';
 import { hasFeature, VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 import { after, gather, scatter } from './buffers.js';
 import { QueueError, type DescriptorChain } from './queue.js';
@@ -17,22 +17,38 @@ export const TX_QUEUE = 1;
 export const BACKLOG_FRAMES = 256;
 /** Without GSO a frame is at most the MTU plus its Ethernet header; this bounds what any backend may hand over. */
 export const MAX_FRAME = 65535;
-export const NetFeature = { Mac: 5, MrgRxbuf: 15, Status: 16 } as const;
+export const NetFeature = { Mtu: 3, Mac: 5, MrgRxbuf: 15, Status: 16 } as const;
+export const DEFAULT_QUEUE_SIZE = 256;
+/** Config space offsets (struct virtio_net_config). */
+const ConfigOffset = { Mac: 0, Status: 6, Mtu: 10, Size: 12 } as const;
+
+export interface NetOptions {
+  queueSize?: number;
+  /** Offered with VIRTIO_NET_F_MTU. */
+  mtu?: number;
+}
 const LINK_UP = 1;
 
 export class VirtioNet implements VirtioDevice {
   readonly deviceId = VirtioDeviceId.Net;
-  readonly features = (1n << BigInt(NetFeature.Mac)) | (1n << BigInt(NetFeature.MrgRxbuf)) | (1n << BigInt(NetFeature.Status));
-  readonly queueSizes = [256, 256];
-  readonly config = new Uint8Array(8);
+  readonly features: bigint;
+  readonly queueSizes: number[];
+  readonly config = new Uint8Array(ConfigOffset.Size);
   private readonly stats = { rx_bytes: 0, rx_frames: 0, rx_dropped: 0, tx_bytes: 0, tx_frames: 0, tx_dropped: 0 };
   private readonly backlog: Uint8Array[] = [];
   private queues: DeviceQueues | undefined;
   private mergeable = false;
 
-  constructor(readonly id: string, mac: Uint8Array, private readonly backend: NetBackend) {
-    this.config.set(mac, 0);
-    new DataView(this.config.buffer).setUint16(6, LINK_UP, true);
+  constructor(readonly id: string, mac: Uint8Array, private readonly backend: NetBackend, options: NetOptions = {}) {
+    const bit = (n: number): bigint => 1n << BigInt(n);
+    this.features = bit(NetFeature.Mac) | bit(NetFeature.MrgRxbuf) | bit(NetFeature.Status)
+      | (options.mtu === undefined ? 0n : bit(NetFeature.Mtu));
+    const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
+    this.queueSizes = [queueSize, queueSize];
+    this.config.set(mac, ConfigOffset.Mac);
+    const view = new DataView(this.config.buffer);
+    view.setUint16(ConfigOffset.Status, LINK_UP, true);
+    if (options.mtu !== undefined) view.setUint16(ConfigOffset.Mtu, options.mtu, true);
     backend.start((frame) => this.receive(frame));
   }
 

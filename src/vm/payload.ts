@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseKernel, type BootPayload } from '../arch/x86_64/boot.js';
 import { PayloadError } from '../util/errors.js';
-import type { PayloadConfig } from './config.js';
+import type { PayloadConfig } from '../config/schema.js';
 
 function readPayloadFile(what: string, path: string): Uint8Array {
   try {

@@ -32,12 +32,15 @@ export interface DeviceStates {
   /** Where guest serial output goes; undefined discards it. */
   serialOutputFd?: number;
   i8042: SharedArrayBuffer;
+  pvpanic: boolean;
 }
 
 export interface VcpuInit {
   vmFd: number;
   vcpuId: number;
   cpuCount: number;
+  /** Whether the guest sees the host CPU's SVM or VMX (Cloud Hypervisor's cpus.nested). */
+  nested: boolean;
   mmapSize: number;
   supportedCpuid: Uint8Array;
   msrIndexList: number[];

@@ -61,7 +61,9 @@ function buildBuses(memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBus
   });
   pio.register(I8042_DATA_PORT, I8042_PORT_COUNT, i8042);
   pio.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit(end));
-  pio.register(PVPANIC_PORT, PVPANIC_PORT_COUNT, new PvPanic((events) => post({ type: 'panic', vcpuId: init.vcpuId, events })));
+  if (devices.pvpanic) {
+    pio.register(PVPANIC_PORT, PVPANIC_PORT_COUNT, new PvPanic((events) => post({ type: 'panic', vcpuId: init.vcpuId, events })));
+  }
   pio.register(ACPI_PM_PORT, ACPI_PM_PORT_COUNT, new AcpiPowerManagement(S5_SLEEP_TYPE, end));
   return { pio, mmio };
 }

@@ -62,7 +62,7 @@ export class Vcpu {
     const { init } = this;
     const refusedMsrs = this.probeRefusedMsrs();
     const cpuid = vcpuCpuid(decodeCpuid(init.supportedCpuid), {
-      apicId: init.vcpuId, cpuCount: init.cpuCount, refusedMsrs,
+      apicId: init.vcpuId, cpuCount: init.cpuCount, refusedMsrs, nested: init.nested,
     });
     native.setCpuid2(this.fd, encodeCpuid(cpuid));
     this.setBootMsrs();

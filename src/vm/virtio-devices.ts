@@ -17,7 +17,7 @@ import { parseMac } from '../virtio/net/address.js';
 import type { NetBackend } from '../virtio/net/backend.js';
 import { Tap } from '../virtio/net/tap.js';
 import { UdpTunnel } from '../virtio/net/udp-tunnel.js';
-import type { DiskConfig, NetConfig, VmConfig } from './config.js';
+import type { DiskConfig, NetConfig, VmConfig } from '../config/schema.js';
 
 export const VIRTIO_FIRST_GSI = 5;
 /** GSIs 5..22 of the IOAPIC's 24 pins; 23 is the ACPI Generic Event Device's. */
@@ -63,14 +63,16 @@ function openDisk(disk: DiskConfig, index: number): VirtioBlock {
   const stat = fstatSync(fd);
   const readonly = disk.readonly ?? false;
   const discard = !readonly && (stat.isFile() || stat.isBlockDevice());
-  return new VirtioBlock(id, { fd, size: stat.size, readonly, serial: id, discard, direct: disk.direct ?? false });
+  const image = { fd, size: stat.size, readonly, serial: disk.serial ?? id, discard, direct: disk.direct ?? false };
+  return new VirtioBlock(id, image, disk.queue_size);
 }
 
 async function openNet(net: NetConfig, index: number): Promise<VirtioNet> {
   const id = net.id ?? `_net${index}`;
   const backend: NetBackend = net.remote !== undefined ? await UdpTunnel.open(id, net) : Tap.open(id, net);
   // Vmm gives every NIC a MAC at create time; the fallback only serves direct users of Vm.
-  return new VirtioNet(id, parseMac(`net ${id} mac`, net.mac ?? '52:54:00:00:00:01'), backend);
+  const mac = parseMac(`net ${id} mac`, net.mac ?? '52:54:00:00:00:01');
+  return new VirtioNet(id, mac, backend, { queueSize: net.queue_size, mtu: net.mtu });
 }
 
 /**
@@ -84,8 +86,8 @@ export async function checkVirtioDeviceFiles(config: VmConfig): Promise<void> {
 }
 
 /** A virtio console whose output goes to `console` and which takes its input. */
-function openConsole(console: GuestConsole): VirtioConsole {
-  const device = new VirtioConsole('_console', (bytes) => console.write(bytes));
+function openConsole(console: GuestConsole, id = '_console'): VirtioConsole {
+  const device = new VirtioConsole(id, (bytes) => console.write(bytes));
   console.connectInput((bytes) => device.receive(bytes));
   return device;
 }
@@ -99,8 +101,8 @@ export async function createVirtioDevices(config: VmConfig, console?: GuestConso
   try {
     (config.disks ?? []).forEach((disk, i) => devices.push(openDisk(disk, i)));
     for (const [i, net] of (config.net ?? []).entries()) devices.push(await openNet(net, i));
-    if (config.rng) devices.push(new VirtioRng('_rng0', openHostFile('rng source', config.rng.src, constants.O_RDONLY)));
-    if (console) devices.push(openConsole(console));
+    if (config.rng) devices.push(new VirtioRng(config.rng.id ?? '_rng0', openHostFile('rng source', config.rng.src, constants.O_RDONLY)));
+    if (console) devices.push(openConsole(console, config.console.id));
   } catch (error) {
     await Promise.all(devices.map((device) => device.close()));
     throw error;

@@ -12,7 +12,7 @@ import { Serial16550 } from '../devices/serial.js';
 import { native } from '../native.js';
 import { HostError } from '../util/errors.js';
 import { log, logSettings } from '../util/log.js';
-import type { NetConfig, VmConfig } from './config.js';
+import type { NetConfig, VmConfig } from '../config/schema.js';
 import type { Kvm } from './kvm.js';
 import { GuestMemory } from './memory.js';
 import { readBootPayload } from './payload.js';
@@ -47,7 +47,7 @@ function acpiInput(config: VmConfig, virtio: VirtioPlacement[]): AcpiInput {
     com1: config.serial.mode === 'Off' ? undefined : { port: COM1_PORT, irq: COM1_IRQ },
     virtio: virtio.map(({ base, gsi }) => ({ base, gsi, size: MMIO_SIZE })),
     gedGsi: GED_GSI,
-    pvpanicPort: PVPANIC_PORT,
+    ...(config.pvpanic ? { pvpanicPort: PVPANIC_PORT } : {}),
     ports: {
       sleepControl: AcpiPmPort.SleepControl, sleepStatus: AcpiPmPort.SleepStatus,
       reset: AcpiPmPort.Reset, resetValue: ACPI_RESET_VALUE,
@@ -155,6 +155,7 @@ export class Vm {
       serial: this.config.serial.mode === 'Off' ? undefined : Serial16550.createState(),
       serialOutputFd: this.host.serial?.outputFd,
       i8042: I8042.createState(),
+      pvpanic: this.config.pvpanic,
     };
   }
 
@@ -163,6 +164,7 @@ export class Vm {
       vmFd: this.vmFd,
       vcpuId,
       cpuCount: this.config.cpus.boot_vcpus,
+      nested: this.config.cpus.nested ?? true,
       mmapSize: this.kvm.vcpuMmapSize,
       supportedCpuid: this.kvm.supportedCpuid,
       msrIndexList: this.kvm.msrIndexList,

@@ -3,15 +3,15 @@
 // VMM control loop runs. The HTTP server, the OpenAPI generator and the
 // CLI all read this table; adding an endpoint is adding an entry.
 import type { TSchema } from '@sinclair/typebox';
-import {
-  DiskConfigSchema, NetConfigSchema, VmConfigSchema, VmCountersSchema, VmInfoSchema, VmmPingResponseSchema,
-} from '../api/schema.js';
+import { VmCountersSchema, VmInfoSchema, VmmPingResponseSchema } from '../api/schema.js';
+import type { DiskConfig, NetConfig, VmConfig } from '../config/schema.js';
+import { DiskConfigSchema, NetConfigSchema, VmConfigSchema } from '../config/schema.js';
 import type { Vmm } from './vmm.js';
 
 export interface ActionSpec {
   method: 'GET' | 'PUT';
   summary: string;
-  /** The body schema; undefined means the action takes no body. */
+  /** The body schema; undefined means the action takes no body. The handler gets the body checked and with its defaults. */
   request?: TSchema;
   /** The response schema for a 200; undefined means 204 without a body. */
   response?: TSchema;
@@ -33,25 +33,25 @@ export const ACTIONS = define({
   },
   'vm.create': {
     method: 'PUT', summary: 'Create the VM from a configuration; it is not booted', request: VmConfigSchema,
-    handler: (vmm, body) => vmm.create(body),
+    handler: (vmm, body) => vmm.create(body as VmConfig),
   },
   'vm.boot': { method: 'PUT', summary: 'Boot the created VM', handler: (vmm) => vmm.boot() },
   'vm.shutdown': { method: 'PUT', summary: 'Stop the VM; the VMM stays up', handler: (vmm) => vmm.shutdown() },
   'vm.reboot': { method: 'PUT', summary: 'Reset the VM and boot it again', handler: (vmm) => vmm.reboot() },
   'vm.pause': { method: 'PUT', summary: 'Stop every vCPU', handler: (vmm) => vmm.pause() },
   'vm.resume': { method: 'PUT', summary: 'Restart the vCPUs of a paused VM', handler: (vmm) => vmm.resume() },
-  'vm.delete': { method: 'PUT', summary: 'Stop the VM if needed and forget it', handler: (vmm) => vmm.delete() },
+  'vm.delete': { method: 'PUT', summary: 'Stop the VM if needed and forget it; succeeds when there is none', handler: (vmm) => vmm.delete() },
   'vm.power-button': {
     method: 'PUT', summary: 'Press the ACPI power button', handler: (vmm) => vmm.powerButton(),
   },
   'vm.nmi': { method: 'PUT', summary: 'Inject an NMI into every vCPU', handler: (vmm) => vmm.nmi() },
   'vm.add-disk': {
     method: 'PUT', summary: 'Add a disk to a VM that is not running (hotplug is not supported yet)',
-    request: DiskConfigSchema, handler: (vmm, body) => vmm.addDisk(body),
+    request: DiskConfigSchema, handler: (vmm, body) => vmm.addDisk(body as DiskConfig),
   },
   'vm.add-net': {
     method: 'PUT', summary: 'Add a network device to a VM that is not running (hotplug is not supported yet)',
-    request: NetConfigSchema, handler: (vmm, body) => vmm.addNet(body),
+    request: NetConfigSchema, handler: (vmm, body) => vmm.addNet(body as NetConfig),
   },
   'vm.info': {
     method: 'GET', summary: 'The VM configuration and state', response: VmInfoSchema,

@@ -3,10 +3,11 @@
 // message at a time, so requests on the VM are serialised without locks.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ErrorBody } from '../api/schema.js';
+import { acceptBody } from '../config/accept.js';
 import { eventRecord } from '../events/record.js';
-import { errorBodyOf, VmmError } from '../util/errors.js';
+import { ConfigError, errorBodyOf, VmmError } from '../util/errors.js';
 import { configureLog, log, nameLogThread } from '../util/log.js';
-import { ACTIONS } from './actions.js';
+import { ACTIONS, type ActionName, type ActionSpec } from './actions.js';
 import type { VmmMessage, VmmReply, VmmRequest, VmmWorkerData } from './messages.js';
 import { Vmm } from './vmm.js';
 
@@ -16,6 +17,17 @@ type Task = () => Promise<void>;
 function toErrorBody(error: unknown): ErrorBody {
   if (!(error instanceof VmmError)) log.error(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
   return errorBodyOf(error);
+}
+
+/** Every frontend's body is checked here, in one place, before the action sees it. */
+async function runAction(vmm: Vmm, action: ActionName, body: unknown): Promise<unknown> {
+  const spec: ActionSpec = ACTIONS[action];
+  if (spec.request === undefined) {
+    if (body !== undefined) throw new ConfigError(`${action} takes no request body`);
+    return spec.handler(vmm, undefined);
+  }
+  if (body === undefined) throw new ConfigError(`${action} needs a JSON request body`);
+  return spec.handler(vmm, acceptBody(action, spec.request, body));
 }
 
 function main(): void {
@@ -47,7 +59,7 @@ function main(): void {
     try {
       const body = request.kind === 'terminal-input'
         ? await vmm.terminalInput(request.bytes)
-        : await ACTIONS[request.action].handler(vmm, request.body);
+        : await runAction(vmm, request.action, request.body);
       return { kind: 'reply', id: request.id, ok: true, body: body ?? null };
     } catch (error) {
       return { kind: 'reply', id: request.id, ok: false, error: toErrorBody(error) };

@@ -1,14 +1,15 @@
 // The VMM control loop's state: at most one VM, its configuration and its
 // life-cycle state. Only the control loop calls these methods, one request
 // at a time, so no state here needs a lock.
-import type { VmConfigBody, VmCountersBody, VmInfoBody, VmmPingBody } from '../api/schema.js';
+import type { VmCountersBody, VmInfoBody, VmmPingBody } from '../api/schema.js';
+import { withDeviceChoices } from '../config/devices.js';
+import { deviceIds, validateVmConfig } from '../config/rules.js';
+import { MAX_DEVICES_PER_KIND, type DiskConfig, type NetConfig, type VmConfig } from '../config/schema.js';
 import { GuestConsole } from '../console/guest-console.js';
 import type { EmitEvent } from '../events/record.js';
-import { ConflictError, errorMessage, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
+import { ConfigError, ConflictError, errorMessage, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { VERSION } from '../version.js';
-import { randomMac } from '../virtio/net/address.js';
-import { defaultVmConfig, validateVmConfig, type DiskConfig, type NetConfig, type VmConfig } from '../vm/config.js';
 import { Kvm } from '../vm/kvm.js';
 import { readBootPayload } from '../vm/payload.js';
 import { checkVirtioDeviceFiles } from '../vm/virtio-devices.js';
@@ -29,26 +30,6 @@ export interface VmmHost {
   report: EmitEvent;
 }
 
-/** Fills in the sections a vm.create body may leave out. */
-export function configFromBody(body: VmConfigBody): VmConfig {
-  const defaults = defaultVmConfig();
-  return {
-    payload: { ...body.payload },
-    cpus: body.cpus ?? defaults.cpus,
-    memory: body.memory ?? defaults.memory,
-    serial: body.serial ?? defaults.serial,
-    console: body.console ?? defaults.console,
-    ...(body.rng ? { rng: { ...body.rng } } : {}),
-    ...(body.disks ? { disks: body.disks.map((disk) => ({ ...disk })) } : {}),
-    ...(body.net ? { net: body.net.map(withMac) } : {}),
-  };
-}
-
-/** A NIC keeps one MAC for the VM's life, across reboots: chosen here when the config has none. */
-function withMac(net: NetConfig): NetConfig {
-  return { ...net, mac: net.mac ?? randomMac() };
-}
-
 export class Vmm {
   private kvm: Kvm | undefined;
   private config: VmConfig | undefined;
@@ -64,9 +45,10 @@ export class Vmm {
     return { build_version: `tsvmm ${VERSION}`, version: VERSION, pid: process.pid, features: [] };
   }
 
-  async create(body: unknown): Promise<void> {
+  /** `body` has passed `acceptBody`: its defaults are filled in. */
+  async create(body: VmConfig): Promise<void> {
     if (this.config) throw new StateError('a VM is already created; delete it first');
-    const config = configFromBody(body as VmConfigBody);
+    const config = withDeviceChoices(body);
     validateVmConfig(config);
     readBootPayload(config.payload);
     await checkVirtioDeviceFiles(config);
@@ -168,8 +150,9 @@ export class Vmm {
     this.host.report('vm', 'resumed');
   }
 
+  /** Idempotent, as Cloud Hypervisor's: deleting when there is no VM succeeds. */
   async delete(): Promise<void> {
-    this.requireConfig();
+    if (!this.config) return;
     await this.destroyVm();
     await this.closeConsoles();
     this.config = undefined;
@@ -178,14 +161,12 @@ export class Vmm {
   }
 
   /** Cold-adds a disk to the config; the next boot has it. */
-  async addDisk(body: unknown): Promise<void> {
-    const disk = { ...(body as DiskConfig) };
+  async addDisk(disk: DiskConfig): Promise<void> {
     await this.addDevice('disk', disk.id, (config) => ({ ...config, disks: [...(config.disks ?? []), disk] }));
   }
 
   /** Cold-adds a NIC to the config; the next boot has it. */
-  async addNet(body: unknown): Promise<void> {
-    const net = withMac(body as NetConfig);
+  async addNet(net: NetConfig): Promise<void> {
     await this.addDevice('network device', net.id, (config) => ({ ...config, net: [...(config.net ?? []), net] }));
   }
 
@@ -194,9 +175,11 @@ export class Vmm {
     if (this.state === 'Running' || this.state === 'Paused') {
       throw new NotSupportedError(`adding a ${what} to a running VM needs hotplug, which is not supported yet; add it before boot`);
     }
-    const ids = [...(config.disks ?? []), ...(config.net ?? [])].map((device) => device.id);
-    if (id !== undefined && ids.includes(id)) throw new ConflictError(`a device with id ${id} exists`);
-    const next = add(config);
+    if (id !== undefined && deviceIds(config).includes(id)) throw new ConflictError(`a device with id ${id} exists`);
+    const next = withDeviceChoices(add(config));
+    if ((next.disks?.length ?? 0) > MAX_DEVICES_PER_KIND || (next.net?.length ?? 0) > MAX_DEVICES_PER_KIND) {
+      throw new ConfigError(`a VM has at most ${MAX_DEVICES_PER_KIND} ${what}s`);
+    }
     validateVmConfig(next);
     await checkVirtioDeviceFiles(next);
     this.config = next;

@@ -62,6 +62,7 @@ if (!skipWithoutKvm(t)) {
       memory: { size: 256 * 2 ** 20 },
       serial: { mode: 'Socket', socket: consolePath },
       rng: { src: '/dev/urandom' },
+      pvpanic: true,
     });
     const console = connect(consolePath);
     console.on('data', (chunk: Buffer) => { output += chunk.toString(); });

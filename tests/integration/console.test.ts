@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { TsvmmClient, type ConsoleConfig } from '../../src/api/client.js';
-import { parseTcpConsole } from '../../src/vm/config.js';
+import { parseTcpConsole } from '../../src/config/rules.js';
 import { ApiVmm } from '../helpers/api.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';

@@ -77,9 +77,11 @@ if (!skipWithoutKvm(t)) {
     t.equal((await r('add-disk', `path=${disk},readonly=on,id=disk1`)).code, 0, 'add-disk');
     await expectRefused(r('add-disk', `path=${disk},id=disk1`), /id disk1 exists/, 'add-disk with an id in use');
     t.equal((await r('add-net', 'remote=127.0.0.1:9,id=net0')).code, 0, 'add-net');
-    const badNet = await r('add-net', 'remote=nowhere');
+    const badNet = await r('add-net', 'bogus=1');
     t.equal(badNet.code, 2, 'add-net with a bad option string is a usage error');
-    t.match(badNet.stderr, /--net remote: "nowhere" is not HOST:PORT/);
+    t.match(badNet.stderr, /--net: unknown key "bogus"/);
+    await expectRefused(r('add-net', 'remote=nowhere'), /remote: Expected string to match/, 'add-net with a bad address');
+    await expectRefused(r('add-disk', `path=${disk},num_queues=4`), /num_queues: 4 is not supported by tsvmm/, 'add-disk asking for 4 queues');
 
     t.equal((await r('boot')).code, 0, 'boot');
     await expectRefused(r('boot'), /cannot boot a VM that is Running/, 'boot twice');

@@ -5,7 +5,7 @@ import { InputPump } from '../../src/console/input-pump.js';
 import { OutputRing } from '../../src/console/ring.js';
 import { parseEventMonitor } from '../../src/events/monitor-file.js';
 import { eventLine, eventRecord } from '../../src/events/record.js';
-import { parseTcpConsole } from '../../src/vm/config.js';
+import { parseTcpConsole } from '../../src/config/rules.js';
 
 const bytes = (text: string): Uint8Array => Buffer.from(text);
 const text = (data: Uint8Array): string => Buffer.from(data).toString();
@@ -53,7 +53,7 @@ t.test('--event-monitor and tcp console addresses', async (t) => {
   t.same(parseEventMonitor('/tmp/e.json'), { path: '/tmp/e.json' });
   t.same(parseEventMonitor('fd=3'), { fd: 3 });
   t.throws(() => parseEventMonitor('fd=3,path=/x'), /exactly one of/);
-  t.throws(() => parseEventMonitor('path='), /needs a path/);
+  t.throws(() => parseEventMonitor('path='), /exactly one of path= or fd=/);
   t.throws(() => parseEventMonitor('fd=-1'), /fd/);
   t.throws(() => parseEventMonitor('socket=/x'), /unknown key "socket"/);
   t.same(parseTcpConsole('tcp', '4555'), { host: '127.0.0.1', port: 4555, family: 4 }, 'a bare port is loopback');
@@ -71,9 +71,10 @@ t.test('an event is one line of JSON in Cloud Hypervisor\'s shape', async (t) =>
 });
 
 t.test('the serial port and the virtio console cannot share the tty, a socket or a tcp port', async (t) => {
-  const { defaultVmConfig, validateVmConfig } = await import('../../src/vm/config.js');
-  const config = (serial: object, console: object): Parameters<typeof validateVmConfig>[0] =>
-    ({ ...defaultVmConfig(), payload: { kernel: 'k' }, serial, console } as Parameters<typeof validateVmConfig>[0]);
+  const { validateVmConfig } = await import('../../src/config/rules.js');
+  const config = (serial: object, console: object): Parameters<typeof validateVmConfig>[0] => ({
+    payload: { kernel: 'k' }, cpus: { boot_vcpus: 1, max_vcpus: 1 }, memory: { size: 2 ** 27 }, pvpanic: false, serial, console,
+  } as Parameters<typeof validateVmConfig>[0]);
   t.throws(() => validateVmConfig(config({ mode: 'Tty' }, { mode: 'Tty' })), /cannot both use the tty/);
   t.throws(() => validateVmConfig(config({ mode: 'Socket', socket: '/s' }, { mode: 'Socket', socket: '/s' })), /cannot share socket/);
   t.throws(() => validateVmConfig(config({ mode: 'Tcp', tcp: '4000' }, { mode: 'Tcp', tcp: '4000' })), /cannot share tcp/);

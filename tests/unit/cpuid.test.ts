@@ -16,7 +16,7 @@ const supported = [
 ];
 
 t.test('APIC ID, topology and the hypervisor bit per vCPU', async (t) => {
-  const result = vcpuCpuid(supported, { apicId: 3, cpuCount: 4, refusedMsrs: new Set() });
+  const result = vcpuCpuid(supported, { apicId: 3, cpuCount: 4, refusedMsrs: new Set(), nested: true });
   const find = (fn: number, index = 0) => result.find((e) => e.function === fn && e.index === index);
   t.equal(find(1)?.ebx, 0x0304_0800, 'APIC id 3, 4 logical CPUs, CLFLUSH size kept');
   t.equal(find(1)?.ecx, 0x8000_0001, 'hypervisor bit');
@@ -31,14 +31,21 @@ t.test('APIC ID, topology and the hypervisor bit per vCPU', async (t) => {
 });
 
 t.test('a single vCPU has no HTT', async (t) => {
-  const [leaf1] = vcpuCpuid([supported[0] as CpuidEntry], { apicId: 0, cpuCount: 1, refusedMsrs: new Set() });
+  const [leaf1] = vcpuCpuid([supported[0] as CpuidEntry], { apicId: 0, cpuCount: 1, refusedMsrs: new Set(), nested: true });
   t.equal(leaf1?.edx, 0);
   t.equal(leaf1?.ebx, 0x0001_0800);
 });
 
 t.test('features whose MSR KVM refuses are hidden', async (t) => {
-  const result = vcpuCpuid(supported, { apicId: 0, cpuCount: 1, refusedMsrs: new Set([0x10a]) });
+  const result = vcpuCpuid(supported, { apicId: 0, cpuCount: 1, refusedMsrs: new Set([0x10a]), nested: true });
   t.equal(result.find((e) => e.function === 7)?.edx, 0);
+});
+
+t.test('cpus.nested=false hides VMX and SVM; true keeps what KVM offers', async (t) => {
+  const virt = [entry(1, 0, { ecx: (1 << 5) | 1 }), entry(0x8000_0001, 0, { ecx: (1 << 2) | 1 })];
+  const ecx = (nested: boolean) => vcpuCpuid(virt, { apicId: 0, cpuCount: 1, refusedMsrs: new Set(), nested }).map((e) => e.ecx);
+  t.same(ecx(true), [0x8000_0021, 0x5]);
+  t.same(ecx(false), [0x8000_0001, 0x1]);
 });
 
 t.test('cpuid and msr encodings round-trip', async (t) => {

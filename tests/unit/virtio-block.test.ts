@@ -3,7 +3,7 @@ import { mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { parseDisk } from '../../src/vm/config.js';
+import { parseDisk } from '../../src/config/options.js';
 import { BlockFeature, BlockRequest, BlockStatus, MAX_IN_FLIGHT, VirtioBlock } from '../../src/virtio/block.js';
 import type { DescriptorChain } from '../../src/virtio/queue.js';
 import { chain, FakeQueues, serveOne } from '../helpers/virtio.js';
@@ -202,7 +202,8 @@ t.test('after a reset, requests in flight leave the guest buffers alone; close w
 
 t.test('--disk option strings', async (t) => {
   t.same(parseDisk('path=/a.img,readonly=on,direct=off,id=root'), { path: '/a.img', readonly: true, direct: false, id: 'root' });
-  t.throws(() => parseDisk('readonly=on'), /path= is required/);
+  t.throws(() => parseDisk('readonly=on'), /path is required/);
+  t.same(parseDisk('path=/a,serial=S1,queue_size=64,image_type=raw'), { path: '/a', serial: 'S1', queue_size: 64, image_type: 'Raw' });
   t.throws(() => parseDisk('path=/a,readonly=maybe'), /must be on or off/);
   t.throws(() => parseDisk('path=/a,cache=none'), /unknown key "cache"/);
 });

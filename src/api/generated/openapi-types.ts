@@ -144,7 +144,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Stop the VM if needed and forget it */
+        /** Stop the VM if needed and forget it; succeeds when there is none */
         put: operations["vm.delete"];
         post?: never;
         delete?: never;
@@ -297,47 +297,206 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** @description Virtual machine configuration: Cloud Hypervisor v53.0's VmConfig */
+        VmConfig: {
+            payload: components["schemas"]["PayloadConfig"];
+            /**
+             * @default {
+             *       "boot_vcpus": 1,
+             *       "max_vcpus": 1
+             *     }
+             */
+            cpus?: components["schemas"]["CpusConfig"];
+            /**
+             * @default {
+             *       "size": 536870912
+             *     }
+             */
+            memory?: components["schemas"]["MemoryConfig"];
+            /**
+             * @default {
+             *       "mode": "Tty"
+             *     }
+             */
+            serial?: components["schemas"]["SerialConfig"];
+            /**
+             * @default {
+             *       "mode": "Off"
+             *     }
+             */
+            console?: components["schemas"]["ConsoleConfig"];
+            /**
+             * @default {
+             *       "mode": "Off"
+             *     }
+             */
+            debug_console?: components["schemas"]["DebugConsoleConfig"];
+            rng?: components["schemas"]["RngConfig"];
+            disks?: components["schemas"]["DiskConfig"][];
+            net?: components["schemas"]["NetConfig"][];
+            /**
+             * @description The pvpanic device (QEMU0001, port 0x505)
+             * @default false
+             */
+            pvpanic?: boolean;
+            /** @default false */
+            watchdog?: boolean;
+            /** @default false */
+            iommu?: boolean;
+            /** @default false */
+            landlock_enable?: boolean;
+            /** @default false */
+            gdb?: boolean;
+            platform?: components["schemas"]["PlatformConfig"];
+            rate_limit_groups?: unknown[];
+            balloon?: Record<string, never>;
+            fs?: unknown[];
+            generic_vhost_user?: unknown[];
+            "generic-vhost-user"?: unknown[];
+            pmem?: unknown[];
+            devices?: unknown[];
+            user_devices?: unknown[];
+            vdpa?: unknown[];
+            vsock?: Record<string, never>;
+            numa?: unknown[];
+            rtc?: Record<string, never>;
+            pci_segments?: unknown[];
+            tpm?: Record<string, never>;
+            landlock_rules?: unknown[];
+            ivshmem?: Record<string, never>;
+            pvmemcontrol?: Record<string, never>;
+        };
         /** @description What the guest boots */
         PayloadConfig: {
             /** @description ELF vmlinux with a PVH note, or bzImage */
             kernel?: string;
             initramfs?: string;
             cmdline?: string;
-            /** @description Not supported: boot a kernel */
             firmware?: string;
-        };
-        /** @description Virtual machine configuration */
-        VmConfig: {
-            payload: components["schemas"]["PayloadConfig"];
-            cpus?: components["schemas"]["CpusConfig"];
-            memory?: components["schemas"]["MemoryConfig"];
-            serial?: components["schemas"]["ConsoleConfig"];
-            console?: components["schemas"]["ConsoleConfig"];
-            rng?: components["schemas"]["RngConfig"];
-            disks?: components["schemas"]["DiskConfig"][];
-            net?: components["schemas"]["NetConfig"][];
+            igvm?: string;
+            host_data?: string;
+            fw_cfg_config?: Record<string, never>;
         };
         CpusConfig: {
             boot_vcpus: number;
             max_vcpus: number;
+            topology?: components["schemas"]["CpuTopology"];
+            /** @default false */
+            kvm_hyperv?: boolean;
+            /** @default 46 */
+            max_phys_bits?: number;
+            affinity?: unknown[];
+            /**
+             * @default {
+             *       "amx": false
+             *     }
+             */
+            features?: {
+                /** @default false */
+                amx?: boolean;
+            };
+            /**
+             * @description false hides the host CPU's SVM/VMX from the guest
+             * @default true
+             */
+            nested?: boolean;
+            /**
+             * @default Vm
+             * @enum {string}
+             */
+            core_scheduling?: "Vm" | "Vcpu" | "Off";
+            /**
+             * @default Host
+             * @constant
+             */
+            profile?: "Host";
+        };
+        CpuTopology: {
+            threads_per_core: number;
+            cores_per_die: number;
+            dies_per_package: number;
+            packages: number;
         };
         MemoryConfig: {
             /** @description Bytes, a multiple of 4096 */
             size: number;
+            /** @default false */
+            mergeable?: boolean;
+            /**
+             * @default Acpi
+             * @enum {string}
+             */
+            hotplug_method?: "Acpi" | "VirtioMem";
+            hotplug_size?: number;
+            hotplugged_size?: number;
+            /** @default false */
+            shared?: boolean;
+            /** @default false */
+            hugepages?: boolean;
+            hugepage_size?: number;
+            /** @default false */
+            prefault?: boolean;
+            /** @default false */
+            reserve?: boolean;
+            zones?: unknown[];
+            /** @default true */
+            thp?: boolean;
         };
-        ConsoleConfig: {
-            /** @enum {string} */
+        /** @description The 16550 UART (COM1) */
+        SerialConfig: {
+            /**
+             * @description Tcp is tsvmm's own
+             * @enum {string}
+             */
             mode: "Off" | "Null" | "Tty" | "File" | "Pty" | "Socket" | "Tcp";
             /** @description File mode: the output file. Pty mode, in vm.info: the pty path */
             file?: string;
             /** @description Socket mode: the UNIX socket clients attach to */
             socket?: string;
-            /** @description Tcp mode: [HOST:]PORT, loopback by default; port 0 picks one (vm.info shows it) */
+            /** @description Tcp mode (tsvmm only): [HOST:]PORT, loopback by default; port 0 picks one (vm.info shows it) */
             tcp?: string;
+        };
+        /** @description The virtio console (hvc0) */
+        ConsoleConfig: {
+            /**
+             * @description Tcp is tsvmm's own
+             * @enum {string}
+             */
+            mode: "Off" | "Null" | "Tty" | "File" | "Pty" | "Socket" | "Tcp";
+            /** @description File mode: the output file. Pty mode, in vm.info: the pty path */
+            file?: string;
+            /** @description Socket mode: the UNIX socket clients attach to */
+            socket?: string;
+            /** @description Tcp mode (tsvmm only): [HOST:]PORT, loopback by default; port 0 picks one (vm.info shows it) */
+            tcp?: string;
+            /** @default false */
+            iommu?: boolean;
+            /** @default 0 */
+            pci_segment?: number;
+            pci_device_id?: number;
+            /** @description Unique among the devices; tsvmm fills in _disk<N>, _net<N> */
+            id?: string;
+        };
+        DebugConsoleConfig: {
+            /**
+             * @default Off
+             * @enum {string}
+             */
+            mode?: "Off" | "Null" | "Tty" | "File" | "Pty" | "Socket" | "Tcp";
+            file?: string;
+            /** @default 233 */
+            iobase?: number;
         };
         RngConfig: {
             /** @description Host file read for entropy, e.g. /dev/urandom */
             src: string;
+            /** @default false */
+            iommu?: boolean;
+            /** @default 0 */
+            pci_segment?: number;
+            pci_device_id?: number;
+            /** @description Unique among the devices; tsvmm fills in _disk<N>, _net<N> */
+            id?: string;
         };
         DiskConfig: {
             /** @description A raw image */
@@ -349,7 +508,47 @@ export interface components {
              * @default false
              */
             direct?: boolean;
+            /** @description Unique among the devices; tsvmm fills in _disk<N>, _net<N> */
             id?: string;
+            /** @description What VIRTIO_BLK_T_GET_ID answers (20 bytes at most); the id when absent */
+            serial?: string;
+            /** @default 1 */
+            num_queues?: number;
+            /**
+             * @description A power of two
+             * @default 128
+             */
+            queue_size?: number;
+            /** @default false */
+            vhost_user?: boolean;
+            vhost_socket?: string;
+            rate_limit_group?: string;
+            rate_limiter_config?: Record<string, never>;
+            queue_affinity?: unknown[];
+            /** @default false */
+            backing_files?: boolean;
+            /** @default true */
+            sparse?: boolean;
+            /**
+             * @description Raw, or Unknown (probed: tsvmm knows raw only)
+             * @default Unknown
+             * @enum {string}
+             */
+            image_type?: "FixedVhd" | "Qcow2" | "Raw" | "Vhdx" | "Unknown";
+            /**
+             * @default ByteRange
+             * @enum {string}
+             */
+            lock_granularity?: "ByteRange" | "Full";
+            /** @default false */
+            disable_io_uring?: boolean;
+            /** @default false */
+            disable_aio?: boolean;
+            /** @default false */
+            iommu?: boolean;
+            /** @default 0 */
+            pci_segment?: number;
+            pci_device_id?: number;
         };
         NetConfig: {
             /** @description TAP interface; created when empty or absent (and remote is not set) */
@@ -360,11 +559,70 @@ export interface components {
             mask?: string;
             /** @description The guest's MAC; random when absent */
             mac?: string;
+            /** @description Unique among the devices; tsvmm fills in _disk<N>, _net<N> */
             id?: string;
-            /** @description UDP tunnel: HOST:PORT bound; port 0 picks one (vm.info shows it) */
+            /** @description Offered to the guest (VIRTIO_NET_F_MTU) */
+            mtu?: number;
+            /** @description tsvmm only. UDP tunnel: HOST:PORT bound; port 0 picks one (vm.info shows it) */
             local?: string;
-            /** @description UDP tunnel: HOST:PORT frames go to; selects the UDP backend */
+            /** @description tsvmm only. UDP tunnel: HOST:PORT frames go to; selects the UDP backend */
             remote?: string;
+            host_mac?: string;
+            /** @default 2 */
+            num_queues?: number;
+            /**
+             * @description A power of two
+             * @default 256
+             */
+            queue_size?: number;
+            /** @default false */
+            vhost_user?: boolean;
+            vhost_socket?: string;
+            /**
+             * @default Client
+             * @enum {string}
+             */
+            vhost_mode?: "Client" | "Server";
+            fds?: unknown[];
+            rate_limiter_config?: Record<string, never>;
+            /** @default true */
+            offload_tso?: boolean;
+            /** @default true */
+            offload_ufo?: boolean;
+            /** @default true */
+            offload_csum?: boolean;
+            /** @default false */
+            iommu?: boolean;
+            /** @default 0 */
+            pci_segment?: number;
+            pci_device_id?: number;
+        };
+        PlatformConfig: {
+            /** @default 1 */
+            num_pci_segments?: number;
+            iommu_segments?: unknown[];
+            /** @default 64 */
+            iommu_address_width_bits?: number;
+            system_serial_number?: string;
+            serial_number?: string;
+            system_uuid?: string;
+            uuid?: string;
+            oem_strings?: unknown[];
+            system_manufacturer?: string;
+            system_product_name?: string;
+            system_version?: string;
+            system_family?: string;
+            system_sku_number?: string;
+            chassis_asset_tag?: string;
+            /** @default false */
+            tdx?: boolean;
+            /** @default false */
+            sev_snp?: boolean;
+            /** @default false */
+            iommufd?: boolean;
+            iommufd_fd?: number;
+            /** @default true */
+            vfio_p2p_dma?: boolean;
         };
         /** @description One event, as one line of the event-monitor file and of GET /vmm.events */
         EventRecord: {

@@ -68,6 +68,8 @@ export interface CpuidOptions {
   cpuCount: number;
   /** MSRs the vCPU failed to read; features that depend on them are hidden. */
   refusedMsrs: ReadonlySet<number>;
+  /** false hides hardware virtualization (VMX, SVM) from the guest. */
+  nested: boolean;
 }
 
 const LEAF_FEATURES = 1;
@@ -75,6 +77,9 @@ const LEAF_CACHE = 4;
 const LEAF_TOPOLOGY = 0xb;
 const LEAF_TOPOLOGY_V2 = 0x1f;
 const HYPERVISOR_BIT = 1 << 31;
+const LEAF_EXT_FEATURES = 0x8000_0001;
+const VMX_BIT = 1 << 5; // leaf 1, ECX
+const SVM_BIT = 1 << 2; // leaf 0x80000001, ECX
 const HTT_BIT = 1 << 28;
 const LEVEL_SMT = 1;
 const LEVEL_CORE = 2;
@@ -101,11 +106,15 @@ export function vcpuCpuid(supported: CpuidEntry[], options: CpuidOptions): Cpuid
       case LEAF_FEATURES:
         entry.ebx = (entry.ebx & 0x0000ffff) | (options.cpuCount << 16) | (options.apicId << 24);
         entry.ecx |= HYPERVISOR_BIT;
+        if (!options.nested) entry.ecx &= ~VMX_BIT;
         entry.edx = options.cpuCount > 1 ? entry.edx | HTT_BIT : entry.edx & ~HTT_BIT;
         return entry;
       case LEAF_CACHE:
         if ((entry.eax & 0x1f) === 0) return entry;
         entry.eax = (entry.eax & 0x03ff_ffff) | ((options.cpuCount - 1) << 26);
+        return entry;
+      case LEAF_EXT_FEATURES:
+        if (!options.nested) entry.ecx &= ~SVM_BIT;
         return entry;
       case LEAF_TOPOLOGY:
       case LEAF_TOPOLOGY_V2:

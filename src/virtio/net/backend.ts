@@ -1,6 +1,6 @@
 // The host side of a virtio-net device: where the guest's frames go and
 // where the frames it receives come from.
-import type { NetConfig } from '../../vm/config.js';
+import type { NetConfig } from '../../config/schema.js';
 
 export interface NetBackend {
   /** Hands each frame from the host side to `receive`; the frame is only valid during the call. */

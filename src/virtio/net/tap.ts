@@ -6,7 +6,7 @@
 import { writeSync } from 'node:fs';
 import { isNativeError, native, type FdWatch } from '../../native.js';
 import { ConfigError } from '../../util/errors.js';
-import type { NetConfig } from '../../vm/config.js';
+import type { NetConfig } from '../../config/schema.js';
 import type { NetBackend } from './backend.js';
 
 const MAX_FRAME = 65536;

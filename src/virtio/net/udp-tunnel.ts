@@ -5,7 +5,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { ConfigError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
-import type { NetConfig } from '../../vm/config.js';
+import type { NetConfig } from '../../config/schema.js';
 import { formatEndpoint, parseEndpoint, type Endpoint } from './address.js';
 import type { NetBackend } from './backend.js';
 

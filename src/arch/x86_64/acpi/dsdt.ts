@@ -15,7 +15,8 @@ export interface DsdtInput {
   virtio: Array<{ base: number; size: number; gsi: number }>;
   /** The GSI of the Generic Event Device; an edge on it presses the power button. */
   gedGsi: number;
-  pvpanicPort: number;
+  /** The pvpanic device's port, when the VM has one. */
+  pvpanicPort?: number;
 }
 
 /** SLP_TYP for S5 (soft off) in \_S5; the sleep control device powers off on it. */
@@ -71,7 +72,7 @@ export function dsdtAml(input: DsdtInput): Aml {
     ...(input.com1 ? [com1(input.com1.port, input.com1.irq)] : []),
     ...input.virtio.map((v, i) => virtioDevice(i, v.base, v.size, v.gsi)),
     ...powerButton(input.gedGsi),
-    pvpanic(input.pvpanicPort),
+    ...(input.pvpanicPort === undefined ? [] : [pvpanic(input.pvpanicPort)]),
   ];
   return concat([
     scope('\\_SB_', devices),

@@ -33,24 +33,33 @@ function unquote(value: string): string {
   return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
 
-/** Parses `input` for the flag `option` (named in messages), accepting only `allowedKeys`. */
+/**
+ * Parses `input` for the flag `option` (named in messages) as Cloud
+ * Hypervisor does: `key=value` for `keys`, bare words for `valueless`
+ * (their value is ''), a later key wins, and an empty value means unset.
+ */
 export function parseOptionString(
   option: string,
   input: string,
-  allowedKeys: readonly string[],
+  keys: readonly string[],
+  valueless: readonly string[] = [],
 ): OptionValues {
   const values: OptionValues = new Map();
-  if (input.trim() === '') throw new ConfigError(`${option}: empty option string`);
-  for (const part of splitTopLevel(input, option)) {
+  if (input.trim() === '') return values;
+  for (const part of splitTopLevel(input.trim(), option)) {
     const eq = part.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`${option}: expected key=value, got "${part}"`);
-    const key = part.slice(0, eq);
-    const value = unquote(part.slice(eq + 1));
-    if (!allowedKeys.includes(key)) {
-      throw new ConfigError(`${option}: unknown key "${key}" (valid keys: ${allowedKeys.join(', ')})`);
+    const key = eq < 0 ? part : part.slice(0, eq);
+    if (valueless.includes(key)) {
+      values.set(key, '');
+      continue;
     }
-    if (values.has(key)) throw new ConfigError(`${option}: key "${key}" given twice`);
-    values.set(key, value);
+    if (!keys.includes(key)) {
+      throw new ConfigError(`${option}: unknown key "${key}" (valid keys: ${[...keys, ...valueless].join(', ')})`);
+    }
+    if (eq < 0) throw new ConfigError(`${option}: expected key=value, got "${part}"`);
+    const value = unquote(part.slice(eq + 1).trim());
+    if (value === '') values.delete(key);
+    else values.set(key, value);
   }
   return values;
 }
@@ -66,18 +75,21 @@ export function parseSize(option: string, key: string, text: string): number {
   return bytes;
 }
 
+/** A decimal or 0x-prefixed hexadecimal whole number within [min, max]. */
 export function parseInteger(option: string, key: string, text: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text.trim())) throw new ConfigError(`${option}: ${key}="${text}" is not a whole number`);
-  const value = Number(text);
+  if (!/^(\d+|0x[0-9a-f]+)$/i.test(text.trim())) throw new ConfigError(`${option}: ${key}="${text}" is not a whole number`);
+  const value = Number(text.trim());
   if (value < min || value > max) {
     throw new ConfigError(`${option}: ${key}=${value} is out of range (${min} to ${max})`);
   }
   return value;
 }
 
+/** Cloud Hypervisor's toggles: on, off, true or false, in any case. */
 export function parseOnOff(option: string, key: string, text: string): boolean {
-  if (text === 'on' || text === 'true') return true;
-  if (text === 'off' || text === 'false') return false;
+  const word = text.toLowerCase();
+  if (word === 'on' || word === 'true') return true;
+  if (word === 'off' || word === 'false') return false;
   throw new ConfigError(`${option}: ${key}="${text}" must be on or off`);
 }
 
@@ -93,9 +105,6 @@ export function parsePathOrFd(option: string, text: string): PathOrFd {
   const path = values.get('path');
   const fd = values.get('fd');
   if ((path === undefined) === (fd === undefined)) throw new ConfigError(`${option}: give exactly one of path= or fd=`);
-  if (path !== undefined) {
-    if (path === '') throw new ConfigError(`${option}: path= needs a path`);
-    return { path };
-  }
+  if (path !== undefined) return { path };
   return { fd: parseInteger(option, 'fd', fd as string, 0, 65535) };
 }
