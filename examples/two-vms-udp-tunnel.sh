@@ -47,6 +47,7 @@ start_vm() {
 	  "payload": { "kernel": "$KERNEL", "initramfs": "$INITRAMFS", "cmdline": "console=ttyS0 $EXTRA_CMDLINE" },
 	  "memory": { "size": 268435456 },
 	  "serial": { "mode": "Socket", "socket": "$WORK/$vm.console" },
+	  "console": { "mode": "Off" },
 	  "net": [{ "id": "tunnel", "local": "127.0.0.1:$local_port", "remote": "127.0.0.1:$remote_port" }]
 	}
 	JSON

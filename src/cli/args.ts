@@ -74,7 +74,7 @@ Machine:
   --platform KEYS          accepted at Cloud Hypervisor's defaults (num_pci_segments=1)
 
 Devices:
-  --serial MODE            COM1 16550 UART [default: tty]; MODE is one of
+  --serial MODE            COM1 16550 UART [default: null]; MODE is one of
                              off          no device
                              null         output discarded
                              tty          tsvmm's stdout, and its stdin as input
@@ -87,9 +87,10 @@ Devices:
                            pty, socket and tcp take one client at a time and
                            replay the last 64 KiB of output on attach
   --console MODE[,id=ID]   a virtio console (hvc0 in Linux), the same modes as
-                           --serial; only one of the two may be tty [default: off]
+                           --serial [default: tty]. Both on tty: output interleaves,
+                           input goes to the serial port
   --debug-console off      accepted at its default only (off,iobase=0xe9)
-  --rng src=PATH[,id=ID]   a virtio-rng device reading entropy from PATH [default src: /dev/urandom]
+  --rng src=PATH[,id=ID]   the virtio-rng device every VM has reads PATH [default: src=/dev/urandom]
   --disk path=F[,readonly=on|off][,direct=on|off][,id=ID][,serial=S][,queue_size=N]
                            a virtio-blk device over raw image F (repeatable)
   --net [tap=NAME][,ip=IP][,mask=MASK][,mac=MAC][,id=ID][,mtu=N][,queue_size=N]
@@ -153,8 +154,8 @@ function vmConfigBody(parsed: ParsedArgv, kernel: string): NonNullable<CliComman
   const initramfs = text('initramfs');
   const config: NonNullable<CliCommand['config']> = {
     payload: { kernel, ...(initramfs !== undefined ? { initramfs } : {}), ...(cmdline !== undefined ? { cmdline } : {}) },
-    serial: parseSerial(text('serial') ?? 'tty'),
-    console: parseConsole(text('console') ?? 'off'),
+    serial: parseSerial(text('serial') ?? 'null'),
+    console: parseConsole(text('console') ?? 'tty'),
   };
   const section = <T>(name: string, parse: (input: string) => T): T | undefined => {
     const value = text(name);

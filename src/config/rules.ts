@@ -55,10 +55,13 @@ export function validateConsole(config: SerialConfig, field: string): void {
   if (config.mode === 'Tcp') parseTcpConsole(`${field}.tcp`, config.tcp ?? '');
 }
 
-/** The serial port and the virtio console cannot share the tty, a socket or a fixed tcp port (port 0 is two ports). */
+/**
+ * The serial port and the virtio console cannot share a socket or a fixed tcp
+ * port (port 0 is two ports). Both may use the tty, as in Cloud Hypervisor:
+ * their output interleaves and the terminal's input goes to the serial port.
+ */
 function checkConsolesApart(serial: SerialConfig, console: ConsoleConfig): void {
   if (serial.mode !== console.mode) return;
-  if (serial.mode === 'Tty') throw new ConfigError('serial and console cannot both use the tty');
   if (serial.mode === 'Socket' && serial.socket === console.socket) {
     throw new ConfigError(`serial and console cannot share socket ${serial.socket ?? ''}`);
   }

@@ -207,15 +207,15 @@ export const PlatformConfigSchema = Type.Object({
   vfio_p2p_dma: defaultOnly(Type.Boolean(), true),
 }, { ...strict, $id: 'PlatformConfig' });
 
-/** vm.create's body. Sections left out (or null) take Cloud Hypervisor's defaults. */
+/** vm.create's body. Sections left out (or null) take Cloud Hypervisor's defaults: serial Null, console Tty, an rng on /dev/urandom. */
 export const VmConfigSchema = Type.Object({
   payload: refTo(PayloadConfigSchema),
   cpus: withDefault(refTo(CpusConfigSchema), { boot_vcpus: 1, max_vcpus: 1 }),
   memory: withDefault(refTo(MemoryConfigSchema), { size: DEFAULT_MEMORY }),
-  serial: withDefault(refTo(SerialConfigSchema), { mode: 'Tty' }),
-  console: withDefault(refTo(ConsoleConfigSchema), { mode: 'Off' }),
+  serial: withDefault(refTo(SerialConfigSchema), { mode: 'Null' }),
+  console: withDefault(refTo(ConsoleConfigSchema), { mode: 'Tty' }),
   debug_console: withDefault(refTo(DebugConsoleConfigSchema), { mode: 'Off' }),
-  rng: Type.Optional(refTo(RngConfigSchema)),
+  rng: withDefault(refTo(RngConfigSchema), { src: '/dev/urandom' }),
   disks: Type.Optional(Type.Array(refTo(DiskConfigSchema), { maxItems: MAX_DEVICES_PER_KIND })),
   net: Type.Optional(Type.Array(refTo(NetConfigSchema), { maxItems: MAX_DEVICES_PER_KIND })),
   pvpanic: withDefault(Type.Boolean({ description: 'The pvpanic device (QEMU0001, port 0x505)' }), false),
@@ -266,5 +266,6 @@ export type VmConfig = VmConfigBody & {
   memory: MemoryConfig;
   serial: SerialConfig;
   console: ConsoleConfig;
+  rng: RngConfig;
   pvpanic: boolean;
 };

@@ -9,6 +9,7 @@ import { EAGAIN, native } from '../native.js';
 
 const EOPNOTSUPP = 95;
 import { after, gather, totalLength } from './buffers.js';
+import { LatencyStats } from './latency.js';
 import type { DescriptorChain } from './queue.js';
 import { VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 
@@ -90,6 +91,7 @@ export class VirtioBlock implements VirtioDevice {
   readonly config: Uint8Array;
   private readonly sectors: bigint;
   private readonly stats = { read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0, discard_ops: 0, write_zeroes_ops: 0 };
+  private readonly latency = { read: new LatencyStats(), write: new LatencyStats() };
   private queues: DeviceQueues | undefined;
   private inFlight = 0;
   private drained: Array<() => void> = [];
@@ -145,8 +147,10 @@ export class VirtioBlock implements VirtioDevice {
     }
     this.inFlight++;
     let synchronous = true;
+    const started = process.hrtime.bigint();
     this.execute(request, ([status, written]) => {
       this.inFlight--;
+      if (status === BlockStatus.Ok) this.recordLatency(request.type, started);
       // After a reset the buffers may belong to something else: leave them alone.
       if (queues.live) {
         request.status[0] = status;
@@ -274,8 +278,13 @@ export class VirtioBlock implements VirtioDevice {
     }
   }
 
+  private recordLatency(type: number, started: bigint): void {
+    const stats = type === BlockRequest.In ? this.latency.read : type === BlockRequest.Out ? this.latency.write : undefined;
+    stats?.record(Number((process.hrtime.bigint() - started) / 1000n));
+  }
+
   counters(): Record<string, number> {
-    return { ...this.stats };
+    return { ...this.stats, ...this.latency.read.counters('read'), ...this.latency.write.counters('write') };
   }
 
   reset(): void {

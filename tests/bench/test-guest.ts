@@ -208,7 +208,7 @@ export async function benchSerial(vmms: GuestVmm[]): Promise<SerialResults> {
 async function serialThroughSocket(): Promise<number | undefined> {
   const path = join(mkdtempSync(join(tmpdir(), 'tsvmm-bench-serial-')), 'serial.sock');
   const child = spawn(process.execPath, [TSVMM, '--kernel', testGuest(), '--cmdline',
-    testGuestCmdline(`test=serial bytes=${SERIAL_BYTES} wait=1`), '--memory', 'size=128M', '--serial', `socket=${path}`], { stdio: 'ignore' });
+    testGuestCmdline(`test=serial bytes=${SERIAL_BYTES} wait=1`), '--memory', 'size=128M', '--serial', `socket=${path}`, '--console', 'off'], { stdio: 'ignore' });
   const exited = new Promise((resolve) => child.once('close', resolve));
   let text = '';
   let started: bigint | undefined;

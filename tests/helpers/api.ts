@@ -11,7 +11,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { Client } from 'undici';
 import { COMPONENT_SCHEMAS, ErrorBodySchema } from '../../src/api/schema.js';
 import { ACTIONS, isActionName } from '../../src/vmm/actions.js';
-import { TSVMM } from './tsvmm.js';
+import { TSVMM, withSerialOnStdout } from './tsvmm.js';
 import { scaled } from './wait.js';
 
 export interface ApiResponse {
@@ -66,7 +66,7 @@ export class ApiVmm {
 
   static async start(args: string[] = [], path?: string): Promise<ApiVmm> {
     const socketPath = path ?? join(mkdtempSync(join(tmpdir(), 'tsvmm-api-')), 'api.sock');
-    const child = spawn(process.execPath, [TSVMM, '--api-socket', `path=${socketPath}`, ...args], {
+    const child = spawn(process.execPath, [TSVMM, '--api-socket', `path=${socketPath}`, ...withSerialOnStdout(args)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const output = { stderr: '' };

@@ -32,7 +32,7 @@ export interface GuestRun {
 
 function tsvmmArgs(setup: GuestSetup): string[] {
   const args = ['-vv', '--kernel', testGuest(), '--cmdline', testGuestCmdline(setup.cmdline), '--cpus', `boot=${setup.cpus ?? 1}`,
-    '--memory', `size=${setup.memoryMib ?? 128}M`];
+    '--memory', `size=${setup.memoryMib ?? 128}M`, '--serial', 'tty', '--console', 'off'];
   if (setup.disk) args.push('--disk', `path=${setup.disk.path},direct=${setup.disk.direct ? 'on' : 'off'}`);
   if (setup.net) args.push('--net', `remote=127.0.0.1:${setup.net.remote},local=127.0.0.1:${setup.net.local}`);
   return [TSVMM, ...args];

@@ -14,6 +14,16 @@ export const BOOTED_MARKER = 'TSVMM_GUEST_BOOTED';
 /** The kit's kernel carries its own workarounds (CONFIG_CMDLINE); these are the user's. */
 export const BASE_CMDLINE = 'console=ttyS0 reboot=k panic=-1';
 
+/**
+ * The tests read the guest's serial port on tsvmm's stdout: a command line
+ * that boots gets `--serial tty --console off` unless it says otherwise
+ * (Cloud Hypervisor's defaults, which tsvmm follows, are the other way round).
+ */
+export function withSerialOnStdout(args: string[]): string[] {
+  if (!args.includes('--kernel')) return args;
+  return [...args, ...(args.includes('--serial') ? [] : ['--serial', 'tty']), ...(args.includes('--console') ? [] : ['--console', 'off'])];
+}
+
 /** The kit's /init parameter that carries `commands` (one per line) in base64, so any characters pass. */
 export function run64(commands: string[]): string {
   return `tsvmm.run64=${Buffer.from(commands.join('\n')).toString('base64')}`;
@@ -67,7 +77,7 @@ function keepOutput(child: ChildProcess): void {
 
 export function runTsvmm(args: string[], options: RunOptions = {}): Promise<TsvmmResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, [TSVMM, ...args], {
+  const child = spawn(process.execPath, [TSVMM, ...withSerialOnStdout(args)], {
     stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env },
   });
   keepOutput(child);

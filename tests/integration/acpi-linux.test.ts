@@ -41,7 +41,7 @@ if (!skipWithoutKvm(t)) {
     t.match(result.stdout, /smp: Brought up 1 node, 2 CPUs/);
     t.match(result.stdout, /cpus-online=0-1\s/, 'both CPUs online');
     t.match(result.stdout, /tables=.*APIC.*DSDT.*FACP/, 'the guest sees the MADT, DSDT and FADT');
-    t.match(result.stdout, /acpi-virtio=1\b/, 'the disk is an ACPI device (LNRO0005)');
+    t.match(result.stdout, /acpi-virtio=2\b/, 'the disk and the rng (every VM has one, as in Cloud Hypervisor) are ACPI devices (LNRO0005)');
     t.match(result.stdout, /ged=1 button=1/, 'the Generic Event Device and the power button');
     t.match(result.stdout, /no-cmdline-devices/);
     t.match(result.stdout, /ran-on-cpu0[\s\S]*ran-on-cpu1/, 'work ran on each CPU');

@@ -61,6 +61,7 @@ if (!skipWithoutKvm(t)) {
       },
       memory: { size: 256 * 2 ** 20 },
       serial: { mode: 'Socket', socket: consolePath },
+      console: { mode: 'Off' },
       rng: { src: '/dev/urandom' },
       pvpanic: true,
     });

@@ -15,7 +15,7 @@ import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-api-test-'));
 const haltKernel = join(dir, 'halt.elf');
 writeFileSync(haltKernel, buildTestElf({ segments: [{ address: 0x100000, code: HALT_FOREVER }], pvhEntry: 0x100000 }));
-const haltConfig = { payload: { kernel: haltKernel }, memory: { size: 64 * 2 ** 20 }, serial: { mode: 'Null' } };
+const haltConfig = { payload: { kernel: haltKernel }, memory: { size: 64 * 2 ** 20 }, serial: { mode: 'Null' }, console: { mode: 'Off' } };
 
 t.test('bad requests get their status and a JSON error, and the VMM keeps serving', async (t) => {
   const vmm = await ApiVmm.start();
@@ -158,7 +158,13 @@ t.test('vm.add-disk: cold-add before boot, 501 while running, 409 for a duplicat
   expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot with the added disk');
   const counters = await vmm.call('GET', 'vm.counters');
   expectOk(t, counters, 200, 'counters');
-  t.same(counters.body, { data: { read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0, discard_ops: 0, write_zeroes_ops: 0 } });
+  t.same(counters.body, {
+    data: {
+      read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0, discard_ops: 0, write_zeroes_ops: 0,
+      read_latency_min: 0, read_latency_max: 0, read_latency_avg: 0, write_latency_min: 0, write_latency_max: 0, write_latency_avg: 0,
+    },
+    _rng0: { read_bytes: 0 },
+  }, 'the added disk, and the rng every VM has');
   expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'other' }), 501, 'while running');
 });
 
@@ -174,7 +180,8 @@ t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once
   expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', tap: 'tap0' }), 400, 'tap and remote');
   expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: 'example.org:9' }), 400, 'a host name');
   expectOk(t, await vmm.call('PUT', 'vm.add-net', { mac: '01:02:03:04:05:06', remote: '127.0.0.1:9' }), 400, 'multicast MAC');
-  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', queue_size: 256 }), 400, 'unknown field');
+  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', queue_sizes: 256 }), 400, 'unknown field');
+  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', num_queues: 4 }), 400, 'more queues than tsvmm has');
   const created = await vmm.call('GET', 'vm.info');
   t.match(created.body, { config: { net: [{ ...nic, mac: /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/ }] } }, 'a MAC is chosen at once');
   expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot');
@@ -185,6 +192,7 @@ t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once
   const counters = await vmm.call('GET', 'vm.counters');
   t.same(counters.body, {
     uplink: { rx_bytes: 0, rx_frames: 0, rx_dropped: 0, tx_bytes: 0, tx_frames: 0, tx_dropped: 0, tx_errors: 0, rx_foreign: 0 },
+    _rng0: { read_bytes: 0 },
   });
   expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9' }), 501, 'while running');
 });

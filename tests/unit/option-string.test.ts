@@ -98,6 +98,9 @@ t.test('the command line becomes a vm.create body', async (t) => {
     console: { mode: 'Off' },
   });
   t.equal(request.verbosity, 2);
+  const defaults = createdConfig(['--kernel', 'k']);
+  t.match(defaults, { serial: { mode: 'Null' }, console: { mode: 'Tty' }, rng: { src: '/dev/urandom' }, pvpanic: false },
+    "Cloud Hypervisor's defaults: --serial null --console tty, an rng");
 });
 
 t.test("Cloud Hypervisor's command lines: several values after one flag, --pvpanic, defaults spelled out", async (t) => {
@@ -151,7 +154,7 @@ t.test('command line errors', async (t) => {
     [['--kernel', 'k', '--memory', 'size=1M'], /memory\.size: Expected integer to be greater or equal to/],
     [['--kernel', 'k', '--cpus', 'boot=2,max=1'], /max_vcpus \(1\) must not be below boot_vcpus/],
     [['--kernel', 'k', '--cpus', 'boot=1,max=2'], /max_vcpus: 2 is not supported by tsvmm/],
-    [['--kernel', 'k', '--console', 'tty'], /serial and console cannot both use the tty/],
+    [['--kernel', 'k', '--serial', 'socket=/s', '--console', 'socket=/s'], /serial and console cannot share socket/],
   ];
   for (const [argv, message] of invalid) t.throws(() => createdConfig(argv), { name: 'ConfigError', message }, argv.join(' '));
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { parseDisk } from '../../src/config/options.js';
+import { LatencyStats } from '../../src/virtio/latency.js';
 import { BlockFeature, BlockRequest, BlockStatus, MAX_IN_FLIGHT, VirtioBlock } from '../../src/virtio/block.js';
 import type { DescriptorChain } from '../../src/virtio/queue.js';
 import { chain, FakeQueues, serveOne } from '../helpers/virtio.js';
@@ -80,7 +81,12 @@ async function readWriteFlushGetId(t: Test, direct: boolean): Promise<void> {
   const id = new Uint8Array(20);
   await serveOne(device, chain([header(BlockRequest.GetId, 0)], [id, status]));
   t.equal(new TextDecoder().decode(id), 'serial-0123456789-ab', 'GET_ID: at most 20 bytes');
-  t.same(device.counters(), { read_bytes: 1024, write_bytes: 512, read_ops: 1, write_ops: 1, discard_ops: 0, write_zeroes_ops: 0 });
+  const counters = device.counters();
+  t.match(counters, { read_bytes: 1024, write_bytes: 512, read_ops: 1, write_ops: 1, discard_ops: 0, write_zeroes_ops: 0 });
+  for (const kind of ['read', 'write']) {
+    const [min, max, avg] = ['min', 'max', 'avg'].map((what) => counters[`${kind}_latency_${what}`] ?? -1);
+    t.ok(min >= 0 && min === max && max === avg, `${kind} latency in µs, as Cloud Hypervisor's counters: one request, min = max = avg`);
+  }
 }
 
 t.test('a header split across buffers, data in the status buffer, data spread over buffers', async (t) => {
@@ -206,4 +212,11 @@ t.test('--disk option strings', async (t) => {
   t.same(parseDisk('path=/a,serial=S1,queue_size=64,image_type=raw'), { path: '/a', serial: 'S1', queue_size: 64, image_type: 'Raw' });
   t.throws(() => parseDisk('path=/a,readonly=maybe'), /must be on or off/);
   t.throws(() => parseDisk('path=/a,cache=none'), /unknown key "cache"/);
+});
+
+t.test('latency counters: least, most and running mean of the successful requests', async (t) => {
+  const stats = new LatencyStats();
+  t.same(stats.counters('read'), { read_latency_min: 0, read_latency_max: 0, read_latency_avg: 0 }, '0 before any request');
+  for (const micros of [30, 10, 20, 40]) stats.record(micros);
+  t.same(stats.counters('read'), { read_latency_min: 10, read_latency_max: 40, read_latency_avg: 25 });
 });

@@ -315,13 +315,13 @@ export interface components {
             memory?: components["schemas"]["MemoryConfig"];
             /**
              * @default {
-             *       "mode": "Tty"
+             *       "mode": "Null"
              *     }
              */
             serial?: components["schemas"]["SerialConfig"];
             /**
              * @default {
-             *       "mode": "Off"
+             *       "mode": "Tty"
              *     }
              */
             console?: components["schemas"]["ConsoleConfig"];
@@ -331,6 +331,11 @@ export interface components {
              *     }
              */
             debug_console?: components["schemas"]["DebugConsoleConfig"];
+            /**
+             * @default {
+             *       "src": "/dev/urandom"
+             *     }
+             */
             rng?: components["schemas"]["RngConfig"];
             disks?: components["schemas"]["DiskConfig"][];
             net?: components["schemas"]["NetConfig"][];
