@@ -51,6 +51,8 @@ if (!skipWithoutKvm(t)) {
       waitUntil(predicate, what, ms, () => `console tail: ${output.slice(-800)}`);
     const state = async (): Promise<string> => (await client.info()).state;
 
+    // The body spells out Cloud Hypervisor's defaults in every section, and its
+    // unset sections as null, as Cloud Hypervisor's vm.info returns them.
     await client.create({
       payload: {
         kernel: kit.vmlinux,
@@ -59,11 +61,24 @@ if (!skipWithoutKvm(t)) {
           'i=0; while true; do i=$((i+1)); echo beat-$i; read -t 1 line && [ "$line" = stop ] && break; done',
         ])}`,
       },
-      memory: { size: 256 * 2 ** 20 },
+      cpus: {
+        boot_vcpus: 1, max_vcpus: 1, kvm_hyperv: false, max_phys_bits: 46, features: { amx: false }, nested: true,
+        core_scheduling: 'Vm', profile: 'Host',
+      },
+      memory: {
+        size: 256 * 2 ** 20, mergeable: false, hotplug_method: 'Acpi', shared: false, hugepages: false, prefault: false,
+        reserve: false, thp: true,
+      },
       serial: { mode: 'Socket', socket: consolePath },
-      console: { mode: 'Off' },
-      rng: { src: '/dev/urandom' },
+      console: { mode: 'Off', iommu: false, pci_segment: 0 },
+      debug_console: { mode: 'Off', iobase: 0xe9 },
+      rng: { src: '/dev/urandom', iommu: false, pci_segment: 0 },
       pvpanic: true,
+      iommu: false, watchdog: false, landlock_enable: false,
+      ...({
+        rate_limit_groups: null, disks: null, net: null, balloon: null, fs: null, pmem: null, devices: null, user_devices: null,
+        vdpa: null, vsock: null, numa: null, rtc: null, pci_segments: null, platform: null, tpm: null, landlock_rules: null,
+      } as object),
     });
     const console = connect(consolePath);
     console.on('data', (chunk: Buffer) => { output += chunk.toString(); });

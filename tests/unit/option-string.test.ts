@@ -118,6 +118,19 @@ t.test("Cloud Hypervisor's command lines: several values after one flag, --pvpan
   t.same(config.rng, { src: '/dev/urandom', iommu: false, pci_segment: 0 });
 });
 
+t.test("the command lines of Cloud Hypervisor's README, with our own paths", async (t) => {
+  const common = ['--disk', 'path=/images/root.raw', 'path=/images/seed.img', '--cpus', 'boot=4', '--memory', 'size=1024M',
+    '--net', 'tap=,mac=,ip=,mask='];
+  const direct = createdConfig(['--kernel', '/boot/vmlinux', ...common, '--cmdline', 'console=hvc0 root=/dev/vda1 rw']);
+  t.match(direct, { cpus: { boot_vcpus: 4 }, memory: { size: 2 ** 30 }, serial: { mode: 'Null' }, console: { mode: 'Tty' } });
+  t.same(direct.disks?.map((disk) => disk.path), ['/images/root.raw', '/images/seed.img']);
+  t.equal(direct.net?.length, 1);
+  const serial = createdConfig(['--kernel', '/boot/vmlinux', '--console', 'off', '--serial', 'tty', ...common.slice(0, 3),
+    '--cmdline', 'console=ttyS0 root=/dev/vda1 rw', ...common.slice(3)]);
+  t.match(serial, { serial: { mode: 'Tty' }, console: { mode: 'Off' }, disks: [{ path: '/images/root.raw' }] });
+  t.throws(() => parseCommandLine(['--firmware', './hypervisor-fw', ...common]), /--firmware is not supported by tsvmm/);
+});
+
 t.test("what tsvmm does not do is refused, naming the option or the field", async (t) => {
   const bad: Array<[string[], RegExp]> = [
     [['--kernel', 'k', '--fs', 'tag=x,socket=/s'], /--fs is not supported by tsvmm/],
