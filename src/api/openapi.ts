@@ -50,7 +50,7 @@ export function buildOpenApiDocument(): Json {
     const responses: { [key: string]: Json } = response
       ? { 200: { description: 'Success', content: { 'application/json': { schema: ref(response) } } } }
       : { 204: { description: 'Success, no body' } };
-    responses['400'] = errorResponse('Malformed JSON, a body that does not match the schema, or a body on an action that takes none');
+    responses['400'] = errorResponse('Malformed JSON, a body that does not match the schema or asks for what tsvmm does not implement (the field is named), or a body on an action that takes none');
     responses['404'] = errorResponse('Unknown path, or no VM is created');
     responses['405'] = errorResponse('Wrong method; the Allow header names the right one');
     responses['409'] = errorResponse('The VM state forbids this action, or a device id is already in use');
@@ -86,7 +86,8 @@ export function buildOpenApiDocument(): Json {
     openapi: '3.1.0',
     info: {
       title: 'tsvmm API',
-      description: 'The REST API of tsvmm on its UNIX socket; paths and payloads follow Cloud Hypervisor.',
+      description: 'The REST API of tsvmm on its UNIX socket; paths and payloads follow Cloud Hypervisor v53.0. '
+        + 'x-tsvmm on a field: default-only (accepted at its default only) or unsupported (accepted only absent, null or empty).',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       version: VERSION,
     },
