@@ -8,7 +8,7 @@ import { log } from '../util/log.js';
 import { ACTIONS, isActionName } from '../vmm/actions.js';
 import type { VmmHandle } from '../vmm/handle.js';
 import { streamEvents } from './event-stream.js';
-import { API_PREFIX, EVENT_STREAM_ACTION } from './paths.js';
+import { API_PREFIX, EVENT_STREAM_ACTION, NOT_SUPPORTED_ACTIONS } from './paths.js';
 import type { ErrorBody } from './schema.js';
 
 /** Request bodies larger than this are refused with 413. */
@@ -60,6 +60,10 @@ async function route(vmm: VmmHandle, request: IncomingMessage, response: ServerR
   const path = (request.url ?? '').split('?')[0] ?? '';
   const name = path.startsWith(API_PREFIX) ? path.slice(API_PREFIX.length) : '';
   if (name === EVENT_STREAM_ACTION) return routeEventStream(vmm, request, response);
+  if (NOT_SUPPORTED_ACTIONS.has(name)) {
+    request.resume();
+    throw new HttpError(501, `${name} is not supported by tsvmm`);
+  }
   if (!isActionName(name)) throw new HttpError(404, `no endpoint ${path}`);
   const spec = ACTIONS[name];
   if (request.method !== spec.method) return refuseMethod(request, response, spec.method);

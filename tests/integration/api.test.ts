@@ -41,6 +41,8 @@ t.test('bad requests get their status and a JSON error, and the VMM keeps servin
     ['GET', 'vm.create', undefined, 405, /takes PUT, not GET/],
     ['PUT', 'vmm.ping', undefined, 405, /takes GET, not PUT/],
     ['GET', 'vm.nope', undefined, 404, /no endpoint/],
+    ['PUT', 'vm.add-fs', { tag: 'x', socket: '/s', num_queues: 1, queue_size: 1024 }, 501, /vm\.add-fs is not supported by tsvmm/],
+    ['PUT', 'vm.snapshot', { destination_url: 'file:///tmp/s' }, 501, /vm\.snapshot is not supported by tsvmm/],
     ['GET', '../../etc/passwd', undefined, 404, /no endpoint/],
     ['PUT', 'vm.boot', undefined, 404, /no VM is created/],
     ['GET', 'vm.info', undefined, 404, /no VM is created/],
