@@ -1,12 +1,19 @@
 // The port I/O and MMIO buses: address ranges mapped to devices. A vCPU
 // exit is dispatched here; an address no device claims reads as all ones
-// and ignores writes.
+// and ignores writes. A device that throws on a guest access is contained
+// here: the access reads as all ones (or is dropped), the device is told
+// (a virtio device then needs a reset), the fault is logged at a bounded
+// rate and counted, and the VM runs on.
+import { errorMessage } from '../util/errors.js';
 import { enabled, log } from '../util/log.js';
+import { RateLimiter } from '../util/rate-limit.js';
 
 export interface BusDevice {
   /** `offset` is relative to the device's base; `size` is 1, 2, 4 or 8. */
   read(offset: number, size: number): number;
   write(offset: number, size: number, value: number): void;
+  /** A read or write threw; the device puts itself in a state the guest can see and recover from. */
+  fault?(error: unknown): void;
 }
 
 interface Mapping {
@@ -17,6 +24,9 @@ interface Mapping {
 
 export class Bus {
   private readonly mappings: Mapping[] = [];
+  private readonly faultLog = new RateLimiter();
+  /** Guest accesses a device failed on. */
+  faults = 0;
 
   constructor(private readonly name: string) {}
 
@@ -34,19 +44,47 @@ export class Bus {
 
   read(address: number, size: number): number {
     const mapping = this.find(address);
-    if (mapping) return mapping.device.read(address - mapping.base, size);
+    if (mapping) {
+      try {
+        return mapping.device.read(address - mapping.base, size);
+      } catch (error) {
+        this.contain(mapping, `read of ${size} at 0x${address.toString(16)}`, error);
+        return allOnes(size);
+      }
+    }
     if (enabled('debug')) log.debug(`${this.name}: unclaimed read of ${size} at 0x${address.toString(16)}`);
-    return size >= 4 ? 0xffff_ffff : (1 << (size * 8)) - 1;
+    return allOnes(size);
   }
 
   write(address: number, size: number, value: number): void {
     const mapping = this.find(address);
     if (mapping) {
-      mapping.device.write(address - mapping.base, size, value);
+      try {
+        mapping.device.write(address - mapping.base, size, value);
+      } catch (error) {
+        this.contain(mapping, `write of ${size} at 0x${address.toString(16)}`, error);
+      }
       return;
     }
     if (enabled('debug')) {
       log.debug(`${this.name}: unclaimed write of ${size} at 0x${address.toString(16)}: 0x${value.toString(16)}`);
     }
   }
+
+  private contain(mapping: Mapping, access: string, error: unknown): void {
+    this.faults++;
+    try {
+      mapping.device.fault?.(error);
+    } catch {
+      // The device cannot even record its fault; the access is still contained.
+    }
+    const { allowed, heldBack } = this.faultLog.take();
+    if (!allowed) return;
+    const more = heldBack > 0 ? ` (${heldBack} more not logged)` : '';
+    log.warn(`${this.name}: the device at 0x${mapping.base.toString(16)} failed on a guest ${access}: ${errorMessage(error)}${more}`);
+  }
+}
+
+function allOnes(size: number): number {
+  return size >= 4 ? 0xffff_ffff : (1 << (size * 8)) - 1;
 }

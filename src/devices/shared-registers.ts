@@ -1,6 +1,7 @@
 // Device state that several threads touch (each vCPU worker answers the
-// guest's register accesses; the main thread feeds input): an Int32Array
-// over a SharedArrayBuffer, guarded by a futex-style lock in slot 0.
+// guest's register accesses; the main thread feeds input): 32-bit slots
+// over a SharedArrayBuffer, guarded by a futex-style lock in slot 0. A slot
+// reads back as the unsigned value a register holds, whatever was stored.
 
 const LOCK = 0;
 const UNLOCKED = 0;
@@ -10,6 +11,7 @@ const CONTENDED = 2;
 export class SharedRegisters {
   readonly buffer: SharedArrayBuffer;
   protected readonly words: Int32Array;
+  private readonly slots: Uint32Array;
 
   /** `words` slots after the lock, then `extraBytes` of raw bytes. */
   static allocate(words: number, extraBytes = 0): SharedArrayBuffer {
@@ -19,6 +21,7 @@ export class SharedRegisters {
   constructor(buffer: SharedArrayBuffer, words: number) {
     this.buffer = buffer;
     this.words = new Int32Array(buffer, 0, words + 1);
+    this.slots = new Uint32Array(buffer, 4, words);
   }
 
   /** Raw bytes after the word slots (for FIFOs). */
@@ -26,12 +29,14 @@ export class SharedRegisters {
     return new Uint8Array(this.buffer, this.words.byteLength);
   }
 
+  /** The slot's value, 0 to 2^32 - 1. */
   protected get(slot: number): number {
-    return this.words[slot + 1] as number;
+    return this.slots[slot] as number;
   }
 
+  /** Stores `value` modulo 2^32. */
   protected set(slot: number, value: number): void {
-    this.words[slot + 1] = value;
+    this.slots[slot] = value;
   }
 
   /** Runs `body` holding the lock. Bodies are short register updates. */

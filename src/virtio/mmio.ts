@@ -136,6 +136,11 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
     this.raiseInterrupt(Interrupt.ConfigChange);
   }
 
+  /** A guest access threw (a bug this transport did not foresee): the driver must reset the device. */
+  fault(): void {
+    this.needsReset();
+  }
+
   /** Device side: the guest broke a rule; the driver must reset the device. */
   needsReset(): void {
     this.locked(() => this.set(Slot.Status, this.get(Slot.Status) | Status.NeedsReset));

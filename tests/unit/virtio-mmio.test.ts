@@ -1,6 +1,7 @@
 // The virtio-mmio register file: identification, feature negotiation in both
 // halves, the status state machine with FEATURES_OK checking and reset,
 // queue set-up, interrupts, config space and generation.
+import fc from 'fast-check';
 import t from 'tap';
 import type { QueueLayout } from '../../src/virtio/queue.js';
 import {
@@ -182,4 +183,38 @@ t.test('accesses that are not 32-bit are ignored or read as ones', async (t) => 
   device.write(R.status, 1, Status.Acknowledge);
   t.equal(read(R.status), 0);
   t.equal(device.read(0x002, 4), 0xffff_ffff, 'unaligned');
+});
+
+t.test('selector values of 2^31 and more are the unsigned numbers the guest wrote', async (t) => {
+  const { read, write } = transport();
+  for (const select of [0x8000_0000, 0xfe00_0001, 0xff00_0000, 0xffff_ffff, 2]) {
+    write(R.deviceFeaturesSel, select);
+    t.equal(read(R.deviceFeatures), 0, `DeviceFeaturesSel 0x${select.toString(16)} selects no features`);
+  }
+  write(R.queueSel, 0xffff_ffff);
+  t.equal(read(R.queueNumMax), 0, 'a huge QueueSel selects no queue');
+});
+
+t.test('property: any sequence of guest accesses leaves every read a 32-bit value and never throws', async (t) => {
+  const offsets = fc.oneof(
+    fc.constantFrom(...Object.values(R), 0x084, 0x094, 0x0a4, 0x0ac, 0x0b0, 0x0b8, 0x100, 0x104, 0x107),
+    fc.integer({ min: 0, max: 0x1ff }),
+  );
+  const access = fc.record({
+    write: fc.boolean(), offset: offsets, size: fc.constantFrom(1, 2, 4, 8),
+    value: fc.oneof(fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(0, 1, 0x8000_0000, 0xffff_ffff, 0xff00_0000)),
+  });
+  fc.assert(fc.property(fc.array(access, { maxLength: 60 }), (accesses) => {
+    const { device } = transport();
+    for (const { write, offset, size, value } of accesses) {
+      if (write) {
+        device.write(offset, size, value);
+      } else {
+        const result = device.read(offset, size);
+        if (!Number.isInteger(result) || result < 0 || result > 0xffff_ffff) return false;
+      }
+    }
+    return true;
+  }), { numRuns: 2000 });
+  t.pass('2000 random access sequences');
 });
