@@ -91,7 +91,7 @@ function routeEventStream(vmm: VmmHandle, request: IncomingMessage, response: Se
 }
 
 export function createApiServer(vmm: VmmHandle): Server {
-  return createServer((request, response) => {
+  const server = createServer((request, response) => {
     const started = process.hrtime.bigint();
     route(vmm, request, response).then(
       (status) => logRequest(request, status, started),
@@ -102,6 +102,15 @@ export function createApiServer(vmm: VmmHandle): Server {
       },
     );
   });
+  // A client that half-closes after its request (`nc -N`, a shell's here-string) still gets the
+  // reply. Node's http server reads this field; @types/node does not declare it.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    request.resume();
+    sendError(response, { status: 417, message: `Expect: ${request.headers.expect ?? ''} is not supported (only 100-continue)`, causes: [] });
+    logRequest(request, 417, process.hrtime.bigint());
+  });
+  return server;
 }
 
 function logRequest(request: IncomingMessage, status: number, started: bigint): void {

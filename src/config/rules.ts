@@ -5,7 +5,7 @@
 import { checkIPv4, parseEndpoint, parseMac, type Endpoint } from '../virtio/net/address.js';
 import { ConfigError } from '../util/errors.js';
 import {
-  MAX_MEMORY, MAX_VCPUS, MIN_MEMORY, type ConsoleConfig, type DiskConfig, type NetConfig, type SerialConfig, type VmConfig,
+  MAX_MEMORY, MAX_VCPUS, MAX_VIRTIO_DEVICES, MIN_MEMORY, type ConsoleConfig, type DiskConfig, type NetConfig, type SerialConfig, type VmConfig,
 } from './schema.js';
 
 /** The rules for one NIC. */
@@ -90,6 +90,19 @@ export function validateVmConfig(config: VmConfig): void {
   (config.disks ?? []).forEach((disk, i) => validateDisk(disk, `disks[${i}]`));
   (config.net ?? []).forEach((net, i) => validateNet(net, `net[${i}]`));
   checkDeviceIds(config);
+  checkDeviceCount(config);
+}
+
+/** The virtio devices the config makes: its disks and NICs, the rng, and the console unless it is off. */
+export function virtioDeviceCount(config: VmConfig): number {
+  return (config.disks?.length ?? 0) + (config.net?.length ?? 0) + 1 + (config.console.mode === 'Off' ? 0 : 1);
+}
+
+function checkDeviceCount(config: VmConfig): void {
+  const count = virtioDeviceCount(config);
+  if (count > MAX_VIRTIO_DEVICES) {
+    throw new ConfigError(`${count} virtio devices (disks, NICs, the rng, the console) are more than the ${MAX_VIRTIO_DEVICES} a VM can place`);
+  }
 }
 
 /** Every device id in the config, in device order. */

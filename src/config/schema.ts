@@ -19,6 +19,8 @@ export const MIN_MEMORY = 16 * 1024 * 1024;
 export const MAX_MEMORY = 1024 ** 4;
 export const DEFAULT_MEMORY = 512 * 1024 * 1024;
 export const MAX_DEVICES_PER_KIND = 16;
+/** virtio-mmio devices each have a GSI: 5..22 of the IOAPIC's 24 pins (23 is the ACPI Generic Event Device's). */
+export const MAX_VIRTIO_DEVICES = 18;
 
 const strict = { additionalProperties: false } as const;
 

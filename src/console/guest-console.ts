@@ -7,9 +7,9 @@
 //    kept in a ring meanwhile and replayed to the next client.
 // The vCPU threads write serial output straight to `outputFd`; for the
 // client modes that is a pipe this console drains on the control loop.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants } from 'node:fs';
 import { native, type FdWatch } from '../native.js';
-import { ConfigError } from '../util/errors.js';
+import { openHostFile } from '../util/host-file.js';
 import { writeAllSync } from '../util/write-all.js';
 import { parseTcpConsole } from '../config/rules.js';
 import type { ConsoleConfig } from '../config/schema.js';
@@ -119,10 +119,8 @@ export class GuestConsole {
   }
 }
 
+/** A regular file (emptied) or a character device such as /dev/null; a FIFO could block every write. */
 function openFile(name: string, path: string): number {
-  try {
-    return openSync(path, 'w', 0o600);
-  } catch (error) {
-    throw new ConfigError(`${name}: cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC;
+  return openHostFile(`${name} file`, path, flags, ['regular file', 'character device']).fd;
 }

@@ -4,7 +4,7 @@
 // the next one is told the console is busy and disconnected. Detaching is
 // closing the connection; the guest never notices.
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ConfigError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { formatEndpoint, type Endpoint } from '../virtio/net/address.js';
@@ -21,10 +21,27 @@ function describe(target: StreamTarget): string {
   return 'path' in target ? target.path : formatEndpoint(target.tcp);
 }
 
-/** A socket file left by a process that is gone is replaced; anything else at the path is an error. */
-function clearSocketPath(path: string): void {
+/** Whether something accepts connections on the UNIX socket at `path`. */
+function socketIsLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * A socket file left by a process that is gone is replaced. A socket that
+ * still answers (another console, an API socket, another program's) and
+ * anything that is not a socket are left alone and refused.
+ */
+async function clearSocketPath(path: string): Promise<void> {
   if (!existsSync(path)) return;
   if (!lstatSync(path).isSocket()) throw new ConfigError(`console socket ${path} exists and is not a socket`);
+  if (await socketIsLive(path)) throw new ConfigError(`console socket ${path} is in use: something listens on it`);
   unlinkSync(path);
 }
 
@@ -51,7 +68,7 @@ export class StreamEndpoint implements ConsoleEndpoint {
     const server = createServer();
     const endpoint = new StreamEndpoint(server, target, context);
     try {
-      if ('path' in target) clearSocketPath(target.path);
+      if ('path' in target) await clearSocketPath(target.path);
       await listen(server, target);
       // Only the owner may attach (a worker thread cannot set the umask, so this follows listen).
       if ('path' in target) chmodSync(target.path, 0o600);

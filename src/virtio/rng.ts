@@ -27,7 +27,7 @@ export class VirtioRng implements VirtioDevice {
   fill(chain: DescriptorChain): number {
     let written = 0;
     for (const buffer of chain.writable) {
-      const n = readSync(this.sourceFd, buffer, 0, buffer.length, null);
+      const n = readSource(this.sourceFd, buffer);
       written += n;
       if (n < buffer.length) break;
     }
@@ -46,5 +46,15 @@ export class VirtioRng implements VirtioDevice {
   async close(): Promise<void> {
     this.reset();
     await promisify(close)(this.sourceFd);
+  }
+}
+
+/** The source is non-blocking: a character device with nothing to give (EAGAIN) gives 0 bytes now. */
+function readSource(fd: number, buffer: Uint8Array): number {
+  try {
+    return readSync(fd, buffer, 0, buffer.length, null);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
+    throw error;
   }
 }

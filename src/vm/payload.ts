@@ -1,16 +1,30 @@
 // Reads the boot payload named in a VmConfig and checks it, so that a
 // missing or malformed kernel is reported before any VM exists.
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, readFileSync } from 'node:fs';
 import { parseKernel, type BootPayload } from '../arch/x86_64/boot.js';
 import { PayloadError } from '../util/errors.js';
+import { openHostFile } from '../util/host-file.js';
 import type { PayloadConfig } from '../config/schema.js';
 
+/** A kernel or initramfs larger than this is refused before it is read. */
+export const MAX_PAYLOAD_BYTES = 1024 ** 3;
+
+/** A regular file, read whole: a FIFO or a device (/dev/zero) could block or never end. */
 function readPayloadFile(what: string, path: string): Uint8Array {
+  let opened;
   try {
-    return readFileSync(path);
+    opened = openHostFile(what, path, constants.O_RDONLY, ['regular file']);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new PayloadError(`cannot read ${what} ${path}: ${code}`);
+    throw new PayloadError((error as Error).message.replace(/^cannot open/, 'cannot read'));
+  }
+  try {
+    if (opened.stat.size > MAX_PAYLOAD_BYTES) throw new PayloadError(`${what} ${path} is over ${MAX_PAYLOAD_BYTES / 2 ** 20} MiB`);
+    return readFileSync(opened.fd);
+  } catch (error) {
+    if (error instanceof PayloadError) throw error;
+    throw new PayloadError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  } finally {
+    closeSync(opened.fd);
   }
 }
 

@@ -2,13 +2,14 @@
 // apart from the start of the MMIO gap, each on its own GSI from 5 up,
 // described in the DSDT, or announced on the kernel command line when the
 // guest is told acpi=off.
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants } from 'node:fs';
 import { native } from '../native.js';
 import type { GuestConsole } from '../console/guest-console.js';
 import { VirtioBlock } from '../virtio/block.js';
 import { VirtioConsole } from '../virtio/console.js';
 import { MMIO_GAP_START } from '../arch/x86_64/layout.js';
 import { ConfigError } from '../util/errors.js';
+import { openHostFile } from '../util/host-file.js';
 import type { VirtioDevice } from '../virtio/device.js';
 import { MMIO_SIZE } from '../virtio/mmio.js';
 import { VirtioNet } from '../virtio/net.js';
@@ -17,11 +18,9 @@ import { parseMac } from '../virtio/net/address.js';
 import type { NetBackend } from '../virtio/net/backend.js';
 import { Tap } from '../virtio/net/tap.js';
 import { UdpTunnel } from '../virtio/net/udp-tunnel.js';
-import type { DiskConfig, NetConfig, VmConfig } from '../config/schema.js';
+import { MAX_VIRTIO_DEVICES, type DiskConfig, type NetConfig, type VmConfig } from '../config/schema.js';
 
 export const VIRTIO_FIRST_GSI = 5;
-/** GSIs 5..22 of the IOAPIC's 24 pins; 23 is the ACPI Generic Event Device's. */
-export const MAX_VIRTIO_DEVICES = 18;
 
 export interface VirtioPlacement {
   base: number;
@@ -43,24 +42,15 @@ export function announceVirtioDevice({ base, gsi }: VirtioPlacement): string {
   return `virtio_mmio.device=4K@0x${base.toString(16)}:${gsi}`;
 }
 
-function openHostFile(what: string, path: string, flags: number): number {
-  try {
-    return openSync(path, flags);
-  } catch (error) {
-    throw new ConfigError(`cannot open ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-}
-
 /** Opens and locks an image: a second writer (another tsvmm) is refused. */
 function openDisk(disk: DiskConfig, index: number): VirtioBlock {
   const flags = (disk.readonly ? constants.O_RDONLY : constants.O_RDWR) | (disk.direct ? constants.O_DIRECT : 0);
-  const fd = openHostFile('disk', disk.path, flags);
+  const { fd, stat } = openHostFile('disk', disk.path, flags, ['regular file', 'block device']);
   if (!disk.readonly && !native.tryLockFd(fd)) {
     closeSync(fd);
     throw new ConfigError(`disk ${disk.path} is in use by another writer (it is locked)`);
   }
   const id = disk.id ?? `_disk${index}`;
-  const stat = fstatSync(fd);
   const readonly = disk.readonly ?? false;
   const discard = !readonly && (stat.isFile() || stat.isBlockDevice());
   const image = { fd, size: stat.size, readonly, serial: disk.serial ?? id, discard, direct: disk.direct ?? false };
@@ -101,7 +91,7 @@ export async function createVirtioDevices(config: VmConfig, console?: GuestConso
   try {
     (config.disks ?? []).forEach((disk, i) => devices.push(openDisk(disk, i)));
     for (const [i, net] of (config.net ?? []).entries()) devices.push(await openNet(net, i));
-    if (config.rng) devices.push(new VirtioRng(config.rng.id ?? '_rng0', openHostFile('rng source', config.rng.src, constants.O_RDONLY)));
+    if (config.rng) devices.push(new VirtioRng(config.rng.id ?? '_rng0', openHostFile('rng source', config.rng.src, constants.O_RDONLY, ['character device', 'regular file']).fd));
     if (console) devices.push(openConsole(console, config.console.id));
   } catch (error) {
     await Promise.all(devices.map((device) => device.close()));

@@ -4,6 +4,7 @@
 // the schema the OpenAPI document gives for it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -15,6 +16,8 @@ import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-api-test-'));
 const haltKernel = join(dir, 'halt.elf');
 writeFileSync(haltKernel, buildTestElf({ segments: [{ address: 0x100000, code: HALT_FOREVER }], pvhEntry: 0x100000 }));
+const fifo = join(dir, 'fifo');
+execFileSync('mkfifo', [fifo]);
 const haltConfig = { payload: { kernel: haltKernel }, memory: { size: 64 * 2 ** 20 }, serial: { mode: 'Null' }, console: { mode: 'Off' } };
 
 t.test('bad requests get their status and a JSON error, and the VMM keeps serving', async (t) => {
@@ -36,6 +39,14 @@ t.test('bad requests get their status and a JSON error, and the VMM keeps servin
     ['PUT', 'vm.create', { payload: { kernel: haltKernel }, rng: {} }, 400, /rng\.src/],
     ['PUT', 'vm.create', { payload: { kernel: haltKernel }, memory: { size: 4097 * 4096 + 1 } }, 400, /multiple of 4 KiB/],
     ['PUT', 'vm.create', `{"payload":{"kernel":"${'k'.repeat(70_000)}"}}`, 413, /over 65536 bytes/],
+    ['PUT', 'vm.create', { payload: { kernel: '/dev/zero' } }, 400, /kernel \/dev\/zero is a character device; it must be a regular file/],
+    ['PUT', 'vm.create', { payload: { kernel: fifo } }, 400, /kernel .*fifo is a FIFO/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel, initramfs: fifo } }, 400, /initramfs .*fifo is a FIFO/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, rng: { src: fifo } }, 400, /rng source .*fifo is a FIFO/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, serial: { mode: 'File', file: fifo } }, 400, /serial file .*fifo/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, disks: [{ path: '/dev/zero' }] }, 400, /disk \/dev\/zero is a character device/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, disks: Array.from({ length: 10 }, () => ({ path: haltKernel, readonly: true })),
+      net: Array.from({ length: 8 }, () => ({ remote: '127.0.0.1:9' })) }, 400, /20 virtio devices \(disks, NICs, the rng, the console\) are more than the 18/],
     ['PUT', 'vm.boot', '{}', 400, /vm.boot takes no request body/],
     ['POST', 'vm.boot', undefined, 405, /takes PUT, not POST/],
     ['GET', 'vm.create', undefined, 405, /takes PUT, not GET/],
@@ -56,6 +67,10 @@ t.test('bad requests get their status and a JSON error, and the VMM keeps servin
     if (status === 405) t.ok(response.headers.allow, `${what}: Allow header`);
   }
   expectOk(t, await vmm.call('PUT', 'vm.delete'), 204, 'vm.delete with no VM succeeds, as in Cloud Hypervisor');
+  const refused = await vmm.call('PUT', 'vm.create', { payload: { kernel: haltKernel }, console: { mode: 'Socket', socket: vmm.socketPath } });
+  expectOk(t, refused, 400, 'a console socket on the API socket');
+  t.match(refused.body, { message: /is in use: something listens on it/ });
+  expectOk(t, await vmm.call('GET', 'vmm.ping'), 200, 'the API socket was left alone');
   const ping = await vmm.call('GET', 'vmm.ping');
   expectOk(t, ping, 200, 'ping afterwards');
   t.match(ping.body, { version: /^\d+\.\d+\.\d+$/, pid: vmm.child.pid });
@@ -216,6 +231,21 @@ t.test('requests pipelined on one connection are answered in order', async (t) =
   t.same(responses.map((r) => r.status), [204, 204, 204, 200, 204, 200, 204, 404]);
   t.match(responses[3]?.body, { state: 'Paused' });
   t.match(responses[5]?.body, { state: 'Running' });
+});
+
+t.test('HTTP edge cases: a client that half-closes gets its reply; an unknown Expect gets a JSON 417', async (t) => {
+  const vmm = await ApiVmm.start();
+  t.teardown(() => vmm.stop());
+  const raw = (text: string): Promise<string> => new Promise((resolve) => {
+    const socket = connect(vmm.socketPath, () => socket.end(text));
+    let reply = '';
+    socket.on('data', (chunk: Buffer) => { reply += chunk.toString(); });
+    socket.on('close', () => resolve(reply));
+  });
+  const ping = await raw('GET /api/v1/vmm.ping HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.match(ping, /^HTTP\/1\.1 200 [^]*"version"/, 'the reply came after the half-close');
+  const expect = await raw('PUT /api/v1/vm.create HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}');
+  t.match(expect, /^HTTP\/1\.1 417 [^]*\{"status":417,"message":"Expect: 200-ok is not supported/);
 });
 
 t.test('many connections at once: every request is answered', async (t) => {
