@@ -10,6 +10,8 @@ import { EAGAIN, native } from '../native.js';
 const EOPNOTSUPP = 95;
 import { after, gather, totalLength } from './buffers.js';
 import { LatencyStats } from './latency.js';
+import { log } from '../util/log.js';
+import { RateLimiter } from '../util/rate-limit.js';
 import type { DescriptorChain } from './queue.js';
 import { VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 
@@ -92,6 +94,9 @@ export class VirtioBlock implements VirtioDevice {
   private readonly sectors: bigint;
   private readonly stats = { read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0, discard_ops: 0, write_zeroes_ops: 0 };
   private readonly latency = { read: new LatencyStats(), write: new LatencyStats() };
+  /** Requests the guest got wrong, and host I/O that failed (with the last errno). */
+  private readonly failures = { malformed_requests: 0, out_of_range: 0, io_errors: 0, last_errno: 0 };
+  private readonly failureLog = new RateLimiter();
   private queues: DeviceQueues | undefined;
   private inFlight = 0;
   private drained: Array<() => void> = [];
@@ -137,10 +142,12 @@ export class VirtioBlock implements VirtioDevice {
   private start(queues: DeviceQueues, queue: number, chain: DescriptorChain): void {
     const request = parseRequest(chain);
     if (!request) {
+      this.failures.malformed_requests++;
       queues.complete(queue, chain.head, 0); // nowhere to say anything: returned unanswered
       return;
     }
     if (!('type' in request)) {
+      this.failures.malformed_requests++;
       request.status[0] = BlockStatus.IoError;
       queues.complete(queue, chain.head, 1);
       return;
@@ -172,7 +179,7 @@ export class VirtioBlock implements VirtioDevice {
         return this.transfer('write', request.sector, request.input, done);
       case BlockRequest.Flush:
         if (this.image.readonly) return done([BlockStatus.Ok, 0]);
-        return fdatasync(this.image.fd, (error) => done([error ? BlockStatus.IoError : BlockStatus.Ok, 0]));
+        return fdatasync(this.image.fd, (error) => done(error ? this.hostFailure('flush', error) : [BlockStatus.Ok, 0]));
       case BlockRequest.GetId: return done(this.getId(request.output));
       case BlockRequest.Discard:
       case BlockRequest.WriteZeroes: return done(this.deallocateOrFail(request));
@@ -195,7 +202,10 @@ export class VirtioBlock implements VirtioDevice {
   private transfer(direction: 'read' | 'write', sector: bigint, buffers: Uint8Array[], done: Done): void {
     const length = totalLength(buffers);
     const offset = this.offsetOf(sector, length);
-    if (offset === undefined) return done([BlockStatus.IoError, 0]);
+    if (offset === undefined) {
+      this.failures.out_of_range++;
+      return done([BlockStatus.IoError, 0]);
+    }
     const finished = (): void => {
       if (direction === 'read') {
         this.stats.read_bytes += length;
@@ -208,7 +218,8 @@ export class VirtioBlock implements VirtioDevice {
     };
     const step = (remaining: Uint8Array[], position: number): void => {
       const next = (error: Error | null, n: number): void => {
-        if (error || n === 0) return done([BlockStatus.IoError, 0]);
+        if (error) return done(this.hostFailure(direction, error));
+        if (n === 0) return done(this.hostFailure(`${direction} past the end of the image (truncated?)`, null));
         const rest = after(remaining, n);
         if (rest.length === 0) finished();
         else step(rest, position + n);
@@ -223,7 +234,7 @@ export class VirtioBlock implements VirtioDevice {
     if (now === length) return finished();
     if (now > 0) return step(after(buffers, now), offset + now);
     if (now === -EAGAIN || now === -EOPNOTSUPP) return step(buffers, offset);
-    done([BlockStatus.IoError, 0]);
+    done(this.hostFailure(direction, now));
   }
 
   private getId(output: Uint8Array[]): Outcome {
@@ -238,8 +249,8 @@ export class VirtioBlock implements VirtioDevice {
   private deallocateOrFail(request: Request): Outcome {
     try {
       return this.deallocate(request);
-    } catch {
-      return [BlockStatus.IoError, 0];
+    } catch (error) {
+      return this.hostFailure(request.type === BlockRequest.Discard ? 'discard' : 'write-zeroes', error);
     }
   }
 
@@ -278,13 +289,26 @@ export class VirtioBlock implements VirtioDevice {
     }
   }
 
+  /** A host call failed: counted with its errno, logged at a bounded rate, an I/O error for the guest. */
+  private hostFailure(what: string, failure: unknown): Outcome {
+    const errno = typeof failure === 'number' ? -failure : Math.abs((failure as NodeJS.ErrnoException | null)?.errno ?? 0);
+    this.failures.io_errors++;
+    if (errno > 0) this.failures.last_errno = errno;
+    const { allowed, heldBack } = this.failureLog.take();
+    if (allowed) {
+      const more = heldBack > 0 ? ` (${heldBack} more not logged)` : '';
+      log.warn(`virtio-blk ${this.id}: ${what} failed${errno > 0 ? ` (errno ${errno})` : ''}${more}`);
+    }
+    return [BlockStatus.IoError, 0];
+  }
+
   private recordLatency(type: number, started: bigint): void {
     const stats = type === BlockRequest.In ? this.latency.read : type === BlockRequest.Out ? this.latency.write : undefined;
     stats?.record(Number((process.hrtime.bigint() - started) / 1000n));
   }
 
   counters(): Record<string, number> {
-    return { ...this.stats, ...this.latency.read.counters('read'), ...this.latency.write.counters('write') };
+    return { ...this.stats, ...this.latency.read.counters('read'), ...this.latency.write.counters('write'), ...this.failures };
   }
 
   reset(): void {

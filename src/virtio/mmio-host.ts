@@ -4,6 +4,7 @@
 // vCPU threads that answer the guest's register accesses.
 import { native, type FdWatch } from '../native.js';
 import { log } from '../util/log.js';
+import { RateLimiter } from '../util/rate-limit.js';
 import type { GuestMemory } from '../vm/memory.js';
 import type { DeviceQueues, VirtioDevice } from './device.js';
 import { Interrupt, VirtioMmioTransport } from './mmio.js';
@@ -88,6 +89,9 @@ export class VirtioMmioHost {
   private readonly notifyFds: number[];
   private readonly watches: FdWatch[];
   private live: LiveQueues | undefined;
+  /** Activations ended by a guest that broke the queue rules or a backend that failed. */
+  private failures = 0;
+  private readonly failureLog = new RateLimiter();
 
   constructor(
     private readonly vmFd: number,
@@ -152,11 +156,25 @@ export class VirtioMmioHost {
   /** A guest that broke the queue rules, or a backend that failed: the device stops, the VMM carries on. */
   fail(error: unknown): void {
     if (!this.live) return;
-    const reason = error instanceof Error ? error.message : String(error);
-    if (error instanceof QueueError) log.warn(`virtio ${this.device.id}: ${reason}; the device needs a reset`);
-    else log.error(`virtio ${this.device.id}: backend failed: ${reason}; the device needs a reset`);
+    this.failures++;
+    this.logFailure(error);
     this.endActivation();
     this.transport.needsReset();
+  }
+
+  /** Guest-triggerable, so rate limited. */
+  private logFailure(error: unknown): void {
+    const { allowed, heldBack } = this.failureLog.take();
+    if (!allowed) return;
+    const reason = error instanceof Error ? error.message : String(error);
+    const more = heldBack > 0 ? ` (${heldBack} more not logged)` : '';
+    if (error instanceof QueueError) log.warn(`virtio ${this.device.id}: ${reason}; the device needs a reset${more}`);
+    else log.error(`virtio ${this.device.id}: backend failed: ${reason}; the device needs a reset${more}`);
+  }
+
+  /** The device's counters and the transport's: queue failures and refused rings. */
+  counters(): Record<string, number> {
+    return { ...this.device.counters(), queue_failures: this.failures, rings_refused: this.transport.ringsRefused };
   }
 
   private endActivation(): void {

@@ -9,6 +9,9 @@
 // queue is made ready). A broken rule sets DEVICE_NEEDS_RESET.
 import type { BusDevice } from '../devices/bus.js';
 import { SharedRegisters } from '../devices/shared-registers.js';
+import { errorMessage } from '../util/errors.js';
+import { log } from '../util/log.js';
+import { RateLimiter } from '../util/rate-limit.js';
 import { isValidQueueSize, type QueueLayout } from './queue.js';
 
 export const MMIO_MAGIC = 0x7472_6976; // "virt"
@@ -81,7 +84,7 @@ export interface TransportEvents {
 // Shared slots: transport-wide, then one block per queue.
 const enum Slot {
   Status, DeviceFeaturesSel, DriverFeaturesSel, DriverFeaturesLow, DriverFeaturesHigh, QueueSel,
-  InterruptStatus, ConfigGeneration, Global,
+  InterruptStatus, ConfigGeneration, RingsRefused, Global,
 }
 const enum QueueSlot { Num, Ready, DescLow, DescHigh, DriverLow, DriverHigh, DeviceLow, DeviceHigh, Size }
 
@@ -91,6 +94,7 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
   }
 
   private readonly features: bigint;
+  private readonly refusalLog = new RateLimiter();
 
   constructor(buffer: SharedArrayBuffer, private readonly info: VirtioDeviceInfo, private readonly events: TransportEvents) {
     super(buffer, Slot.Global + MAX_QUEUES * QueueSlot.Size);
@@ -259,8 +263,11 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
       }
       this.events.validateQueue(layout);
       this.set(slot, 1);
-    } catch {
+    } catch (error) {
       this.set(Slot.Status, this.get(Slot.Status) | Status.NeedsReset);
+      this.set(Slot.RingsRefused, this.get(Slot.RingsRefused) + 1);
+      const reason = errorMessage(error);
+      return () => this.logRefusal(reason);
     }
     return undefined;
   }
@@ -297,9 +304,21 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
       (this.get(Slot.Global + q * QueueSlot.Size + QueueSlot.Ready) ? this.layoutOf(q) : undefined));
   }
 
+  private logRefusal(reason: string): void {
+    const { allowed, heldBack } = this.refusalLog.take();
+    if (!allowed) return;
+    const more = heldBack > 0 ? ` (${heldBack} more not logged)` : '';
+    log.warn(`virtio device ${this.info.deviceId}: queue refused: ${reason}; the device needs a reset${more}`);
+  }
+
+  /** How many times the driver made a queue ready with rings the device refused (kept across resets). */
+  get ringsRefused(): number {
+    return this.locked(() => this.get(Slot.RingsRefused));
+  }
+
   private resetState(): void {
-    const generation = this.get(Slot.ConfigGeneration);
+    const kept = [Slot.ConfigGeneration, Slot.RingsRefused].map((slot) => [slot, this.get(slot)] as const);
     for (let slot = 0; slot < Slot.Global + MAX_QUEUES * QueueSlot.Size; slot++) this.set(slot, 0);
-    this.set(Slot.ConfigGeneration, generation);
+    for (const [slot, value] of kept) this.set(slot, value);
   }
 }

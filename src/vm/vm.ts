@@ -281,7 +281,7 @@ export class Vm {
 
   /** Per-device counters, by device id. */
   counters(): Record<string, Record<string, number>> {
-    return Object.fromEntries(this.virtio.map((host) => [host.device.id, host.device.counters()]));
+    return Object.fromEntries(this.virtio.map((host) => [host.device.id, host.counters()]));
   }
 
   /** Gives bytes to the guest's serial port; returns how many it took. */

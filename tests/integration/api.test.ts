@@ -179,8 +179,9 @@ t.test('vm.add-disk: cold-add before boot, 501 while running, 409 for a duplicat
     data: {
       read_bytes: 0, write_bytes: 0, read_ops: 0, write_ops: 0, discard_ops: 0, write_zeroes_ops: 0,
       read_latency_min: 0, read_latency_max: 0, read_latency_avg: 0, write_latency_min: 0, write_latency_max: 0, write_latency_avg: 0,
+      malformed_requests: 0, out_of_range: 0, io_errors: 0, last_errno: 0, queue_failures: 0, rings_refused: 0,
     },
-    _rng0: { read_bytes: 0 },
+    _rng0: { read_bytes: 0, queue_failures: 0, rings_refused: 0 },
   }, 'the added disk, and the rng every VM has');
   expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'other' }), 501, 'while running');
 });
@@ -208,8 +209,11 @@ t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once
   t.equal(local?.mac, (created.body as { config: { net: Array<{ mac: string }> } }).config.net[0]?.mac, 'the same MAC');
   const counters = await vmm.call('GET', 'vm.counters');
   t.same(counters.body, {
-    uplink: { rx_bytes: 0, rx_frames: 0, rx_dropped: 0, tx_bytes: 0, tx_frames: 0, tx_dropped: 0, tx_errors: 0, rx_foreign: 0 },
-    _rng0: { read_bytes: 0 },
+    uplink: {
+      rx_bytes: 0, rx_frames: 0, rx_dropped: 0, tx_bytes: 0, tx_frames: 0, tx_dropped: 0, tx_errors: 0, rx_foreign: 0,
+      queue_failures: 0, rings_refused: 0,
+    },
+    _rng0: { read_bytes: 0, queue_failures: 0, rings_refused: 0 },
   });
   expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9' }), 501, 'while running');
 });

@@ -220,3 +220,19 @@ t.test('latency counters: least, most and running mean of the successful request
   for (const micros of [30, 10, 20, 40]) stats.record(micros);
   t.same(stats.counters('read'), { read_latency_min: 10, read_latency_max: 40, read_latency_avg: 25 });
 });
+
+t.test('failures are counted: a request out of range, a malformed one, and host I/O that fails with its errno', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'tsvmm-blk-')), 'disk.img');
+  writeFileSync(path, new Uint8Array(SECTORS * 512));
+  // Opened read-only but presented writable: every write fails on the host with EBADF.
+  const device = new VirtioBlock('disk0', { fd: openSync(path, 'r'), size: SECTORS * 512, readonly: false, serial: 's', discard: false });
+  t.teardown(() => device.close());
+  const status = new Uint8Array(1);
+  await serveOne(device, chain([header(BlockRequest.In, SECTORS)], [new Uint8Array(512), status]));
+  t.equal(status[0], BlockStatus.IoError, 'a read past the end');
+  await serveOne(device, chain([new Uint8Array(4)], [status]));
+  t.equal(status[0], BlockStatus.IoError, 'a header cut short');
+  await serveOne(device, chain([header(BlockRequest.Out, 0), new Uint8Array(512)], [status]));
+  t.equal(status[0], BlockStatus.IoError, 'a write the host refuses');
+  t.match(device.counters(), { out_of_range: 1, malformed_requests: 1, io_errors: 1, last_errno: 9 });
+});

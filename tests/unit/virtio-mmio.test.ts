@@ -121,11 +121,14 @@ t.test('driver features are frozen once FEATURES_OK is set', async (t) => {
 
 t.test('bad queues set NEEDS_RESET instead of going live', async (t) => {
   for (const [name, size, desc] of [['size not a power of 2', 100, 0x10000], ['size above QueueNumMax', 512, 0x10000], ['rings outside RAM', 128, 0x2000_0000]] as const) {
-    const { read, negotiate, setupQueue } = transport();
+    const { device, read, write, negotiate, setupQueue } = transport();
     negotiate(0, VERSION_1_HIGH);
     setupQueue(size, desc);
     t.equal(read(R.queueReady), 0, `${name}: not ready`);
     t.equal(read(R.status) & Status.NeedsReset, Status.NeedsReset, `${name}: NEEDS_RESET`);
+    t.equal(device.ringsRefused, 1, `${name}: counted`);
+    write(R.status, 0);
+    t.equal(device.ringsRefused, 1, `${name}: the count survives the reset`);
   }
 });
 
