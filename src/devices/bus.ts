@@ -6,7 +6,7 @@
 // rate and counted, and the VM runs on.
 import { errorMessage } from '../util/errors.js';
 import { enabled, log } from '../util/log.js';
-import { RateLimiter } from '../util/rate-limit.js';
+import { RateLimitedLog } from '../util/rate-limit.js';
 
 export interface BusDevice {
   /** `offset` is relative to the device's base; `size` is 1, 2, 4 or 8. */
@@ -24,7 +24,7 @@ interface Mapping {
 
 export class Bus {
   private readonly mappings: Mapping[] = [];
-  private readonly faultLog = new RateLimiter();
+  private readonly faultLog = new RateLimitedLog();
   /** Guest accesses a device failed on. */
   faults = 0;
 
@@ -78,10 +78,7 @@ export class Bus {
     } catch {
       // The device cannot even record its fault; the access is still contained.
     }
-    const { allowed, heldBack } = this.faultLog.take();
-    if (!allowed) return;
-    const more = heldBack > 0 ? ` (${heldBack} more not logged)` : '';
-    log.warn(`${this.name}: the device at 0x${mapping.base.toString(16)} failed on a guest ${access}: ${errorMessage(error)}${more}`);
+    this.faultLog.warn(`${this.name}: the device at 0x${mapping.base.toString(16)} failed on a guest ${access}: ${errorMessage(error)}`);
   }
 }
 

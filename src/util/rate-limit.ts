@@ -1,5 +1,7 @@
 // Lets a burst of events through per period and counts the rest: for log
 // lines a guest can trigger, so a guest cannot flood the host's log.
+import { log } from './log.js';
+
 export class RateLimiter {
   private windowStart = -Infinity;
   private passed = 0;
@@ -22,5 +24,27 @@ export class RateLimiter {
     const heldBack = this.held;
     this.held = 0;
     return { allowed: true, heldBack };
+  }
+}
+
+/** Log lines a guest can trigger: a burst per period, then one line saying how many were not logged. */
+export class RateLimitedLog {
+  private readonly limiter: RateLimiter;
+
+  constructor(burst?: number, periodMs?: number, now?: () => number) {
+    this.limiter = new RateLimiter(burst, periodMs, now);
+  }
+
+  warn(message: string): void {
+    this.write('warn', message);
+  }
+
+  error(message: string): void {
+    this.write('error', message);
+  }
+
+  private write(level: 'warn' | 'error', message: string): void {
+    const { allowed, heldBack } = this.limiter.take();
+    if (allowed) log[level](heldBack > 0 ? `${message} (${heldBack} more not logged)` : message);
   }
 }

@@ -10,8 +10,7 @@ import { EAGAIN, native } from '../native.js';
 const EOPNOTSUPP = 95;
 import { after, gather, totalLength } from './buffers.js';
 import { LatencyStats } from './latency.js';
-import { log } from '../util/log.js';
-import { RateLimiter } from '../util/rate-limit.js';
+import { RateLimitedLog } from '../util/rate-limit.js';
 import type { DescriptorChain } from './queue.js';
 import { VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 
@@ -96,7 +95,7 @@ export class VirtioBlock implements VirtioDevice {
   private readonly latency = { read: new LatencyStats(), write: new LatencyStats() };
   /** Requests the guest got wrong, and host I/O that failed (with the last errno). */
   private readonly failures = { malformed_requests: 0, out_of_range: 0, io_errors: 0, last_errno: 0 };
-  private readonly failureLog = new RateLimiter();
+  private readonly failureLog = new RateLimitedLog();
   private queues: DeviceQueues | undefined;
   private inFlight = 0;
   private drained: Array<() => void> = [];
@@ -294,11 +293,7 @@ export class VirtioBlock implements VirtioDevice {
     const errno = typeof failure === 'number' ? -failure : Math.abs((failure as NodeJS.ErrnoException | null)?.errno ?? 0);
     this.failures.io_errors++;
     if (errno > 0) this.failures.last_errno = errno;
-    const { allowed, heldBack } = this.failureLog.take();
-    if (allowed) {
-      const more = heldBack > 0 ? ` (${heldBack} more not logged)` : '';
-      log.warn(`virtio-blk ${this.id}: ${what} failed${errno > 0 ? ` (errno ${errno})` : ''}${more}`);
-    }
+    this.failureLog.warn(`virtio-blk ${this.id}: ${what} failed${errno > 0 ? ` (errno ${errno})` : ''}`);
     return [BlockStatus.IoError, 0];
   }
 

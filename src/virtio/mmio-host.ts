@@ -3,8 +3,7 @@
 // through an irqfd, and the transport's register file is shared with the
 // vCPU threads that answer the guest's register accesses.
 import { native, type FdWatch } from '../native.js';
-import { log } from '../util/log.js';
-import { RateLimiter } from '../util/rate-limit.js';
+import { RateLimitedLog } from '../util/rate-limit.js';
 import type { GuestMemory } from '../vm/memory.js';
 import type { DeviceQueues, VirtioDevice } from './device.js';
 import { Interrupt, VirtioMmioTransport } from './mmio.js';
@@ -91,7 +90,7 @@ export class VirtioMmioHost {
   private live: LiveQueues | undefined;
   /** Activations ended by a guest that broke the queue rules or a backend that failed. */
   private failures = 0;
-  private readonly failureLog = new RateLimiter();
+  private readonly failureLog = new RateLimitedLog();
 
   constructor(
     private readonly vmFd: number,
@@ -164,12 +163,9 @@ export class VirtioMmioHost {
 
   /** Guest-triggerable, so rate limited. */
   private logFailure(error: unknown): void {
-    const { allowed, heldBack } = this.failureLog.take();
-    if (!allowed) return;
     const reason = error instanceof Error ? error.message : String(error);
-    const more = heldBack > 0 ? ` (${heldBack} more not logged)` : '';
-    if (error instanceof QueueError) log.warn(`virtio ${this.device.id}: ${reason}; the device needs a reset${more}`);
-    else log.error(`virtio ${this.device.id}: backend failed: ${reason}; the device needs a reset${more}`);
+    if (error instanceof QueueError) this.failureLog.warn(`virtio ${this.device.id}: ${reason}; the device needs a reset`);
+    else this.failureLog.error(`virtio ${this.device.id}: backend failed: ${reason}; the device needs a reset`);
   }
 
   /** The device's counters and the transport's: queue failures and refused rings. */

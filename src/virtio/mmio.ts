@@ -10,8 +10,7 @@
 import type { BusDevice } from '../devices/bus.js';
 import { SharedRegisters } from '../devices/shared-registers.js';
 import { errorMessage } from '../util/errors.js';
-import { log } from '../util/log.js';
-import { RateLimiter } from '../util/rate-limit.js';
+import { RateLimitedLog } from '../util/rate-limit.js';
 import { isValidQueueSize, type QueueLayout } from './queue.js';
 
 export const MMIO_MAGIC = 0x7472_6976; // "virt"
@@ -94,7 +93,7 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
   }
 
   private readonly features: bigint;
-  private readonly refusalLog = new RateLimiter();
+  private readonly refusalLog = new RateLimitedLog();
 
   constructor(buffer: SharedArrayBuffer, private readonly info: VirtioDeviceInfo, private readonly events: TransportEvents) {
     super(buffer, Slot.Global + MAX_QUEUES * QueueSlot.Size);
@@ -267,7 +266,7 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
       this.set(Slot.Status, this.get(Slot.Status) | Status.NeedsReset);
       this.set(Slot.RingsRefused, this.get(Slot.RingsRefused) + 1);
       const reason = errorMessage(error);
-      return () => this.logRefusal(reason);
+      return () => this.refusalLog.warn(`virtio device ${this.info.deviceId}: queue refused: ${reason}; the device needs a reset`);
     }
     return undefined;
   }
@@ -302,13 +301,6 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
   private readyQueues(): Array<QueueLayout | undefined> {
     return this.info.queueSizes.map((_, q) =>
       (this.get(Slot.Global + q * QueueSlot.Size + QueueSlot.Ready) ? this.layoutOf(q) : undefined));
-  }
-
-  private logRefusal(reason: string): void {
-    const { allowed, heldBack } = this.refusalLog.take();
-    if (!allowed) return;
-    const more = heldBack > 0 ? ` (${heldBack} more not logged)` : '';
-    log.warn(`virtio device ${this.info.deviceId}: queue refused: ${reason}; the device needs a reset${more}`);
   }
 
   /** How many times the driver made a queue ready with rings the device refused (kept across resets). */
