@@ -1,9 +1,10 @@
 // The split virtqueue walker against hand-built rings: good chains, and each
 // way a hostile guest can break the rules.
+import fc from 'fast-check';
 import t from 'tap';
 import { GuestMemory } from '../../src/vm/memory.js';
 import {
-  SplitQueue, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE,
+  QueueError, SplitQueue, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE,
   type QueueLayout,
 } from '../../src/virtio/queue.js';
 
@@ -13,8 +14,8 @@ const NEXT = VIRTQ_DESC_F_NEXT;
 const WRITE = VIRTQ_DESC_F_WRITE;
 const INDIRECT = VIRTQ_DESC_F_INDIRECT;
 
-function setup(layout: Partial<QueueLayout> = {}) {
-  const memory = GuestMemory.detached(16 * 2 ** 20);
+function setup(layout: Partial<QueueLayout> = {}, memorySize = 16 * 2 ** 20) {
+  const memory = GuestMemory.detached(memorySize);
   const full = { ...LAYOUT, ...layout };
   const descriptor = (table: number, index: number, address: number, length: number, flags = 0, next = 0): void => {
     const at = table + 16 * index;
@@ -152,4 +153,48 @@ t.test('indices wrap at 65536', async (t) => {
   }
   t.equal(memory.readU16(0x3002), 70000 & 0xffff);
   t.equal(queue.pop(), undefined);
+});
+
+/** Small, so thousands of cases stay quick. */
+const PROPERTY_RAM = 256 * 1024;
+
+t.test('property: whatever the guest puts in the rings, pop returns a chain inside RAM or throws a QueueError', async (t) => {
+  const u16 = fc.integer({ min: 0, max: 0xffff });
+  const address = fc.oneof(
+    fc.integer({ min: 0, max: 0x20000 }), fc.integer({ min: PROPERTY_RAM - 64, max: PROPERTY_RAM + 64 }),
+    fc.constantFrom(2 ** 53 - 1, 2 ** 32, 0xffff_ffff),
+  );
+  const descriptorArb = fc.record({
+    address, length: fc.oneof(fc.integer({ min: 0, max: 0x2000 }), fc.constantFrom(0xffff_ffff, 0x8000_0000, 16, 32)),
+    flags: fc.oneof(fc.integer({ min: 0, max: 7 }), u16), next: fc.oneof(fc.integer({ min: 0, max: SIZE + 1 }), u16),
+  });
+  const ringArb = fc.record({
+    table: fc.array(descriptorArb, { minLength: SIZE, maxLength: SIZE }),
+    indirect: fc.array(descriptorArb, { maxLength: 8 }),
+    heads: fc.array(fc.oneof(fc.integer({ min: 0, max: SIZE - 1 }), u16), { maxLength: 12 }),
+    availableIndex: fc.option(u16),
+  });
+  fc.assert(fc.property(ringArb, ({ table, indirect, heads, availableIndex }) => {
+    const { memory, queue, descriptor, offer, layout } = setup({}, PROPERTY_RAM);
+    table.forEach((d, i) => descriptor(0x1000, i, d.address, d.length, d.flags, d.next));
+    // An indirect table at 0x5000 that some descriptors may point at.
+    indirect.forEach((d, i) => descriptor(0x5000, i, d.address, d.length, d.flags, d.next));
+    offer(...heads);
+    if (availableIndex !== null) memory.writeU16(layout.availableRing + 2, availableIndex);
+    for (let i = 0; i < 2 * SIZE; i++) {
+      let chain;
+      try {
+        chain = queue.pop();
+      } catch (error) {
+        if (error instanceof QueueError) return true;
+        throw error;
+      }
+      if (!chain) return true;
+      const total = [...chain.readable, ...chain.writable].reduce((sum, buffer) => sum + buffer.length, 0);
+      if (total > PROPERTY_RAM || chain.head >= SIZE) return false;
+      queue.pushUsed(chain.head, chain.writableLength);
+    }
+    return true;
+  }), { numRuns: 3000 });
+  t.pass('3000 random rings');
 });
