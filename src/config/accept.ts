@@ -21,12 +21,16 @@ function validator(schema: TSchema): TypeCheck<TSchema> {
   return check;
 }
 
+/** No config nests deeper; a hostile body that does is refused before anything recurses through it. */
+const MAX_DEPTH = 16;
+
 /** A copy of `value` without the object keys whose value is null. */
-export function dropNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(dropNulls);
+export function dropNulls(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) throw new ConfigError(`the body nests deeper than ${MAX_DEPTH} levels`);
+  if (Array.isArray(value)) return value.map((item) => dropNulls(item, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) if (field !== null) out[key] = dropNulls(field);
+  for (const [key, field] of Object.entries(value)) if (field !== null) out[key] = dropNulls(field, depth + 1);
   return out;
 }
 

@@ -106,6 +106,8 @@ t.test('each field tsvmm does not implement: its default is accepted, anything e
   }
   t.throws(() => create({ cpus: { boot_vcpus: 1, max_vcpus: 1, features: { amx: true } } }), /cpus\.features\.amx: true is not supported/);
   t.throws(() => create({ bogus: 1 }), /bogus: Unexpected property/, 'a key Cloud Hypervisor does not have stays an error');
+  const deep = JSON.parse(`${'['.repeat(30_000)}${']'.repeat(30_000)}`) as object;
+  t.throws(() => create({ disks: deep }), /nests deeper than 16 levels/, 'a hostile nesting is a 400, not a stack overflow');
   t.throws(() => create({ disks: [{ path: '/x', image_type: 'Vhdx' }] }), /disks\[0\]\.image_type: "Vhdx" is not supported by tsvmm \(raw images only\)/);
 });
 
