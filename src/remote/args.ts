@@ -8,6 +8,12 @@ export const COMMANDS = [
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
+/** ch-remote's (v53.0) commands for features tsvmm does not have: refused by name. */
+const CH_REMOTE_ONLY: ReadonlySet<string> = new Set([
+  'add-device', 'add-fs', 'add-pmem', 'add-user-device', 'add-vdpa', 'add-vsock', 'coredump', 'receive-migration',
+  'remove-device', 'resize', 'resize-disk', 'resize-zone', 'restore', 'send-migration', 'snapshot',
+]);
+
 export interface RemoteCommand {
   kind: 'command';
   socket: string;
@@ -54,6 +60,7 @@ export function parseRemoteCommandLine(argv: string[]): RemoteRequest {
   const socket = socketText.startsWith('path=') ? socketText.slice('path='.length) : socketText;
   const [command, ...args] = positionals;
   if (command === undefined) throw new ConfigError('no command given (see --help)');
+  if (CH_REMOTE_ONLY.has(command)) throw new ConfigError(`${command} is not supported by tsvmm (a ch-remote command for a feature tsvmm lacks)`);
   if (!isCommand(command)) throw new ConfigError(`unknown command "${command}" (see --help)`);
   const result: RemoteCommand = { kind: 'command', socket, command, args };
   if (values.until !== undefined) result.until = values.until;

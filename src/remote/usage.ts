@@ -30,6 +30,10 @@ Commands:
                            exits 0 once the output, recent output replayed on
                            attach included, contains TEXT.
 
+ch-remote's commands for what tsvmm lacks (snapshot, restore, resize,
+add-fs, add-pmem, add-vsock, add-device, remove-device, the migrations, ...)
+are refused by name with status 2.
+
 Options:
   -h, --help               print this help and exit
   -V, --version            print the version and exit

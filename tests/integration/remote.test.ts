@@ -141,6 +141,7 @@ if (!skipWithoutKvm(t)) {
       [['--api-socket', '/x'], /no command given/],
       [['--api-socket', '/x', 'boot', 'now'], /boot takes no arguments/],
       [['--api-socket', '/x', 'add-disk'], /add-disk takes one option string/],
+      [['--api-socket', '/x', 'snapshot', 'file:///tmp/s'], /snapshot is not supported by tsvmm/],
       [['--api-socket', '/x', 'events', '--until', 'booted'], /not SOURCE:EVENT/],
       [['--api-socket', '/x', 'ping', '--until', 'x'], /are for events and console/],
       [['--api-socket', '/x', 'events', '--timeout', 'soon'], /is not a number of seconds/],
