@@ -22,6 +22,7 @@ function guestConfig(cmdline: string, disk: string): VmConfig {
     memory: { size: 64 * 2 ** 20 },
     serial: { mode: 'Null' },
     disks: [{ path: disk, id: 'disk0' }],
+    pvpanic: true, // off by default, as in Cloud Hypervisor
   };
 }
 
