@@ -6,8 +6,9 @@
 // refused here. Nothing is validated beyond the value's syntax.
 import { ConfigError } from '../util/errors.js';
 import { parseInteger, parseOnOff, parseOptionString, parseSize } from './option-string.js';
-import type {
-  ConsoleConfig, CpusConfig, DiskConfig, MemoryConfig, NetConfig, RngConfig, SerialConfig, VmConfigBody,
+import {
+  DEFAULT_MEMORY, DEFAULT_RNG_SOURCE, type ConsoleConfig, type CpusConfig, type DiskConfig, type MemoryConfig, type NetConfig,
+  type RngConfig, type SerialConfig, type VmConfigBody,
 } from './schema.js';
 
 type Convert = (option: string, key: string, text: string) => unknown;
@@ -111,7 +112,7 @@ export function parseCpus(input: string): CpusConfig {
 /** `--memory size=512M,...` */
 export function parseMemory(input: string): MemoryConfig {
   const { section } = readSection('--memory', input, MEMORY_KEYS);
-  return { size: 512 * 2 ** 20, ...section } as MemoryConfig;
+  return { size: DEFAULT_MEMORY, ...section } as MemoryConfig;
 }
 
 /** `--disk path=F,readonly=on,...` */
@@ -129,7 +130,7 @@ export function parseNet(input: string): NetConfig {
 /** `--rng src=/dev/urandom` */
 export function parseRng(input: string): RngConfig {
   const { section } = readSection('--rng', input, RNG_KEYS);
-  return { src: '/dev/urandom', ...section } as RngConfig;
+  return { src: DEFAULT_RNG_SOURCE, ...section } as RngConfig;
 }
 
 /** `--platform ...` */

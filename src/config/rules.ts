@@ -4,6 +4,7 @@
 // the control loop, after `acceptBody`.
 import { checkIPv4, parseEndpoint, parseMac, type Endpoint } from '../virtio/net/address.js';
 import { ConfigError } from '../util/errors.js';
+import { isValidQueueSize } from '../virtio/queue.js';
 import {
   MAX_MEMORY, MAX_VCPUS, MAX_VIRTIO_DEVICES, MIN_MEMORY, type ConsoleConfig, type DiskConfig, type NetConfig, type SerialConfig, type VmConfig,
 } from './schema.js';
@@ -37,9 +38,9 @@ export function validateDisk(disk: DiskConfig, field: string): void {
   }
 }
 
-/** A split virtqueue's size is a power of two. */
+/** A split virtqueue's size is a power of two (the schema bounds it already). */
 function checkQueueSize(size: number | undefined, field: string): void {
-  if (size !== undefined && (size & (size - 1)) !== 0) throw new ConfigError(`${field}: ${size} is not a power of two`);
+  if (size !== undefined && !isValidQueueSize(size)) throw new ConfigError(`${field}: ${size} is not a power of two`);
 }
 
 /** `tcp=PORT` means loopback; `tcp=HOST:PORT` names the address (IP literals only). */

@@ -18,6 +18,7 @@ export const MAX_VCPUS = 254;
 export const MIN_MEMORY = 16 * 1024 * 1024;
 export const MAX_MEMORY = 1024 ** 4;
 export const DEFAULT_MEMORY = 512 * 1024 * 1024;
+export const DEFAULT_RNG_SOURCE = '/dev/urandom';
 export const MAX_DEVICES_PER_KIND = 16;
 /** virtio-mmio devices each have a GSI: 5..22 of the IOAPIC's 24 pins (23 is the ACPI Generic Event Device's). */
 export const MAX_VIRTIO_DEVICES = 18;
@@ -217,7 +218,7 @@ export const VmConfigSchema = Type.Object({
   serial: withDefault(refTo(SerialConfigSchema), { mode: 'Null' }),
   console: withDefault(refTo(ConsoleConfigSchema), { mode: 'Tty' }),
   debug_console: withDefault(refTo(DebugConsoleConfigSchema), { mode: 'Off' }),
-  rng: withDefault(refTo(RngConfigSchema), { src: '/dev/urandom' }),
+  rng: withDefault(refTo(RngConfigSchema), { src: DEFAULT_RNG_SOURCE }),
   disks: Type.Optional(Type.Array(refTo(DiskConfigSchema), { maxItems: MAX_DEVICES_PER_KIND })),
   net: Type.Optional(Type.Array(refTo(NetConfigSchema), { maxItems: MAX_DEVICES_PER_KIND })),
   pvpanic: withDefault(Type.Boolean({ description: 'The pvpanic device (QEMU0001, port 0x505)' }), false),
