@@ -3,7 +3,7 @@
 import { parseCommandLine, USAGE } from '../src/cli/args.js';
 import { EXIT_OK, EXIT_VM_FAILED, exitCodeForStatus, runVmm } from '../src/cli/run.js';
 import { openSync } from 'node:fs';
-import { ConfigError, VmmError, errorMessage } from '../src/util/errors.js';
+import { ConfigError, VmmError, errnoOf, errorMessage } from '../src/util/errors.js';
 import { configureLog, levelFromVerbosity } from '../src/util/log.js';
 import { VERSION } from '../src/version.js';
 
@@ -16,7 +16,7 @@ function openLogFile(path: string): number {
   try {
     return openSync(path, 'a', 0o600);
   } catch (error) {
-    throw new ConfigError(`--log-file: cannot open ${path}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`);
+    throw new ConfigError(`--log-file: cannot open ${path}: ${errnoOf(error)}`, { code: 'HostFileRejected', cause: error });
   }
 }
 

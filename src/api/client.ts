@@ -20,9 +20,11 @@ export type EventRecord = Schemas['EventRecord'];
 type RequestBody<Name extends ActionName> = operations[Name] extends { requestBody: { content: { 'application/json': infer B } } } ? B : undefined;
 type ReplyBody<Name extends ActionName> = operations[Name] extends { responses: { 200: { content: { 'application/json': infer R } } } } ? R : void;
 
-/** An error reply of the server (or a reply that is not what the API promises). */
+type ErrorCode = Schemas['Error']['code'];
+
+/** An error reply of the server (or a reply that is not what the API promises: code undefined). */
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly causes: string[] = []) {
+  constructor(readonly status: number, message: string, readonly code?: ErrorCode, readonly causes: string[] = []) {
     super(message);
     this.name = 'ApiError';
   }
@@ -30,9 +32,10 @@ export class ApiError extends Error {
 
 function errorFrom(status: number, text: string): ApiError {
   try {
-    const body = JSON.parse(text) as { message?: unknown; causes?: unknown };
+    const body = JSON.parse(text) as { message?: unknown; code?: unknown; causes?: unknown };
     if (typeof body.message === 'string') {
-      return new ApiError(status, body.message, Array.isArray(body.causes) ? body.causes.map(String) : []);
+      const code = typeof body.code === 'string' ? body.code as ErrorCode : undefined;
+      return new ApiError(status, body.message, code, Array.isArray(body.causes) ? body.causes.map(String) : []);
     }
   } catch {
     // not JSON: say what came back

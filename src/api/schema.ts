@@ -5,6 +5,7 @@
 // (`npm run generate`). Names and fields follow Cloud Hypervisor's document.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CONFIG_SCHEMAS, refTo, VmConfigSchema } from '../config/schema.js';
+import { ERROR_CODES } from '../util/errors.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -42,6 +43,7 @@ export const EventRecordSchema = Type.Object({
 
 export const ErrorBodySchema = Type.Object({
   status: Type.Integer({ minimum: 400, maximum: 599 }),
+  code: Type.Union(ERROR_CODES.map((code) => Type.Literal(code)), { description: 'A stable name of the error class; clients branch on it, never on the message' }),
   message: Type.String(),
   causes: Type.Array(Type.String()),
 }, { ...strict, $id: 'Error', description: 'Every error response' });

@@ -1,9 +1,9 @@
 // The REST API over HTTP/1.1: parses and forwards. Each request
 // on /api/v1/<action> becomes one message to the VMM control loop; the
-// reply becomes the response. Errors are JSON {status, message, causes}.
+// reply becomes the response. Errors are JSON {status, code, message, causes}.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { TSchema } from '@sinclair/typebox';
-import { ConfigError, errorBodyOf, VmmError } from '../util/errors.js';
+import { ConfigError, errorBodyOf, errorMessage, VmmError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { ACTIONS, isActionName } from '../vmm/actions.js';
 import type { VmmHandle } from '../vmm/handle.js';
@@ -27,13 +27,13 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
 }
 
 function sendError(response: ServerResponse, error: ErrorBody, headers: Record<string, string> = {}): void {
-  sendJson(response, error.status, { status: error.status, message: error.message, causes: error.causes }, headers);
+  sendJson(response, error.status, { status: error.status, code: error.code, message: error.message, causes: error.causes }, headers);
 }
 
 /** Reads the body up to the limit; a larger one is a 413 (and the rest is drained). */
 async function readBody(request: IncomingMessage): Promise<Buffer> {
   const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+  if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'BodyTooLarge', `request body over ${MAX_BODY_BYTES} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
@@ -42,7 +42,7 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
     if (size > MAX_BODY_BYTES) tooLarge = true;
     else chunks.push(chunk);
   }
-  if (tooLarge) throw new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+  if (tooLarge) throw new HttpError(413, 'BodyTooLarge', `request body over ${MAX_BODY_BYTES} bytes`);
   return Buffer.concat(chunks);
 }
 
@@ -52,7 +52,7 @@ function parseBody(raw: Buffer): unknown {
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch (error) {
-    throw new ConfigError(`malformed JSON: ${(error as Error).message}`);
+    throw new ConfigError(`malformed JSON: ${errorMessage(error)}`, { code: 'InvalidBody', cause: error });
   }
 }
 
@@ -62,9 +62,9 @@ async function route(vmm: VmmHandle, request: IncomingMessage, response: ServerR
   if (name === EVENT_STREAM_ACTION) return routeEventStream(vmm, request, response);
   if (NOT_SUPPORTED_ACTIONS.has(name)) {
     request.resume();
-    throw new HttpError(501, `${name} is not supported by tsvmm`);
+    throw new HttpError(501, 'NotSupported', `${name} is not supported by tsvmm`);
   }
-  if (!isActionName(name)) throw new HttpError(404, `no endpoint ${path}`);
+  if (!isActionName(name)) throw new HttpError(404, 'NoSuchEndpoint', `no endpoint ${path}`);
   const spec = ACTIONS[name];
   if (request.method !== spec.method) return refuseMethod(request, response, spec.method);
   const body = parseBody(await readBody(request));
@@ -79,7 +79,7 @@ async function route(vmm: VmmHandle, request: IncomingMessage, response: ServerR
 
 function refuseMethod(request: IncomingMessage, response: ServerResponse, allowed: string): number {
   request.resume();
-  sendError(response, { status: 405, message: `${request.url ?? ''} takes ${allowed}, not ${request.method ?? ''}`, causes: [] },
+  sendError(response, { status: 405, code: 'MethodNotAllowed', message: `${request.url ?? ''} takes ${allowed}, not ${request.method ?? ''}`, causes: [] },
     { Allow: allowed });
   return 405;
 }
@@ -107,7 +107,7 @@ export function createApiServer(vmm: VmmHandle): Server {
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     request.resume();
-    sendError(response, { status: 417, message: `Expect: ${request.headers.expect ?? ''} is not supported (only 100-continue)`, causes: [] });
+    sendError(response, { status: 417, code: 'ExpectationFailed', message: `Expect: ${request.headers.expect ?? ''} is not supported (only 100-continue)`, causes: [] });
     logRequest(request, 417, process.hrtime.bigint());
   });
   return server;

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { native } from '../native.js';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { parsePathOrFd, type PathOrFd } from '../config/option-string.js';
 
@@ -56,7 +56,7 @@ export async function listenApiSocket(server: Server, spec: ApiSocketSpec): Prom
   const { path } = spec;
   const lockPath = `${path}.lock`;
   const lockFd = native.lockFile(lockPath);
-  if (lockFd < 0) throw new ConfigError(`API socket ${path} is in use by another tsvmm (${lockPath} is locked)`);
+  if (lockFd < 0) throw new ConfigError(`API socket ${path} is in use by another tsvmm (${lockPath} is locked)`, { code: 'ResourceBusy' });
   if (existsSync(path)) {
     log.info(`replacing stale API socket ${path}`);
     removeQuietly(path);
@@ -66,7 +66,7 @@ export async function listenApiSocket(server: Server, spec: ApiSocketSpec): Prom
     await listen(server, path);
   } catch (error) {
     closeSync(lockFd);
-    throw new ConfigError(`cannot listen on ${path}: ${(error as Error).message}`);
+    throw new ConfigError(`cannot listen on ${path}: ${errorMessage(error)}`, { cause: error });
   } finally {
     process.umask(umask);
   }

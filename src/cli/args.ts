@@ -187,7 +187,7 @@ export function parseCommandLine(argv: string[]): CliRequest {
   if (parsed.has('help')) return { kind: 'help' };
   if (parsed.has('version')) return { kind: 'version' };
   const refused = Object.keys(NOT_SUPPORTED).find((name) => parsed.has(name));
-  if (refused) throw new ConfigError(`--${refused} is not supported by tsvmm`);
+  if (refused) throw new ConfigError(`--${refused} is not supported by tsvmm`, { code: 'UnsupportedField' });
   checkSeccomp(single(parsed, 'seccomp'));
 
   const apiSocketText = single(parsed, 'api-socket');

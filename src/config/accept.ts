@@ -27,7 +27,7 @@ const MAX_DEPTH = 16;
 /** A copy of `value` without the object keys whose value is null. */
 export function dropNulls(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (depth >= MAX_DEPTH) throw new ConfigError(`the body nests deeper than ${MAX_DEPTH} levels`);
+  if (depth >= MAX_DEPTH) throw new ConfigError(`the body nests deeper than ${MAX_DEPTH} levels`, { code: 'InvalidBody' });
   if (Array.isArray(value)) return value.map((item) => dropNulls(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) if (field !== null) out[key] = dropNulls(field, depth + 1);
@@ -44,7 +44,7 @@ export function acceptBody<T>(what: string, schema: TSchema, body: unknown): T {
   const check = validator(schema);
   if (!check.Check(value)) {
     const causes = [...check.Errors(value)].map((error) => `${describePath(error.path)}: ${error.message}`);
-    throw new ConfigError(`invalid ${what} body: ${causes[0] ?? 'does not match the schema'}`, causes);
+    throw new ConfigError(`invalid ${what} body: ${causes[0] ?? 'does not match the schema'}`, { code: 'InvalidBody', causes });
   }
   checkSupported(value, schema, schemas);
   return Value.Default(schema, [...CONFIG_SCHEMAS], value) as T;

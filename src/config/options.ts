@@ -96,7 +96,7 @@ function readSection(option: string, input: string, table: KeyTable, valueless: 
       continue;
     }
     const spec = table[key] as KeySpec;
-    if (spec === 'refuse') throw new ConfigError(`${option}: ${key}=${value} is not supported by tsvmm`);
+    if (spec === 'refuse') throw new ConfigError(`${option}: ${key}=${value} is not supported by tsvmm`, { code: 'UnsupportedField' });
     section[spec.field] = spec.convert(option, key, value);
   }
   return { section, words };

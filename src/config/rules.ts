@@ -34,7 +34,7 @@ export function validateNet(net: NetConfig, field: string): void {
 export function validateDisk(disk: DiskConfig, field: string): void {
   checkQueueSize(disk.queue_size, `${field}.queue_size`);
   if (disk.image_type !== undefined && disk.image_type !== 'Raw' && disk.image_type !== 'Unknown') {
-    throw new ConfigError(`${field}.image_type: "${disk.image_type}" is not supported by tsvmm (raw images only)`);
+    throw new ConfigError(`${field}.image_type: "${disk.image_type}" is not supported by tsvmm (raw images only)`, { code: 'UnsupportedField' });
   }
 }
 
@@ -78,7 +78,7 @@ export function validateVmConfig(config: VmConfig): void {
     throw new ConfigError(`cpus.max_vcpus (${cpus.max_vcpus}) must not be below boot_vcpus (${cpus.boot_vcpus})`);
   }
   if (cpus.max_vcpus !== cpus.boot_vcpus) {
-    throw new ConfigError(`cpus.max_vcpus: ${cpus.max_vcpus} is not supported by tsvmm (CPU hotplug; only boot_vcpus, ${cpus.boot_vcpus})`);
+    throw new ConfigError(`cpus.max_vcpus: ${cpus.max_vcpus} is not supported by tsvmm (CPU hotplug; only boot_vcpus, ${cpus.boot_vcpus})`, { code: 'UnsupportedField' });
   }
   if (cpus.boot_vcpus > MAX_VCPUS) throw new ConfigError(`cpus.boot_vcpus must be at most ${MAX_VCPUS}`);
   if (memory.size < MIN_MEMORY || memory.size > MAX_MEMORY || memory.size % 4096 !== 0) {
@@ -102,7 +102,7 @@ export function virtioDeviceCount(config: VmConfig): number {
 function checkDeviceCount(config: VmConfig): void {
   const count = virtioDeviceCount(config);
   if (count > MAX_VIRTIO_DEVICES) {
-    throw new ConfigError(`${count} virtio devices (disks, NICs, the rng, the console) are more than the ${MAX_VIRTIO_DEVICES} a VM can place`);
+    throw new ConfigError(`${count} virtio devices (disks, NICs, the rng, the console) are more than the ${MAX_VIRTIO_DEVICES} a VM can place`, { code: 'DeviceLimit' });
   }
 }
 
@@ -116,7 +116,7 @@ function checkDeviceIds(config: VmConfig): void {
   const seen = new Set<string>();
   for (const id of deviceIds(config)) {
     if (id === undefined) continue;
-    if (seen.has(id)) throw new ConfigError(`device id "${id}" is used twice`);
+    if (seen.has(id)) throw new ConfigError(`device id "${id}" is used twice`, { code: 'DuplicateDeviceId' });
     seen.add(id);
   }
 }

@@ -59,5 +59,5 @@ export function unsupportedFields(value: unknown, schema: TSchema, schemas: Sche
 /** Throws a 400 naming the first field tsvmm cannot honour, with all of them as causes. */
 export function checkSupported(value: unknown, schema: TSchema, schemas: Schemas, path = ''): void {
   const refused = unsupportedFields(value, schema, schemas, path);
-  if (refused.length > 0) throw new ConfigError(refused[0] as string, refused);
+  if (refused.length > 0) throw new ConfigError(refused[0] as string, { code: 'UnsupportedField', causes: refused });
 }

@@ -40,8 +40,8 @@ function socketIsLive(path: string): Promise<boolean> {
  */
 async function clearSocketPath(path: string): Promise<void> {
   if (!existsSync(path)) return;
-  if (!lstatSync(path).isSocket()) throw new ConfigError(`console socket ${path} exists and is not a socket`);
-  if (await socketIsLive(path)) throw new ConfigError(`console socket ${path} is in use: something listens on it`);
+  if (!lstatSync(path).isSocket()) throw new ConfigError(`console socket ${path} exists and is not a socket`, { code: 'ResourceBusy' });
+  if (await socketIsLive(path)) throw new ConfigError(`console socket ${path} is in use: something listens on it`, { code: 'ResourceBusy' });
   unlinkSync(path);
 }
 
@@ -75,7 +75,7 @@ export class StreamEndpoint implements ConsoleEndpoint {
     } catch (error) {
       server.close();
       if (error instanceof ConfigError) throw error;
-      throw new ConfigError(`${context.name}: cannot listen on ${describe(target)}: ${errorMessage(error)}`);
+      throw new ConfigError(`${context.name}: cannot listen on ${describe(target)}: ${errorMessage(error)}`, { cause: error });
     }
     log.info(`${context.name} console on ${describe(endpoint.boundTarget())}`);
     return endpoint;

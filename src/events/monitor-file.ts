@@ -2,7 +2,7 @@
 // an inherited descriptor) as one JSON line, written synchronously when the
 // event happens, so a reader following the file sees it at once.
 import { closeSync, openSync } from 'node:fs';
-import { ConfigError, errorMessage } from '../util/errors.js';
+import { ConfigError, errnoOf, errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { writeAllSync } from '../util/write-all.js';
 import { parsePathOrFd, type PathOrFd } from '../config/option-string.js';
@@ -26,7 +26,7 @@ export class EventMonitorFile {
     try {
       return new EventMonitorFile(openSync(spec.path, 'w', 0o600), true, spec.path);
     } catch (error) {
-      throw new ConfigError(`--event-monitor: cannot open ${spec.path}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`);
+      throw new ConfigError(`--event-monitor: cannot open ${spec.path}: ${errnoOf(error)}`, { code: 'HostFileRejected', cause: error });
     }
   }
 

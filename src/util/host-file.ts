@@ -3,7 +3,7 @@
 // non-blocking, so a FIFO without a peer cannot hang the control loop, and
 // refused unless it is a kind of file that makes sense for its use.
 import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
-import { ConfigError } from './errors.js';
+import { ConfigError, errnoOf } from './errors.js';
 
 export type FileKind = 'regular file' | 'block device' | 'character device';
 
@@ -32,13 +32,13 @@ export function openHostFile(what: string, path: string, flags: number, allowed:
   try {
     fd = openSync(path, flags | constants.O_NONBLOCK, mode);
   } catch (error) {
-    throw new ConfigError(`cannot open ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigError(`cannot open ${what} ${path}: ${errnoOf(error)}`, { code: 'HostFileRejected', cause: error });
   }
   const stat = fstatSync(fd);
   const kind = kindOf(stat);
   if (kind === undefined || !allowed.includes(kind)) {
     closeSync(fd);
-    throw new ConfigError(`${what} ${path} is ${describeKind(stat)}; it must be a ${allowed.join(' or ')}`);
+    throw new ConfigError(`${what} ${path} is ${describeKind(stat)}; it must be a ${allowed.join(' or ')}`, { code: 'HostFileRejected' });
   }
   return { fd, stat };
 }

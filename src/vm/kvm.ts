@@ -54,7 +54,7 @@ export class Kvm {
     } catch (error) {
       if (isNativeError(error)) {
         const hint = existsSync(path) ? 'check its permissions (are you in the kvm group?)' : 'is KVM enabled on this host?';
-        throw new HostError(`cannot open ${path}: ${error.code}; ${hint}`);
+        throw new HostError(`cannot open ${path}: ${error.code}; ${hint}`, { cause: error });
       }
       throw error;
     }

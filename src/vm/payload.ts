@@ -2,7 +2,7 @@
 // missing or malformed kernel is reported before any VM exists.
 import { closeSync, constants, readFileSync } from 'node:fs';
 import { parseKernel, type BootPayload } from '../arch/x86_64/boot.js';
-import { PayloadError } from '../util/errors.js';
+import { errnoOf, errorMessage, PayloadError } from '../util/errors.js';
 import { openHostFile } from '../util/host-file.js';
 import type { PayloadConfig } from '../config/schema.js';
 
@@ -15,14 +15,14 @@ function readPayloadFile(what: string, path: string): Uint8Array {
   try {
     opened = openHostFile(what, path, constants.O_RDONLY, ['regular file']);
   } catch (error) {
-    throw new PayloadError((error as Error).message.replace(/^cannot open/, 'cannot read'));
+    throw new PayloadError(errorMessage(error).replace(/^cannot open/, 'cannot read'), { code: 'HostFileRejected', cause: error });
   }
   try {
-    if (opened.stat.size > MAX_PAYLOAD_BYTES) throw new PayloadError(`${what} ${path} is over ${MAX_PAYLOAD_BYTES / 2 ** 20} MiB`);
+    if (opened.stat.size > MAX_PAYLOAD_BYTES) throw new PayloadError(`${what} ${path} is over ${MAX_PAYLOAD_BYTES / 2 ** 20} MiB`, { code: 'HostFileRejected' });
     return readFileSync(opened.fd);
   } catch (error) {
     if (error instanceof PayloadError) throw error;
-    throw new PayloadError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new PayloadError(`cannot read ${what} ${path}: ${errnoOf(error)}`, { code: 'HostFileRejected', cause: error });
   } finally {
     closeSync(opened.fd);
   }
@@ -35,7 +35,7 @@ export function readBootPayload(config: PayloadConfig): BootPayload {
   try {
     kernel = parseKernel(kernelFile);
   } catch (error) {
-    if (error instanceof PayloadError) throw new PayloadError(`${config.kernel}: ${error.message}`);
+    if (error instanceof PayloadError) throw new PayloadError(`${config.kernel}: ${error.message}`, { code: error.code, cause: error });
     throw error;
   }
   const initramfs = config.initramfs === undefined ? undefined : readPayloadFile('initramfs', config.initramfs);

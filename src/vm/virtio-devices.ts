@@ -28,7 +28,8 @@ export interface VirtioPlacement {
 }
 
 export function placeVirtioDevices(count: number): VirtioPlacement[] {
-  if (count > MAX_VIRTIO_DEVICES) throw new ConfigError(`at most ${MAX_VIRTIO_DEVICES} virtio devices fit the IOAPIC`);
+  // validateVmConfig refused more devices than this long before; reaching it is a bug.
+  if (count > MAX_VIRTIO_DEVICES) throw new Error(`internal: ${count} virtio devices to place, at most ${MAX_VIRTIO_DEVICES} fit`);
   return Array.from({ length: count }, (_, i) => ({ base: MMIO_GAP_START + i * MMIO_SIZE, gsi: VIRTIO_FIRST_GSI + i }));
 }
 
@@ -48,7 +49,7 @@ function openDisk(disk: DiskConfig, index: number): VirtioBlock {
   const { fd, stat } = openHostFile('disk', disk.path, flags, ['regular file', 'block device']);
   if (!disk.readonly && !native.tryLockFd(fd)) {
     closeSync(fd);
-    throw new ConfigError(`disk ${disk.path} is in use by another writer (it is locked)`);
+    throw new ConfigError(`disk ${disk.path} is in use by another writer (it is locked)`, { code: 'ResourceBusy' });
   }
   const id = disk.id ?? `_disk${index}`;
   const readonly = disk.readonly ?? false;

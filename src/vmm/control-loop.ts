@@ -23,10 +23,10 @@ function toErrorBody(error: unknown): ErrorBody {
 async function runAction(vmm: Vmm, action: ActionName, body: unknown): Promise<unknown> {
   const spec: ActionSpec = ACTIONS[action];
   if (spec.request === undefined) {
-    if (body !== undefined) throw new ConfigError(`${action} takes no request body`);
+    if (body !== undefined) throw new ConfigError(`${action} takes no request body`, { code: 'InvalidBody' });
     return spec.handler(vmm, undefined);
   }
-  if (body === undefined) throw new ConfigError(`${action} needs a JSON request body`);
+  if (body === undefined) throw new ConfigError(`${action} needs a JSON request body`, { code: 'InvalidBody' });
   return spec.handler(vmm, acceptBody(action, spec.request, body));
 }
 

@@ -12,7 +12,7 @@ import type { VmmEvent } from './vmm.js';
 /** An error reply of the control loop, with the status it chose. */
 export class VmmRequestError extends VmmError {
   constructor(readonly body: ErrorBody) {
-    super(body.status, body.message, body.causes);
+    super(body.status, body.code, body.message, { causes: body.causes });
   }
 }
 

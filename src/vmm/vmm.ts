@@ -47,7 +47,7 @@ export class Vmm {
 
   /** `body` has passed `acceptBody`: its defaults are filled in. */
   async create(body: VmConfig): Promise<void> {
-    if (this.config) throw new StateError('a VM is already created; delete it first');
+    if (this.config) throw new StateError('a VM is already created; delete it first', { code: 'VmAlreadyCreated' });
     const config = withDeviceChoices(body);
     validateVmConfig(config);
     readBootPayload(config.payload);
@@ -178,7 +178,7 @@ export class Vmm {
     if (id !== undefined && deviceIds(config).includes(id)) throw new ConflictError(`a device with id ${id} exists`);
     const next = withDeviceChoices(add(config));
     if ((next.disks?.length ?? 0) > MAX_DEVICES_PER_KIND || (next.net?.length ?? 0) > MAX_DEVICES_PER_KIND) {
-      throw new ConfigError(`a VM has at most ${MAX_DEVICES_PER_KIND} ${what}s`);
+      throw new ConfigError(`a VM has at most ${MAX_DEVICES_PER_KIND} ${what}s`, { code: 'DeviceLimit' });
     }
     validateVmConfig(next);
     await checkVirtioDeviceFiles(next);

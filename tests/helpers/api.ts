@@ -10,6 +10,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { Client } from 'undici';
 import { COMPONENT_SCHEMAS, ErrorBodySchema } from '../../src/api/schema.js';
+import type { ErrorCode } from '../../src/util/errors.js';
 import { ACTIONS, isActionName } from '../../src/vmm/actions.js';
 import { TSVMM, withSerialOnStdout } from './tsvmm.js';
 import { scaled } from './wait.js';
@@ -100,4 +101,10 @@ export class ApiVmm {
 export function expectOk(t: Test, response: ApiResponse, status: number, what: string): void {
   t.equal(response.status, status, `${what}: status ${status} (${JSON.stringify(response.body)})`);
   t.same(response.schemaErrors, [], `${what}: body matches the document`);
+}
+
+/** An error reply: its status, its stable code, and a body that matches the OpenAPI document. */
+export function expectError(t: Test, response: ApiResponse, status: number, code: ErrorCode, what: string): void {
+  expectOk(t, response, status, what);
+  t.match(response.body, { status, code }, `${what}: ${code}`);
 }

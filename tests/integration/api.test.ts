@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { Client } from 'undici';
-import { ApiVmm, expectOk } from '../helpers/api.js';
+import type { ErrorCode } from '../../src/util/errors.js';
+import { ApiVmm, expectError, expectOk } from '../helpers/api.js';
 import { buildTestElf, HALT_FOREVER } from '../helpers/elf.js';
 import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
@@ -23,52 +24,52 @@ const haltConfig = { payload: { kernel: haltKernel }, memory: { size: 64 * 2 ** 
 t.test('bad requests get their status and a JSON error, and the VMM keeps serving', async (t) => {
   const vmm = await ApiVmm.start();
   t.teardown(() => vmm.stop());
-  const cases: Array<[string, string, string | object | undefined, number, RegExp]> = [
-    ['PUT', 'vm.create', '{"payload": {', 400, /malformed JSON/],
-    ['PUT', 'vm.create', { payload: { kernel: 5 } }, 400, /payload\.kernel: Expected string/],
-    ['PUT', 'vm.create', { payload: { kernel: 'k' }, balloon: { size: 1 } }, 400, /balloon: \{"size":1\} is not supported by tsvmm/],
-    ['PUT', 'vm.create', { payload: { kernel: 'k' }, ballon: {} }, 400, /ballon: Unexpected property/],
-    ['PUT', 'vm.create', { payload: { kernel: 'k' }, disks: [{ path: '/x', num_queues: 2 }] }, 400, /disks\[0\]\.num_queues: 2 is not supported by tsvmm \(only 1\)/],
-    ['PUT', 'vm.create', { payload: { kernel: 'k' }, cpus: { boot_vcpus: 0, max_vcpus: 1 } }, 400, /boot_vcpus/],
-    ['PUT', 'vm.create', { payload: { kernel: 'k' }, memory: { size: '1G' } }, 400, /memory\.size/],
-    ['PUT', 'vm.create', { cpus: { boot_vcpus: 1, max_vcpus: 1 } }, 400, /payload/],
-    ['PUT', 'vm.create', [], 400, /Expected object/],
-    ['PUT', 'vm.create', undefined, 400, /needs a JSON request body/],
-    ['PUT', 'vm.create', { payload: { kernel: join(dir, 'missing') } }, 400, /cannot read kernel .*ENOENT/],
-    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, rng: { src: join(dir, 'no-entropy') } }, 400, /cannot open rng source .*ENOENT/],
-    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, rng: {} }, 400, /rng\.src/],
-    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, memory: { size: 4097 * 4096 + 1 } }, 400, /multiple of 4 KiB/],
-    ['PUT', 'vm.create', `{"payload":{"kernel":"${'k'.repeat(70_000)}"}}`, 413, /over 65536 bytes/],
-    ['PUT', 'vm.create', { payload: { kernel: '/dev/zero' } }, 400, /kernel \/dev\/zero is a character device; it must be a regular file/],
-    ['PUT', 'vm.create', { payload: { kernel: fifo } }, 400, /kernel .*fifo is a FIFO/],
-    ['PUT', 'vm.create', { payload: { kernel: haltKernel, initramfs: fifo } }, 400, /initramfs .*fifo is a FIFO/],
-    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, rng: { src: fifo } }, 400, /rng source .*fifo is a FIFO/],
-    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, serial: { mode: 'File', file: fifo } }, 400, /serial file .*fifo/],
-    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, disks: [{ path: '/dev/zero' }] }, 400, /disk \/dev\/zero is a character device/],
+  const cases: Array<[string, string, string | object | undefined, number, ErrorCode, RegExp]> = [
+    ['PUT', 'vm.create', '{"payload": {', 400, 'InvalidBody', /malformed JSON/],
+    ['PUT', 'vm.create', { payload: { kernel: 5 } }, 400, 'InvalidBody', /payload\.kernel: Expected string/],
+    ['PUT', 'vm.create', { payload: { kernel: 'k' }, balloon: { size: 1 } }, 400, 'UnsupportedField', /balloon: \{"size":1\} is not supported by tsvmm/],
+    ['PUT', 'vm.create', { payload: { kernel: 'k' }, ballon: {} }, 400, 'InvalidBody', /ballon: Unexpected property/],
+    ['PUT', 'vm.create', { payload: { kernel: 'k' }, disks: [{ path: '/x', num_queues: 2 }] }, 400, 'UnsupportedField', /disks\[0\]\.num_queues: 2 is not supported by tsvmm \(only 1\)/],
+    ['PUT', 'vm.create', { payload: { kernel: 'k' }, cpus: { boot_vcpus: 0, max_vcpus: 1 } }, 400, 'InvalidBody', /boot_vcpus/],
+    ['PUT', 'vm.create', { payload: { kernel: 'k' }, memory: { size: '1G' } }, 400, 'InvalidBody', /memory\.size/],
+    ['PUT', 'vm.create', { cpus: { boot_vcpus: 1, max_vcpus: 1 } }, 400, 'InvalidBody', /payload/],
+    ['PUT', 'vm.create', [], 400, 'InvalidBody', /Expected object/],
+    ['PUT', 'vm.create', undefined, 400, 'InvalidBody', /needs a JSON request body/],
+    ['PUT', 'vm.create', { payload: { kernel: join(dir, 'missing') } }, 400, 'HostFileRejected', /cannot read kernel .*ENOENT/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, rng: { src: join(dir, 'no-entropy') } }, 400, 'HostFileRejected', /cannot open rng source .*ENOENT/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, rng: {} }, 400, 'InvalidBody', /rng\.src/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, memory: { size: 4097 * 4096 + 1 } }, 400, 'InvalidConfig', /multiple of 4 KiB/],
+    ['PUT', 'vm.create', `{"payload":{"kernel":"${'k'.repeat(70_000)}"}}`, 413, 'BodyTooLarge', /over 65536 bytes/],
+    ['PUT', 'vm.create', { payload: { kernel: '/dev/zero' } }, 400, 'HostFileRejected', /kernel \/dev\/zero is a character device; it must be a regular file/],
+    ['PUT', 'vm.create', { payload: { kernel: fifo } }, 400, 'HostFileRejected', /kernel .*fifo is a FIFO/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel, initramfs: fifo } }, 400, 'HostFileRejected', /initramfs .*fifo is a FIFO/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, rng: { src: fifo } }, 400, 'HostFileRejected', /rng source .*fifo is a FIFO/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, serial: { mode: 'File', file: fifo } }, 400, 'HostFileRejected', /serial file .*fifo/],
+    ['PUT', 'vm.create', { payload: { kernel: haltKernel }, disks: [{ path: '/dev/zero' }] }, 400, 'HostFileRejected', /disk \/dev\/zero is a character device/],
     ['PUT', 'vm.create', { payload: { kernel: haltKernel }, disks: Array.from({ length: 10 }, () => ({ path: haltKernel, readonly: true })),
-      net: Array.from({ length: 8 }, () => ({ remote: '127.0.0.1:9' })) }, 400, /20 virtio devices \(disks, NICs, the rng, the console\) are more than the 18/],
-    ['PUT', 'vm.boot', '{}', 400, /vm.boot takes no request body/],
-    ['POST', 'vm.boot', undefined, 405, /takes PUT, not POST/],
-    ['GET', 'vm.create', undefined, 405, /takes PUT, not GET/],
-    ['PUT', 'vmm.ping', undefined, 405, /takes GET, not PUT/],
-    ['GET', 'vm.nope', undefined, 404, /no endpoint/],
-    ['PUT', 'vm.add-fs', { tag: 'x', socket: '/s', num_queues: 1, queue_size: 1024 }, 501, /vm\.add-fs is not supported by tsvmm/],
-    ['PUT', 'vm.snapshot', { destination_url: 'file:///tmp/s' }, 501, /vm\.snapshot is not supported by tsvmm/],
-    ['GET', '../../etc/passwd', undefined, 404, /no endpoint/],
-    ['PUT', 'vm.boot', undefined, 404, /no VM is created/],
-    ['GET', 'vm.info', undefined, 404, /no VM is created/],
-    ['GET', 'vm.counters', undefined, 404, /no VM is created/],
+      net: Array.from({ length: 8 }, () => ({ remote: '127.0.0.1:9' })) }, 400, 'DeviceLimit', /20 virtio devices \(disks, NICs, the rng, the console\) are more than the 18/],
+    ['PUT', 'vm.boot', '{}', 400, 'InvalidBody', /vm.boot takes no request body/],
+    ['POST', 'vm.boot', undefined, 405, 'MethodNotAllowed', /takes PUT, not POST/],
+    ['GET', 'vm.create', undefined, 405, 'MethodNotAllowed', /takes PUT, not GET/],
+    ['PUT', 'vmm.ping', undefined, 405, 'MethodNotAllowed', /takes GET, not PUT/],
+    ['GET', 'vm.nope', undefined, 404, 'NoSuchEndpoint', /no endpoint/],
+    ['PUT', 'vm.add-fs', { tag: 'x', socket: '/s', num_queues: 1, queue_size: 1024 }, 501, 'NotSupported', /vm\.add-fs is not supported by tsvmm/],
+    ['PUT', 'vm.snapshot', { destination_url: 'file:///tmp/s' }, 501, 'NotSupported', /vm\.snapshot is not supported by tsvmm/],
+    ['GET', '../../etc/passwd', undefined, 404, 'NoSuchEndpoint', /no endpoint/],
+    ['PUT', 'vm.boot', undefined, 404, 'VmNotCreated', /no VM is created/],
+    ['GET', 'vm.info', undefined, 404, 'VmNotCreated', /no VM is created/],
+    ['GET', 'vm.counters', undefined, 404, 'VmNotCreated', /no VM is created/],
   ];
-  for (const [method, action, body, status, message] of cases) {
+  for (const [method, action, body, status, code, message] of cases) {
     const response = await vmm.call(method, action, body);
     const what = `${method} ${action} ${typeof body === 'string' ? body.slice(0, 30) : JSON.stringify(body)?.slice(0, 60)}`;
     expectOk(t, response, status, what);
-    t.match(response.body, { status, message }, `${what}: says why`);
+    t.match(response.body, { status, code, message }, `${what}: ${code}, and says why`);
     if (status === 405) t.ok(response.headers.allow, `${what}: Allow header`);
   }
   expectOk(t, await vmm.call('PUT', 'vm.delete'), 204, 'vm.delete with no VM succeeds, as in Cloud Hypervisor');
   const refused = await vmm.call('PUT', 'vm.create', { payload: { kernel: haltKernel }, console: { mode: 'Socket', socket: vmm.socketPath } });
-  expectOk(t, refused, 400, 'a console socket on the API socket');
+  expectError(t, refused, 400, 'ResourceBusy', 'a console socket on the API socket');
   t.match(refused.body, { message: /is in use: something listens on it/ });
   expectOk(t, await vmm.call('GET', 'vmm.ping'), 200, 'the API socket was left alone');
   const ping = await vmm.call('GET', 'vmm.ping');
@@ -111,12 +112,12 @@ t.test('the life cycle, every action in every state', async (t) => {
   const forbidden = async (actions: string[], why: string): Promise<void> => {
     for (const action of actions) {
       const response = await vmm.call('PUT', action);
-      expectOk(t, response, 409, `${action} ${why}`);
+      expectError(t, response, 409, 'InvalidState', `${action} ${why}`);
     }
   };
   expectOk(t, await vmm.call('PUT', 'vm.create', haltConfig), 204, 'create');
   await state('Created');
-  expectOk(t, await vmm.call('PUT', 'vm.create', haltConfig), 409, 'create twice');
+  expectError(t, await vmm.call('PUT', 'vm.create', haltConfig), 409, 'VmAlreadyCreated', 'create twice');
   await forbidden(['vm.pause', 'vm.resume', 'vm.shutdown', 'vm.reboot', 'vm.nmi', 'vm.power-button'], 'when Created');
   expectOk(t, await vmm.call('GET', 'vm.counters'), 200, 'counters');
 
@@ -141,7 +142,7 @@ t.test('the life cycle, every action in every state', async (t) => {
   expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot again after shutdown');
   await state('Running');
   expectOk(t, await vmm.call('PUT', 'vm.delete'), 204, 'delete while Running');
-  expectOk(t, await vmm.call('GET', 'vm.info'), 404, 'info after delete');
+  expectError(t, await vmm.call('GET', 'vm.info'), 404, 'VmNotCreated', 'info after delete');
 
   // The NMI reaches the guest: this one has no IDT, so it triple-faults and
   // the VM ends on its own (Shutdown), which only a delivered NMI can cause.
@@ -164,12 +165,12 @@ t.test('vm.add-disk: cold-add before boot, 501 while running, 409 for a duplicat
   writeFileSync(disk, new Uint8Array(2 ** 20));
   const vmm = await ApiVmm.start();
   t.teardown(() => vmm.stop());
-  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk }), 404, 'no VM yet');
+  expectError(t, await vmm.call('PUT', 'vm.add-disk', { path: disk }), 404, 'VmNotCreated', 'no VM yet');
   expectOk(t, await vmm.call('PUT', 'vm.create', haltConfig), 204, 'create');
   expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'data' }), 204, 'add-disk');
-  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'data', readonly: true }), 409, 'same id again');
-  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: join(dir, 'nope.img') }), 400, 'missing image');
-  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, cache: 'none' }), 400, 'unknown field');
+  expectError(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'data', readonly: true }), 409, 'DuplicateDeviceId', 'same id again');
+  expectError(t, await vmm.call('PUT', 'vm.add-disk', { path: join(dir, 'nope.img') }), 400, 'HostFileRejected', 'missing image');
+  expectError(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, cache: 'none' }), 400, 'InvalidBody', 'unknown field');
   const info = await vmm.call('GET', 'vm.info');
   t.match(info.body, { config: { disks: [{ path: disk, id: 'data' }] } });
   expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot with the added disk');
@@ -183,7 +184,7 @@ t.test('vm.add-disk: cold-add before boot, 501 while running, 409 for a duplicat
     },
     _rng0: { read_bytes: 0, queue_failures: 0, rings_refused: 0 },
   }, 'the added disk, and the rng every VM has');
-  expectOk(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'other' }), 501, 'while running');
+  expectError(t, await vmm.call('PUT', 'vm.add-disk', { path: disk, id: 'other' }), 501, 'NotSupported', 'while running');
 });
 
 t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once booted, its bound port', async (t) => {
@@ -191,15 +192,15 @@ t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once
   const vmm = await ApiVmm.start();
   t.teardown(() => vmm.stop());
   const nic = { remote: '127.0.0.1:9', local: '127.0.0.1:0', id: 'uplink' };
-  expectOk(t, await vmm.call('PUT', 'vm.add-net', nic), 404, 'no VM yet');
+  expectError(t, await vmm.call('PUT', 'vm.add-net', nic), 404, 'VmNotCreated', 'no VM yet');
   expectOk(t, await vmm.call('PUT', 'vm.create', haltConfig), 204, 'create');
   expectOk(t, await vmm.call('PUT', 'vm.add-net', nic), 204, 'add-net');
-  expectOk(t, await vmm.call('PUT', 'vm.add-net', nic), 409, 'same id again');
-  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', tap: 'tap0' }), 400, 'tap and remote');
-  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: 'example.org:9' }), 400, 'a host name');
-  expectOk(t, await vmm.call('PUT', 'vm.add-net', { mac: '01:02:03:04:05:06', remote: '127.0.0.1:9' }), 400, 'multicast MAC');
-  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', queue_sizes: 256 }), 400, 'unknown field');
-  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', num_queues: 4 }), 400, 'more queues than tsvmm has');
+  expectError(t, await vmm.call('PUT', 'vm.add-net', nic), 409, 'DuplicateDeviceId', 'same id again');
+  expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', tap: 'tap0' }), 400, 'InvalidConfig', 'tap and remote');
+  expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: 'example.org:9' }), 400, 'InvalidConfig', 'a host name');
+  expectError(t, await vmm.call('PUT', 'vm.add-net', { mac: '01:02:03:04:05:06', remote: '127.0.0.1:9' }), 400, 'InvalidConfig', 'multicast MAC');
+  expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', queue_sizes: 256 }), 400, 'InvalidBody', 'unknown field');
+  expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', num_queues: 4 }), 400, 'UnsupportedField', 'more queues than tsvmm has');
   const created = await vmm.call('GET', 'vm.info');
   t.match(created.body, { config: { net: [{ ...nic, mac: /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/ }] } }, 'a MAC is chosen at once');
   expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot');
@@ -215,7 +216,7 @@ t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once
     },
     _rng0: { read_bytes: 0, queue_failures: 0, rings_refused: 0 },
   });
-  expectOk(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9' }), 501, 'while running');
+  expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9' }), 501, 'NotSupported', 'while running');
 });
 
 t.test('requests pipelined on one connection are answered in order', async (t) => {
@@ -249,7 +250,7 @@ t.test('HTTP edge cases: a client that half-closes gets its reply; an unknown Ex
   const ping = await raw('GET /api/v1/vmm.ping HTTP/1.1\r\nHost: x\r\n\r\n');
   t.match(ping, /^HTTP\/1\.1 200 [^]*"version"/, 'the reply came after the half-close');
   const expect = await raw('PUT /api/v1/vm.create HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}');
-  t.match(expect, /^HTTP\/1\.1 417 [^]*\{"status":417,"message":"Expect: 200-ok is not supported/);
+  t.match(expect, /^HTTP\/1\.1 417 [^]*\{"status":417,"code":"ExpectationFailed","message":"Expect: 200-ok is not supported/);
 });
 
 t.test('many connections at once: every request is answered', async (t) => {
@@ -337,7 +338,7 @@ t.test('a payload too large for the VM fails vm.boot with 400 and leaks nothing'
   expectOk(t, await vmm.call('PUT', 'vm.create', { ...haltConfig, payload: { kernel: haltKernel, initramfs } }), 204, 'create');
   const openFds = (): number => readdirSync(`/proc/${vmm.child.pid}/fd`).length;
   const boot = await vmm.call('PUT', 'vm.boot');
-  expectOk(t, boot, 400, 'boot');
+  expectError(t, boot, 400, 'InvalidPayload', 'boot');
   t.match(boot.body, { message: /initramfs \(80 MiB\) does not fit/ });
   const before = openFds();
   for (let i = 0; i < 5; i++) expectOk(t, await vmm.call('PUT', 'vm.boot'), 400, `boot ${i + 2}`);

@@ -136,8 +136,8 @@ if (!skipWithoutKvm(t)) {
     t.teardown(() => second.stop());
     const other = new TsvmmClient(second.socketPath);
     t.teardown(() => other.close());
-    await t.rejects(other.create({ payload, serial: { mode: 'Tcp', tcp: taken } }), { status: 400, message: /cannot listen on .*EADDRINUSE/ });
-    await t.rejects(other.create({ payload, serial: { mode: 'Socket', socket: join(dir) } }), { status: 400, message: /not a socket/ });
-    await t.rejects(other.create({ payload, serial: { mode: 'Tcp', tcp: 'example.org:80' } }), { status: 400, message: /does not name an IP address/ });
+    await t.rejects(other.create({ payload, serial: { mode: 'Tcp', tcp: taken } }), { status: 400, code: 'InvalidConfig', message: /cannot listen on .*EADDRINUSE/ });
+    await t.rejects(other.create({ payload, serial: { mode: 'Socket', socket: join(dir) } }), { status: 400, code: 'ResourceBusy', message: /not a socket/ });
+    await t.rejects(other.create({ payload, serial: { mode: 'Tcp', tcp: 'example.org:80' } }), { status: 400, code: 'InvalidConfig', message: /does not name an IP address/ });
   });
 }

@@ -31,7 +31,7 @@ if (!skipWithoutKvm(t)) {
     const vmm = await ApiVmm.start(['-v', '--log-file', logFile]);
     const client = new TsvmmClient(vmm.socketPath);
     await client.ping();
-    await t.rejects(client.boot(), { status: 404, message: /no VM/ });
+    await t.rejects(client.boot(), { status: 404, code: 'VmNotCreated' });
     await client.close();
     await vmm.stop();
     const text = readFileSync(logFile, 'utf8');

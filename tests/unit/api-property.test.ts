@@ -1,7 +1,7 @@
 // Random API traffic against a real tsvmm (no VM is ever booted, so no KVM
 // is needed): whatever the method, path, headers and body, every reply is a
 // known status whose body matches the OpenAPI document (errors:
-// {status, message, causes} with the HTTP status), and the VMM keeps serving.
+// {status, code, message, causes} with the HTTP status), and the VMM keeps serving.
 import fc from 'fast-check';
 import t from 'tap';
 import { NOT_SUPPORTED_ACTIONS } from '../../src/api/paths.js';

@@ -11,7 +11,7 @@ t.test('devices sit 4 KiB apart from the MMIO gap, on GSIs from 5 to 22, announc
   const placements = placeVirtioDevices(3);
   t.same(placements, [{ base: 0xc0000000, gsi: 5 }, { base: 0xc0001000, gsi: 6 }, { base: 0xc0002000, gsi: 7 }]);
   t.equal(announceVirtioDevice(placements[1] as { base: number; gsi: number }), 'virtio_mmio.device=4K@0xc0001000:6');
-  t.throws(() => placeVirtioDevices(19), /at most 18 virtio devices/);
+  t.throws(() => placeVirtioDevices(19), /at most 18 fit/, 'validateVmConfig refuses more long before');
   t.ok(acpiDisabled('console=ttyS0 acpi=off quiet'), 'named on the command line only when the guest runs without ACPI');
   t.notOk(acpiDisabled('console=ttyS0 acpi=force'));
 });

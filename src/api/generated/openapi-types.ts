@@ -647,6 +647,11 @@ export interface components {
         /** @description Every error response */
         Error: {
             status: number;
+            /**
+             * @description A stable name of the error class; clients branch on it, never on the message
+             * @enum {string}
+             */
+            code: "InvalidConfig" | "InvalidBody" | "UnsupportedField" | "DuplicateDeviceId" | "DeviceLimit" | "HostFileRejected" | "ResourceBusy" | "InvalidPayload" | "VmNotCreated" | "VmAlreadyCreated" | "InvalidState" | "NotSupported" | "NoSuchEndpoint" | "MethodNotAllowed" | "BodyTooLarge" | "ExpectationFailed" | "HostUnavailable" | "InternalError";
             message: string;
             causes: string[];
         };

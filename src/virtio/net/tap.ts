@@ -5,7 +5,7 @@
 // kernel's queue rather than in tsvmm.
 import { writeSync } from 'node:fs';
 import { isNativeError, native, type FdWatch } from '../../native.js';
-import { ConfigError } from '../../util/errors.js';
+import { ConfigError, errorMessage } from '../../util/errors.js';
 import type { NetConfig } from '../../config/schema.js';
 import type { NetBackend } from './backend.js';
 
@@ -24,7 +24,7 @@ export class Tap implements NetBackend {
       tap = native.openTap(config.tap ?? '');
     } catch (error) {
       const code = isNativeError(error) ? error.code : String(error);
-      throw new ConfigError(`net ${id}: cannot open TAP interface ${config.tap || '(new)'}: ${code}; this needs /dev/net/tun and CAP_NET_ADMIN, or a TAP set up for this user`);
+      throw new ConfigError(`net ${id}: cannot open TAP interface ${config.tap || '(new)'}: ${code}; this needs /dev/net/tun and CAP_NET_ADMIN, or a TAP set up for this user`, { cause: error });
     }
     const created = !config.tap;
     try {
@@ -33,7 +33,7 @@ export class Tap implements NetBackend {
       }
     } catch (error) {
       native.close(tap.fd);
-      throw new ConfigError(`net ${id}: cannot configure ${tap.name}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ConfigError(`net ${id}: cannot configure ${tap.name}: ${errorMessage(error)}`, { cause: error });
     }
     return new Tap(tap.fd, tap.name);
   }

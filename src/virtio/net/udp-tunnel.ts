@@ -3,7 +3,7 @@
 // the same way. Only datagrams from the remote address and port are taken.
 // No root is needed, so two VMs in two processes can be wired together.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { ConfigError } from '../../util/errors.js';
+import { ConfigError, errnoOf } from '../../util/errors.js';
 import { log } from '../../util/log.js';
 import type { NetConfig } from '../../config/schema.js';
 import { formatEndpoint, parseEndpoint, type Endpoint } from './address.js';
@@ -35,7 +35,7 @@ export class UdpTunnel implements NetBackend {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (error: NodeJS.ErrnoException) => {
         socket.close();
-        reject(new ConfigError(`net ${id}: cannot bind ${formatEndpoint(wanted)}: ${error.code ?? error.message}`));
+        reject(new ConfigError(`net ${id}: cannot bind ${formatEndpoint(wanted)}: ${errnoOf(error)}`, { code: error.code === 'EADDRINUSE' ? 'ResourceBusy' : 'InvalidConfig', cause: error }));
       });
       socket.bind({ address: wanted.host, port: wanted.port, exclusive: true }, () => {
         socket.removeAllListeners('error');
