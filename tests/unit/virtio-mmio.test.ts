@@ -3,6 +3,7 @@
 // queue set-up, interrupts, config space and generation.
 import fc from 'fast-check';
 import t from 'tap';
+import { checkProperty } from '../helpers/property.js';
 import type { QueueLayout } from '../../src/virtio/queue.js';
 import {
   Interrupt, MMIO_MAGIC, Status, VENDOR_ID, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_VERSION_1,
@@ -207,7 +208,7 @@ t.test('property: any sequence of guest accesses leaves every read a 32-bit valu
     write: fc.boolean(), offset: offsets, size: fc.constantFrom(1, 2, 4, 8),
     value: fc.oneof(fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(0, 1, 0x8000_0000, 0xffff_ffff, 0xff00_0000)),
   });
-  fc.assert(fc.property(fc.array(access, { maxLength: 60 }), (accesses) => {
+  await checkProperty(t, 'virtio-mmio: random access sequences', 'queue/transport', 2000, fc.array(access, { maxLength: 60 }), (accesses) => {
     const { device } = transport();
     for (const { write, offset, size, value } of accesses) {
       if (write) {
@@ -218,6 +219,5 @@ t.test('property: any sequence of guest accesses leaves every read a 32-bit valu
       }
     }
     return true;
-  }), { numRuns: 2000 });
-  t.pass('2000 random access sequences');
+  });
 });
