@@ -197,7 +197,7 @@ t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once
   expectOk(t, await vmm.call('PUT', 'vm.add-net', nic), 204, 'add-net');
   expectError(t, await vmm.call('PUT', 'vm.add-net', nic), 409, 'DuplicateDeviceId', 'same id again');
   expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', tap: 'tap0' }), 400, 'InvalidConfig', 'tap and remote');
-  expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: 'example.org:9' }), 400, 'InvalidConfig', 'a host name');
+  expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: 'example.org:9' }), 400, 'InvalidBody', 'a host name');
   expectError(t, await vmm.call('PUT', 'vm.add-net', { mac: '01:02:03:04:05:06', remote: '127.0.0.1:9' }), 400, 'InvalidConfig', 'multicast MAC');
   expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', queue_sizes: 256 }), 400, 'InvalidBody', 'unknown field');
   expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9', num_queues: 4 }), 400, 'UnsupportedField', 'more queues than tsvmm has');
