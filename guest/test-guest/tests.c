@@ -15,6 +15,10 @@
  *   test=net-recv frames=N    receives until an end-of-stream frame (or N frames), checking each
  *   test=hostile case=C       breaks a virtqueue rule on the block device; expects NEEDS_RESET,
  *                             then resets the device and reads again
+ *   test=registers [idle=1]   hostile values in every virtio-mmio register of the block device,
+ *                             at every width; then a reset must bring it back (idle=1: then idles)
+ *   test=records count=N round=R  writes record (R, i) to sector i and flushes, for each i < N,
+ *                             printing "TG ack=i" after each flush (the durability test)
  */
 #include "virtio.h"
 
@@ -269,6 +273,77 @@ static void hostile(void) {
   finish(1, 0);
 }
 
+/* Values a broken or hostile driver might write: sign bits, near-wraps, all ones. */
+static const u32 hostile_values[] = {0, 1, 2, 31, 32, 0x7fffffff, 0x80000000, 0xfe000001, 0xff000000, 0xffffffff, 0xdeadbeef};
+#define HOSTILE_VALUES (sizeof(hostile_values) / sizeof(hostile_values[0]))
+#define REG_DEVICE_FEATURES 0x010
+#define REG_DEVICE_FEATURES_SEL 0x014
+#define REG_QUEUE_NUM_MAX 0x034
+#define REG_STATUS 0x070
+
+/* Every register (and some unassigned offsets and config space) gets every value at 32 bits,
+ * one value at 8, 16 and 64 bits; each write is followed by reads. The VM must not notice. */
+static void registers(void) {
+  blk_open();
+  u64 base = blk.base, writes = 0;
+  for (u32 offset = 0; offset < 0x110; offset += 4) {
+    for (u32 v = 0; v < HOSTILE_VALUES; v++) {
+      mmio_write32(base + offset, hostile_values[v]);
+      (void)mmio_read32(base + offset);
+      (void)mmio_read32(base + REG_DEVICE_FEATURES);
+      writes++;
+    }
+    *(volatile u8 *)(base + offset + 1) = 0xff;
+    *(volatile u16 *)(base + offset + 2) = 0xffff;
+    *(volatile u64 *)(base + offset) = 0xffffffffffffffffUL;
+    writes += 3;
+  }
+  /* Selectors past the features the device has select nothing, whatever their sign bit. */
+  for (u32 v = 0; v < HOSTILE_VALUES; v++) {
+    if (hostile_values[v] < 2) continue;
+    mmio_write32(base + REG_DEVICE_FEATURES_SEL, hostile_values[v]);
+    if (mmio_read32(base + REG_DEVICE_FEATURES) != 0) finish(0, "features-beyond-select");
+  }
+  put("TG");
+  put_kv("hostile_writes", writes);
+  put_kv("status_after", mmio_read32(base + REG_STATUS));
+  put("\n");
+  blk_open(); /* resets the device */
+  struct blk_slot *slots = blk_slots(1, 4096);
+  blk_submit(slots, 0, BLK_IN, 0, 4096, 1);
+  blk_wait(slots);
+  put("TG recovered=1\n");
+  if (param_u64("idle", 0)) idle();
+  finish(1, 0);
+}
+
+#define RECORD_MAGIC 0x3130444345524754UL /* "TGRECD01" as little-endian bytes */
+
+/* Numbered records, each flushed before it is acknowledged on the serial port: whatever the
+ * host saw acknowledged must be on its disk even if the VMM is killed right after. */
+static void records(void) {
+  blk_open();
+  u64 count = param_u64("count", 1000), round = param_u64("round", 0);
+  if (count * SECTOR > capacity) finish(0, "disk-too-small");
+  struct blk_slot *slots = blk_slots(1, SECTOR);
+  put("TG records-ready\n");
+  for (u64 i = 0; i < count; i++) {
+    u64 *record = (u64 *)slots[0].data;
+    for (u64 w = 0; w < SECTOR / 8; w++) record[w] = i ^ (round << 32) ^ (w * 0x9e3779b97f4a7c15UL);
+    record[0] = RECORD_MAGIC;
+    record[1] = round;
+    record[2] = i;
+    blk_submit(slots, 0, BLK_OUT, i * SECTOR, SECTOR, 1);
+    blk_wait(slots);
+    blk_submit(slots, 0, BLK_FLUSH, 0, 0, 1);
+    blk_wait(slots);
+    put("TG");
+    put_kv("ack", i);
+    put("\n");
+  }
+  finish(1, 0);
+}
+
 /* ---- network ---- */
 
 static struct device net;
@@ -423,6 +498,8 @@ void user_main(void) {
   if (param_is("test", "blk")) blk_bench();
   if (param_is("test", "blk-verify")) blk_verify();
   if (param_is("test", "hostile")) hostile();
+  if (param_is("test", "registers")) registers();
+  if (param_is("test", "records")) records();
   if (param_is("test", "net-send")) net_send();
   if (param_is("test", "net-recv")) net_recv();
   if (param_is("test", "echo")) echo();

@@ -22,6 +22,19 @@ export function blockPattern(bytes: number, seed: bigint): Buffer {
   return out;
 }
 
+/** Sector `index` of the guest's `records` test in `round` (guest/test-guest/tests.c, records()). */
+export function testGuestRecord(round: number, index: number): Buffer {
+  const sector = Buffer.alloc(512);
+  for (let word = 0; word < 64; word++) {
+    const value = BigInt(index) ^ (BigInt(round) << 32n) ^ ((BigInt(word) * 0x9e3779b97f4a7c15n) & 0xffff_ffff_ffff_ffffn);
+    sector.writeBigUInt64LE(value, 8 * word);
+  }
+  sector.write('TGRECD01', 0, 'latin1');
+  sector.writeBigUInt64LE(BigInt(round), 8);
+  sector.writeBigUInt64LE(BigInt(index), 16);
+  return sector;
+}
+
 let elf: string | undefined;
 
 export function testGuest(): string {

@@ -1,6 +1,7 @@
 // The CPL3 test guest under tsvmm: the exit port, exits through both run
 // loops, block data checked end to end, a hostile driver for every queue
-// rule, and frames between two VMs over a UDP tunnel. It runs at native
+// rule, hostile register values, flushed records that survive SIGKILL, and
+// frames between two VMs over a UDP tunnel. It runs at native
 // speed even where guest kernels are emulated, so these stay quick.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,11 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { freeUdpPorts } from '../helpers/net.js';
-import { blockPattern, HOSTILE_CASES, runTestGuest, testGuest, testGuestCmdline } from '../helpers/test-guest.js';
+import { TsvmmClient } from '../../src/api/client.js';
+import { blockPattern, HOSTILE_CASES, parseReport, runTestGuest, testGuest, testGuestCmdline, testGuestRecord } from '../helpers/test-guest.js';
 import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-test-guest-'));
 const MIB = 2 ** 20;
+const SECTOR = 512;
 
 function disk(name: string, content: Uint8Array): string {
   const path = join(dir, name);
@@ -84,6 +87,67 @@ if (!skipWithoutKvm(t)) {
       t.equal(run.values.needs_reset, '1', `${name}: DEVICE_NEEDS_RESET seen`);
       t.equal(run.values.recovered, '1', `${name}: the device works again after a reset`);
       t.match(run.stderr, /the device needs a reset/, `${name}: the VMM says why`);
+    }
+  });
+
+  t.test('hostile values in every virtio-mmio register: the VM keeps running, the VMM answers, a reset recovers the device', async (t) => {
+    const path = disk('registers.img', new Uint8Array(MIB));
+    const socket = join(dir, 'registers.sock');
+    let recovered = (): void => {};
+    const recoveredSeen = new Promise<void>((resolve) => { recovered = resolve; });
+    const run = runTsvmm(['--kernel', testGuest(), '--cmdline', testGuestCmdline('test=registers idle=1'), '--memory', 'size=64M',
+      '--disk', `path=${path},id=data`, '--api-socket', `path=${socket}`], { timeoutMs: 120_000, watch: ['TG recovered=1'], onMarker: () => recovered() });
+    await Promise.race([recoveredSeen, run]);
+    const client = new TsvmmClient(socket);
+    const info = await client.info();
+    t.equal(info.state, 'Running', 'the VM is still running');
+    const counters = await client.counters();
+    t.type(counters.data?.queue_failures, 'number', 'the disk still reports its counters');
+    await client.shutdownVmm();
+    await client.close();
+    const result = await run;
+    const report = parseReport(result.stdout);
+    // tests.c: 0x110 / 4 offsets, 11 values at 32 bits and one each at 8, 16 and 64 bits.
+    t.equal(Number(report.values.hostile_writes), (0x110 / 4) * 14, 'the guest made every hostile write');
+    t.equal(report.values.recovered, '1', 'the device read after a reset');
+    t.notMatch(result.stdout, /features-beyond-select/, 'selectors of 2 and more select no features, whatever their sign bit');
+    t.equal(result.code, 0, result.stderr.slice(-500));
+  });
+
+  t.test('durability: every record the guest flushed is on the host file after SIGKILL at a random point', async (t) => {
+    const RECORDS = 1000;
+    const path = disk('records.img', new Uint8Array(RECORDS * SECTOR));
+    for (let round = 1; round <= 4; round++) {
+      const before = readFileSync(path);
+      // Odd rounds kill once the guest acknowledged a random record; even rounds a random time after it started writing.
+      const killAtAck = round % 2 === 1 ? 10 + Math.floor(Math.random() * 400) : undefined;
+      const killAfterMs = Math.floor(Math.random() * 300);
+      let lastAck = -1;
+      let killed = false;
+      const kill = (child: ChildProcess): void => {
+        if (!killed) child.kill('SIGKILL');
+        killed = true;
+      };
+      const result = await runTestGuest(`test=records count=${RECORDS} round=${round}`, ['--disk', `path=${path}`], {
+        onSpawn: (child) => child.stdout?.on('data', (chunk: Buffer) => {
+          for (const [, ack] of chunk.toString().matchAll(/TG ack=(\d+)/g)) lastAck = Math.max(lastAck, Number(ack));
+          if (killAtAck !== undefined && lastAck >= killAtAck) kill(child);
+          if (killAtAck === undefined && lastAck >= 0) setTimeout(() => kill(child), killAfterMs);
+        }),
+      });
+      const what = `round ${round} (${killAtAck === undefined ? `killed ${killAfterMs} ms after the first ack` : `killed at ack ${killAtAck}`})`;
+      t.ok(lastAck >= 0, `${what}: the guest acknowledged records (last ${lastAck}; exit ${result.signal ?? result.code})`);
+      const after = readFileSync(path);
+      let lost = 0;
+      let torn = 0;
+      for (let i = 0; i < RECORDS; i++) {
+        const sector = after.subarray(i * SECTOR, (i + 1) * SECTOR);
+        const isRecord = sector.equals(testGuestRecord(round, i));
+        if (i <= lastAck && !isRecord) lost++;
+        if (!isRecord && !sector.equals(before.subarray(i * SECTOR, (i + 1) * SECTOR))) torn++;
+      }
+      t.equal(lost, 0, `${what}: all ${lastAck + 1} acknowledged records are on the host`);
+      t.equal(torn, 0, `${what}: every other sector holds its new record or what it held before`);
     }
   });
 
