@@ -2,6 +2,7 @@
 // KVM_RUN with its event loop blocked, so commands travel through a shared
 // word (read between exits) plus a kick; results travel back as messages.
 import type { BootEntry } from '../arch/x86_64/boot.js';
+import type { LegacyDeviceState } from '../devices/legacy.js';
 import type { LogSettings } from '../util/log.js';
 import type { TransportEvent, VirtioMmioSlot } from '../virtio/mmio-host.js';
 import type { GuestMemoryLayout } from './memory.js';
@@ -28,11 +29,10 @@ export type VcpuExit =
 
 export interface DeviceStates {
   virtio: VirtioMmioSlot[];
-  serial?: SharedArrayBuffer;
+  /** The port I/O devices this VM has, with their shared state. */
+  legacy: LegacyDeviceState[];
   /** Where guest serial output goes; undefined discards it. */
   serialOutputFd?: number;
-  i8042: SharedArrayBuffer;
-  pvpanic: boolean;
 }
 
 export interface VcpuInit {
@@ -59,5 +59,5 @@ export type VcpuMessage =
   | { type: 'ready'; vcpuId: number; handle: number }
   | { type: 'exit'; vcpuId: number; exit: VcpuExit }
   | { type: 'virtio'; slot: number; event: TransportEvent }
-  /** The guest wrote to pvpanic: PVPANIC_* bits. */
-  | { type: 'panic'; vcpuId: number; events: number };
+  /** A device reported a guest event (a panic through pvpanic). */
+  | { type: 'guest-event'; vcpuId: number; event: string; properties: Record<string, string> };

@@ -2,14 +2,8 @@
 // devices over their shared state, sets up its vCPU, waits for the VMM's
 // go, runs, and reports why it stopped.
 import { parentPort, workerData } from 'node:worker_threads';
-import { COM1_IRQ, COM1_PORT, I8042_DATA_PORT } from '../arch/x86_64/layout.js';
 import { Bus } from '../devices/bus.js';
-import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, DebugExit } from '../devices/debug-exit.js';
-import { ACPI_PM_PORT, ACPI_PM_PORT_COUNT, AcpiPowerManagement } from '../devices/acpi-pm.js';
-import { S5_SLEEP_TYPE } from '../arch/x86_64/acpi/dsdt.js';
-import { I8042, I8042_PORT_COUNT } from '../devices/i8042.js';
-import { PVPANIC_PORT, PVPANIC_PORT_COUNT, PvPanic } from '../devices/pvpanic.js';
-import { Serial16550, SERIAL_PORT_COUNT } from '../devices/serial.js';
+import { attachLegacyDevices } from '../devices/legacy.js';
 import { native } from '../native.js';
 import { MMIO_SIZE, VirtioMmioTransport } from '../virtio/mmio.js';
 import { checkQueueLayout } from '../virtio/queue.js';
@@ -46,25 +40,13 @@ function buildBuses(memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBus
   for (const [base, transport] of virtioTransports(memory)) mmio.register(base, MMIO_SIZE, transport);
   const pio = new Bus('pio');
   const { devices, vmFd } = init;
-  if (devices.serial) {
-    const fd = devices.serialOutputFd;
-    const output = fd === undefined ? () => {} : (byte: number) => writeAllSync(fd, Uint8Array.of(byte));
-    const serial = new Serial16550(devices.serial, output, (level) => native.irqLine(vmFd, COM1_IRQ, level));
-    pio.register(COM1_PORT, SERIAL_PORT_COUNT, serial);
-  }
-  const i8042 = new I8042(devices.i8042, {
-    reset: () => end({ kind: 'reset' }),
-    interrupt: (irq) => {
-      native.irqLine(vmFd, irq, 1);
-      native.irqLine(vmFd, irq, 0);
-    },
+  const serialFd = devices.serialOutputFd;
+  attachLegacyDevices(pio, devices.legacy, {
+    setIrq: (irq, level) => native.irqLine(vmFd, irq, level),
+    end,
+    report: (event, properties) => post({ type: 'guest-event', vcpuId: init.vcpuId, event, properties }),
+    serialOutput: serialFd === undefined ? () => {} : (byte) => writeAllSync(serialFd, Uint8Array.of(byte)),
   });
-  pio.register(I8042_DATA_PORT, I8042_PORT_COUNT, i8042);
-  pio.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit(end));
-  if (devices.pvpanic) {
-    pio.register(PVPANIC_PORT, PVPANIC_PORT_COUNT, new PvPanic((events) => post({ type: 'panic', vcpuId: init.vcpuId, events })));
-  }
-  pio.register(ACPI_PM_PORT, ACPI_PM_PORT_COUNT, new AcpiPowerManagement(S5_SLEEP_TYPE, end));
   return { pio, mmio };
 }
 

@@ -4,10 +4,9 @@
 import { Worker } from 'node:worker_threads';
 import { loadPayload, type BootEntry } from '../arch/x86_64/boot.js';
 import type { GuestConsole } from '../console/guest-console.js';
-import { panicEventNames, PVPANIC_PORT } from '../devices/pvpanic.js';
 import type { EmitEvent } from '../events/record.js';
-import { COM1_IRQ, COM1_PORT, GED_GSI, KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../arch/x86_64/layout.js';
-import { I8042 } from '../devices/i8042.js';
+import { COM1_IRQ, GED_GSI, KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../arch/x86_64/layout.js';
+import { legacyAcpiEntries, legacyDevicesOf, type LegacyDeviceState } from '../devices/legacy.js';
 import { Serial16550 } from '../devices/serial.js';
 import { native } from '../native.js';
 import { HostError } from '../util/errors.js';
@@ -38,16 +37,15 @@ interface VirtioDevicePlan {
   placement: VirtioPlacement;
 }
 
-/** What the ACPI tables describe: the vCPUs, COM1, the virtio devices, the GED and the power registers. */
-function acpiInput(config: VmConfig, virtio: VirtioPlacement[]): AcpiInput {
+/** What the ACPI tables describe: the vCPUs, the legacy devices, the virtio devices, the GED and the power registers. */
+function acpiInput(config: VmConfig, legacy: LegacyDeviceState[], virtio: VirtioPlacement[]): AcpiInput {
   const cpuCount = config.cpus.boot_vcpus;
   return {
     cpuCount,
     ioapicId: cpuCount, // as in the MP table
-    com1: config.serial.mode === 'Off' ? undefined : { port: COM1_PORT, irq: COM1_IRQ },
+    legacy: legacyAcpiEntries(legacy),
     virtio: virtio.map(({ base, gsi }) => ({ base, gsi, size: MMIO_SIZE })),
     gedGsi: GED_GSI,
-    ...(config.pvpanic ? { pvpanicPort: PVPANIC_PORT } : {}),
     ports: {
       sleepControl: AcpiPmPort.SleepControl, sleepStatus: AcpiPmPort.SleepStatus,
       reset: AcpiPmPort.Reset, resetValue: ACPI_RESET_VALUE,
@@ -84,8 +82,8 @@ export class Vm {
   private resolveExit!: (exit: VcpuExit) => void;
 
   private constructor(
-    private readonly kvm: Kvm, config: VmConfig, memory: GuestMemory, bootEntry: BootEntry, virtio: VirtioDevicePlan[],
-    private readonly host: VmHostSide,
+    private readonly kvm: Kvm, config: VmConfig, memory: GuestMemory, bootEntry: BootEntry, legacy: LegacyDeviceState[],
+    virtio: VirtioDevicePlan[], private readonly host: VmHostSide,
   ) {
     this.config = config;
     this.memory = memory;
@@ -108,9 +106,11 @@ export class Vm {
     }
     this.virtio = virtio.map(({ device, placement }) =>
       new VirtioMmioHost(this.vmFd, memory, device, placement.base, placement.gsi));
-    this.devices = this.createDeviceStates();
-    this.serial = this.devices.serial
-      ? new Serial16550(this.devices.serial, () => {}, (level) => native.irqLine(this.vmFd, COM1_IRQ, level))
+    this.devices = { virtio: this.virtio.map((host) => host.slot), legacy, serialOutputFd: host.serial?.outputFd };
+    // The main thread's own view of COM1, to hand it serial input.
+    const serialState = legacy.find(({ name }) => name === 'serial')?.state;
+    this.serial = serialState
+      ? new Serial16550(serialState, () => {}, (level) => native.irqLine(this.vmFd, COM1_IRQ, level))
       : undefined;
     host.serial?.connectInput((bytes) => this.sendSerialInput(bytes));
   }
@@ -132,8 +132,9 @@ export class Vm {
       const announce = acpiDisabled(payload.cmdline) ? placements.map(announceVirtioDevice) : [];
       const cmdline = [payload.cmdline, ...announce].filter((part) => part !== '').join(' ');
       memory = GuestMemory.allocate(config.memory.size);
-      const entry = loadPayload(memory, { ...payload, cmdline }, cpuCount, acpiInput(config, placements));
-      vm = new Vm(kvm, config, memory, entry, plan, host);
+      const legacy = legacyDevicesOf(config);
+      const entry = loadPayload(memory, { ...payload, cmdline }, cpuCount, acpiInput(config, legacy, placements));
+      vm = new Vm(kvm, config, memory, entry, legacy, plan, host);
     } catch (error) {
       memory?.free();
       host.console?.disconnectInput();
@@ -147,16 +148,6 @@ export class Vm {
       throw error;
     }
     return vm;
-  }
-
-  private createDeviceStates(): DeviceStates {
-    return {
-      virtio: this.virtio.map((host) => host.slot),
-      serial: this.config.serial.mode === 'Off' ? undefined : Serial16550.createState(),
-      serialOutputFd: this.host.serial?.outputFd,
-      i8042: I8042.createState(),
-      pvpanic: this.config.pvpanic,
-    };
   }
 
   private vcpuInit(vcpuId: number): VcpuInit {
@@ -190,10 +181,9 @@ export class Vm {
             resolve();
           } else if (message.type === 'virtio') {
             this.onTransportEvent(message.slot, message.event);
-          } else if (message.type === 'panic') {
-            const events = panicEventNames(message.events);
-            log.warn(`vcpu${id}: the guest reported a panic (${events})`);
-            this.host.emit('guest', 'panic', { events });
+          } else if (message.type === 'guest-event') {
+            log.warn(`vcpu${id}: the guest reported ${message.event} ${JSON.stringify(message.properties)}`);
+            this.host.emit('guest', message.event, message.properties);
           } else {
             if (message.exit.kind === 'failure' && thread.handle === 0) reject(new HostError(message.exit.message));
             this.onVcpuExit(message.exit);

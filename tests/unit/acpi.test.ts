@@ -9,6 +9,7 @@ import {
 import { dsdtAml } from '../../src/arch/x86_64/acpi/dsdt.js';
 import { buildAcpiTables } from '../../src/arch/x86_64/acpi/index.js';
 import { fadt, madt, rsdp } from '../../src/arch/x86_64/acpi/tables.js';
+import { legacyAcpiEntries } from '../../src/devices/legacy.js';
 
 const bytes = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
 const sum = (table: Uint8Array): number => table.reduce((a, b) => (a + b) & 0xff, 0);
@@ -86,7 +87,7 @@ t.test('RSDP, FADT and MADT: checksums and the fields Linux reads', async (t) =>
 
 t.test('the DSDT names COM1, each virtio-mmio device, the power button and its GED, pvpanic, and \\_S5', async (t) => {
   const aml = Buffer.from(dsdtAml({
-    com1: { port: 0x3f8, irq: 4 }, gedGsi: 23, pvpanicPort: 0x505,
+    legacy: legacyAcpiEntries([{ name: 'serial' }, { name: 'i8042' }, { name: 'pvpanic' }]), gedGsi: 23,
     virtio: [{ base: 0xc0000000, size: 0x1000, gsi: 5 }, { base: 0xc0001000, size: 0x1000, gsi: 6 }],
   }));
   for (const text of ['PNP0501', 'LNRO0005', 'VR00', 'VR01', 'PNP0C0C', 'ACPI0013', '_EVT', '_S5_', '_CCA', 'QEMU0001']) {
@@ -94,12 +95,14 @@ t.test('the DSDT names COM1, each virtio-mmio device, the power button and its G
   }
   t.ok(aml.includes(Buffer.from(memory32Fixed(0xc0001000, 0x1000))), 'the second device\'s registers');
   t.ok(aml.includes(Buffer.from(ioPorts(0x505, 1))), 'pvpanic on port 0x505');
+  t.ok(aml.includes(Buffer.from(ioPorts(0x3f8, 8))), 'COM1 on ports 0x3f8-0x3ff');
+  t.ok(aml.includes(Buffer.from(isaIrq(4))), 'and IRQ 4');
   t.ok(aml.includes(Buffer.from(extendedInterrupt(6, { edge: true, activeLow: false, shared: false }))), 'and its GSI, edge-triggered (an irqfd pulses it)');
 });
 
 t.test('the tables are laid out from 0xe0000, aligned, checksummed, below 1 MiB', async (t) => {
   const tables = buildAcpiTables({
-    cpuCount: 4, ioapicId: 4, ports, gedGsi: 23, pvpanicPort: 0x505, com1: { port: 0x3f8, irq: 4 },
+    cpuCount: 4, ioapicId: 4, ports, gedGsi: 23, legacy: legacyAcpiEntries([{ name: 'serial' }, { name: 'pvpanic' }]),
     virtio: Array.from({ length: 18 }, (_, i) => ({ base: 0xc0000000 + i * 0x1000, size: 0x1000, gsi: 5 + i })),
   });
   t.equal(tables[0]?.address, 0xe0000);

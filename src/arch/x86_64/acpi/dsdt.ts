@@ -1,33 +1,40 @@
-// The DSDT: the devices a guest cannot find by probing. COM1, each
+// The DSDT: the devices a guest cannot find by probing. The legacy devices
+// with an ACPI entry (COM1, pvpanic: src/devices/legacy.ts), each
 // virtio-mmio device (LNRO0005, its registers and its GSI), a power button
 // (PNP0C0C) notified through a Generic Event Device (ACPI0013) whose
 // interrupt the VMM raises, and \_S5 for power-off through the FADT's
-// sleep control register, and a pvpanic device (QEMU0001) the guest
-// reports a panic through.
+// sleep control register.
 import {
   arg0, concat, device, extendedInterrupt, ifThen, integer, ioPorts, isaIrq, lEqual, memory32Fixed, method, name,
   notify, packageOf, resourceTemplate, scope, string, type Aml,
 } from './aml.js';
+import { S5_SLEEP_TYPE } from '../layout.js';
 import { sdt } from './tables.js';
 
+/** A port I/O device: its name in the namespace, _HID, _UID, its ports and its ISA IRQ if it has one. */
+export interface LegacyDsdtEntry {
+  name: string;
+  hid: string;
+  uid: number;
+  port: number;
+  portCount: number;
+  irq?: number;
+}
+
 export interface DsdtInput {
-  com1?: { port: number; irq: number };
+  legacy: LegacyDsdtEntry[];
   virtio: Array<{ base: number; size: number; gsi: number }>;
   /** The GSI of the Generic Event Device; an edge on it presses the power button. */
   gedGsi: number;
-  /** The pvpanic device's port, when the VM has one. */
-  pvpanicPort?: number;
 }
 
-/** SLP_TYP for S5 (soft off) in \_S5; the sleep control device powers off on it. */
-export const S5_SLEEP_TYPE = 5;
 const POWER_BUTTON_PRESSED = 0x80;
 
-function com1(port: number, irq: number): Aml {
-  return device('COM1', [
-    name('_HID', string('PNP0501')),
-    name('_UID', integer(1)),
-    name('_CRS', resourceTemplate([ioPorts(port, 8), isaIrq(irq)])),
+function legacyDevice(entry: LegacyDsdtEntry): Aml {
+  return device(entry.name, [
+    name('_HID', string(entry.hid)),
+    name('_UID', integer(entry.uid)),
+    name('_CRS', resourceTemplate([ioPorts(entry.port, entry.portCount), ...(entry.irq === undefined ? [] : [isaIrq(entry.irq)])])),
   ]);
 }
 
@@ -59,20 +66,11 @@ function powerButton(gedGsi: number): Aml[] {
   ];
 }
 
-function pvpanic(port: number): Aml {
-  return device('PEVT', [
-    name('_HID', string('QEMU0001')),
-    name('_UID', integer(0)),
-    name('_CRS', resourceTemplate([ioPorts(port, 1)])),
-  ]);
-}
-
 export function dsdtAml(input: DsdtInput): Aml {
   const devices = [
-    ...(input.com1 ? [com1(input.com1.port, input.com1.irq)] : []),
+    ...input.legacy.map(legacyDevice),
     ...input.virtio.map((v, i) => virtioDevice(i, v.base, v.size, v.gsi)),
     ...powerButton(input.gedGsi),
-    ...(input.pvpanicPort === undefined ? [] : [pvpanic(input.pvpanicPort)]),
   ];
   return concat([
     scope('\\_SB_', devices),
