@@ -6,7 +6,7 @@ import { native, type FdWatch } from '../native.js';
 import { RateLimitedLog } from '../util/rate-limit.js';
 import type { GuestMemory } from '../vm/memory.js';
 import type { DeviceQueues, VirtioDevice } from './device.js';
-import { Interrupt, VirtioMmioTransport } from './mmio.js';
+import { Interrupt, VirtioMmioSignals } from './mmio.js';
 import { QueueError, SplitQueue, type DescriptorChain, type QueueLayout } from './queue.js';
 
 const QUEUE_NOTIFY = 0x050;
@@ -84,7 +84,7 @@ class LiveQueues implements DeviceQueues {
 
 export class VirtioMmioHost {
   readonly slot: VirtioMmioSlot;
-  private readonly transport: VirtioMmioTransport;
+  private readonly signals: VirtioMmioSignals;
   private readonly notifyFds: number[];
   private readonly watches: FdWatch[];
   private live: LiveQueues | undefined;
@@ -99,18 +99,14 @@ export class VirtioMmioHost {
     base: number,
     gsi: number,
   ) {
-    const state = VirtioMmioTransport.createState();
+    const state = VirtioMmioSignals.createState();
     const irqFd = native.createEventFd();
     native.irqfd(vmFd, irqFd, gsi, 0);
     this.slot = {
       base, gsi, state, irqFd,
       deviceId: device.deviceId, features: device.features, queueSizes: device.queueSizes, config: device.config,
     };
-    this.transport = new VirtioMmioTransport(state, device, {
-      activate: () => {}, reset: () => {}, notify: (queue) => this.notify(queue),
-      interrupt: (level) => { if (level) native.writeEventFd(irqFd); },
-      writeConfig: () => {}, validateQueue: () => {},
-    });
+    this.signals = new VirtioMmioSignals(state, () => native.writeEventFd(irqFd));
     this.notifyFds = device.queueSizes.map((_, queue) => {
       const fd = native.createEventFd();
       native.ioeventfd(vmFd, fd, base + QUEUE_NOTIFY, 4, KVM_IOEVENTFD_FLAG_DATAMATCH, queue);
@@ -149,7 +145,7 @@ export class VirtioMmioHost {
   }
 
   raiseUsedBufferInterrupt(): void {
-    this.transport.raiseInterrupt(Interrupt.UsedBuffer);
+    this.signals.raiseInterrupt(Interrupt.UsedBuffer);
   }
 
   /** A guest that broke the queue rules, or a backend that failed: the device stops, the VMM carries on. */
@@ -158,7 +154,7 @@ export class VirtioMmioHost {
     this.failures++;
     this.logFailure(error);
     this.endActivation();
-    this.transport.needsReset();
+    this.signals.needsReset();
   }
 
   /** Guest-triggerable, so rate limited. */
@@ -170,7 +166,7 @@ export class VirtioMmioHost {
 
   /** The device's counters and the transport's: queue failures and refused rings. */
   counters(): Record<string, number> {
-    return { ...this.device.counters(), queue_failures: this.failures, rings_refused: this.transport.ringsRefused };
+    return { ...this.device.counters(), queue_failures: this.failures, rings_refused: this.signals.ringsRefused };
   }
 
   private endActivation(): void {

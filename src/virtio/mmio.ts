@@ -1,7 +1,10 @@
-// The virtio-mmio transport, version 2 (virtio 1.2, section 4.2.2): the
-// register file a driver programs. Its state lives in shared memory so any
-// vCPU thread can answer the guest's register accesses; the device backend
-// learns of activation and resets through `events`.
+// The virtio-mmio transport, version 2 (virtio 1.2, section 4.2.2). Its
+// state lives in shared memory and has two views: the register file a driver
+// programs (VirtioMmioRegisters, built in each vCPU thread, which answers the
+// guest's accesses and reports activation and resets), and the device side's
+// signals (VirtioMmioSignals, built once in the control loop: interrupts,
+// config changes, NEEDS_RESET). Queue notifications reach the device through
+// ioeventfds, not through the register file.
 //
 // Every value the guest writes is checked: feature bits it was not offered,
 // status bits it may not set, queue registers written while a queue is live,
@@ -66,16 +69,12 @@ export function readConfigSpace(config: Uint8Array, offset: number, size: number
   return value;
 }
 
-export interface TransportEvents {
+/** What the register file reports to the device side. */
+export interface RegisterEvents {
   /** DRIVER_OK: the driver finished set-up; `queues[i]` is queue i, undefined when not ready. */
   activate(queues: Array<QueueLayout | undefined>, features: bigint): void;
   /** The driver wrote 0 to Status. */
   reset(): void;
-  /** A notification that did not arrive through an ioeventfd. */
-  notify(queue: number): void;
-  /** The interrupt line's level changed. */
-  interrupt(level: 0 | 1): void;
-  writeConfig(offset: number, size: number, value: number): void;
   /** Throws with the reason when a queue's rings are not usable. */
   validateQueue(layout: QueueLayout): void;
 }
@@ -87,16 +86,66 @@ const enum Slot {
 }
 const enum QueueSlot { Num, Ready, DescLow, DescHigh, DriverLow, DriverHigh, DeviceLow, DeviceHigh, Size }
 
-export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
+const STATE_SLOTS = Slot.Global + MAX_QUEUES * QueueSlot.Size;
+
+/**
+ * The device side's view of a transport: what a device raises towards the
+ * driver. `signal` delivers one interrupt edge (an irqfd write).
+ */
+export class VirtioMmioSignals extends SharedRegisters {
   static createState(): SharedArrayBuffer {
-    return SharedRegisters.allocate(Slot.Global + MAX_QUEUES * QueueSlot.Size);
+    return SharedRegisters.allocate(STATE_SLOTS);
   }
 
+  constructor(buffer: SharedArrayBuffer, private readonly signal: () => void) {
+    super(buffer, STATE_SLOTS);
+  }
+
+  /** Raises an interrupt reason (used buffer or config change). */
+  raiseInterrupt(reason: number): void {
+    const newlySet = this.locked(() => {
+      const before = this.get(Slot.InterruptStatus);
+      this.set(Slot.InterruptStatus, before | reason);
+      return (before & reason) !== reason;
+    });
+    // One edge per reason that was not already pending: a config change that
+    // comes while a used-buffer interrupt is being handled still gets its own.
+    if (newlySet) this.signal();
+  }
+
+  /** The config space changed; the driver re-reads it. */
+  configChanged(): void {
+    this.locked(() => this.set(Slot.ConfigGeneration, (this.get(Slot.ConfigGeneration) + 1) | 0));
+    this.raiseInterrupt(Interrupt.ConfigChange);
+  }
+
+  /** The guest broke a rule or the backend failed; the driver must reset the device. */
+  needsReset(): void {
+    this.locked(() => this.set(Slot.Status, this.get(Slot.Status) | Status.NeedsReset));
+    this.raiseInterrupt(Interrupt.ConfigChange);
+  }
+
+  get status(): number {
+    return this.locked(() => this.get(Slot.Status));
+  }
+
+  /** How many times the driver made a queue ready with rings the device refused (kept across resets). */
+  get ringsRefused(): number {
+    return this.locked(() => this.get(Slot.RingsRefused));
+  }
+}
+
+/**
+ * The register file the driver programs, answered in a vCPU thread. Writes
+ * to the device-specific config space are ignored: no device here has a
+ * writable config field.
+ */
+export class VirtioMmioRegisters extends VirtioMmioSignals implements BusDevice {
   private readonly features: bigint;
   private readonly refusalLog = new RateLimitedLog();
 
-  constructor(buffer: SharedArrayBuffer, private readonly info: VirtioDeviceInfo, private readonly events: TransportEvents) {
-    super(buffer, Slot.Global + MAX_QUEUES * QueueSlot.Size);
+  constructor(buffer: SharedArrayBuffer, private readonly info: VirtioDeviceInfo, signal: () => void, private readonly events: RegisterEvents) {
+    super(buffer, signal);
     if (info.queueSizes.length > MAX_QUEUES) throw new Error(`a device may have at most ${MAX_QUEUES} queues`);
     this.features = info.features | TRANSPORT_FEATURES;
   }
@@ -108,50 +157,14 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
   }
 
   write(offset: number, size: number, value: number): void {
-    if (offset >= Register.Config) {
-      this.events.writeConfig(offset - Register.Config, size, value);
-      return;
-    }
-    if (size !== 4 || offset % 4 !== 0) return;
-    if (offset === Register.QueueNotify) {
-      if (value < this.info.queueSizes.length) this.events.notify(value);
-      return;
-    }
+    if (offset >= Register.Config || size !== 4 || offset % 4 !== 0) return;
     const effects = this.locked(() => this.writeRegister(offset, value >>> 0));
     effects?.();
-  }
-
-  /** Device side: raise an interrupt reason (used buffer or config change). */
-  raiseInterrupt(reason: number): void {
-    const newlySet = this.locked(() => {
-      const before = this.get(Slot.InterruptStatus);
-      this.set(Slot.InterruptStatus, before | reason);
-      return (before & reason) !== reason;
-    });
-    // One edge per reason that was not already pending: a config change that
-    // comes while a used-buffer interrupt is being handled still gets its own.
-    if (newlySet) this.events.interrupt(1);
-  }
-
-  /** Device side: the config space changed; the driver re-reads it. */
-  configChanged(): void {
-    this.locked(() => this.set(Slot.ConfigGeneration, (this.get(Slot.ConfigGeneration) + 1) | 0));
-    this.raiseInterrupt(Interrupt.ConfigChange);
   }
 
   /** A guest access threw (a bug this transport did not foresee): the driver must reset the device. */
   fault(): void {
     this.needsReset();
-  }
-
-  /** Device side: the guest broke a rule; the driver must reset the device. */
-  needsReset(): void {
-    this.locked(() => this.set(Slot.Status, this.get(Slot.Status) | Status.NeedsReset));
-    this.raiseInterrupt(Interrupt.ConfigChange);
-  }
-
-  get status(): number {
-    return this.locked(() => this.get(Slot.Status));
   }
 
   private queueSlot(slot: QueueSlot): number {
@@ -191,11 +204,9 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
       case Register.DriverFeaturesSel: this.set(Slot.DriverFeaturesSel, value); return undefined;
       case Register.DriverFeatures: return this.writeDriverFeatures(value);
       case Register.QueueSel: this.set(Slot.QueueSel, Math.min(value, MAX_QUEUES)); return undefined;
-      case Register.InterruptAck: {
-        const remaining = this.get(Slot.InterruptStatus) & ~value;
-        this.set(Slot.InterruptStatus, remaining);
-        return remaining === 0 ? () => this.events.interrupt(0) : undefined;
-      }
+      case Register.InterruptAck:
+        this.set(Slot.InterruptStatus, this.get(Slot.InterruptStatus) & ~value);
+        return undefined;
       case Register.Status: return this.writeStatus(value);
       case Register.QueueReady: return this.writeQueueReady(value);
       default: return this.writeQueueRegister(offset, value);
@@ -218,10 +229,7 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
   private writeStatus(value: number): (() => void) | undefined {
     if (value === 0) {
       this.resetState();
-      return () => {
-        this.events.interrupt(0);
-        this.events.reset();
-      };
+      return () => this.events.reset();
     }
     const current = this.get(Slot.Status);
     // The driver only adds bits (reset aside), and never sets NEEDS_RESET itself.
@@ -303,14 +311,9 @@ export class VirtioMmioTransport extends SharedRegisters implements BusDevice {
       (this.get(Slot.Global + q * QueueSlot.Size + QueueSlot.Ready) ? this.layoutOf(q) : undefined));
   }
 
-  /** How many times the driver made a queue ready with rings the device refused (kept across resets). */
-  get ringsRefused(): number {
-    return this.locked(() => this.get(Slot.RingsRefused));
-  }
-
   private resetState(): void {
     const kept = [Slot.ConfigGeneration, Slot.RingsRefused].map((slot) => [slot, this.get(slot)] as const);
-    for (let slot = 0; slot < Slot.Global + MAX_QUEUES * QueueSlot.Size; slot++) this.set(slot, 0);
+    for (let slot = 0; slot < STATE_SLOTS; slot++) this.set(slot, 0);
     for (const [slot, value] of kept) this.set(slot, value);
   }
 }

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Bus } from '../devices/bus.js';
 import { attachLegacyDevices } from '../devices/legacy.js';
 import { native } from '../native.js';
-import { MMIO_SIZE, VirtioMmioTransport } from '../virtio/mmio.js';
+import { MMIO_SIZE, VirtioMmioRegisters } from '../virtio/mmio.js';
 import { checkQueueLayout } from '../virtio/queue.js';
 import { errorMessage } from '../util/errors.js';
 import { configureLog, log, nameLogThread } from '../util/log.js';
@@ -23,21 +23,17 @@ function post(message: VcpuMessage): void {
 }
 
 /** This thread's view of each virtio device's register file. */
-function virtioTransports(memory: GuestMemory): Array<[number, VirtioMmioTransport]> {
-  return init.devices.virtio.map((slot, index) => [slot.base, new VirtioMmioTransport(slot.state, slot, {
+function virtioRegisterFiles(memory: GuestMemory): Array<[number, VirtioMmioRegisters]> {
+  return init.devices.virtio.map((slot, index) => [slot.base, new VirtioMmioRegisters(slot.state, slot, () => native.writeEventFd(slot.irqFd), {
     activate: (queues, features) => post({ type: 'virtio', slot: index, event: { type: 'activate', queues, features } }),
     reset: () => post({ type: 'virtio', slot: index, event: { type: 'reset' } }),
-    // Notifications go to the ioeventfd; a write that reaches here names no queue of this device.
-    notify: () => {},
-    interrupt: (level) => { if (level) native.writeEventFd(slot.irqFd); },
-    writeConfig: () => {},
     validateQueue: (layout) => checkQueueLayout(memory, layout),
   })]);
 }
 
 function buildBuses(memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBuses {
   const mmio = new Bus('mmio');
-  for (const [base, transport] of virtioTransports(memory)) mmio.register(base, MMIO_SIZE, transport);
+  for (const [base, registers] of virtioRegisterFiles(memory)) mmio.register(base, MMIO_SIZE, registers);
   const pio = new Bus('pio');
   const { devices, vmFd } = init;
   const serialFd = devices.serialOutputFd;

@@ -1,13 +1,14 @@
-// The virtio-mmio register file: identification, feature negotiation in both
-// halves, the status state machine with FEATURES_OK checking and reset,
-// queue set-up, interrupts, config space and generation.
+// The virtio-mmio transport: the register file (identification, feature
+// negotiation in both halves, the status state machine with FEATURES_OK
+// checking and reset, queue set-up, config space) and, over the same shared
+// state, the device side's signals (interrupts, config generation, NEEDS_RESET).
 import fc from 'fast-check';
 import t from 'tap';
 import { checkProperty } from '../helpers/property.js';
 import type { QueueLayout } from '../../src/virtio/queue.js';
 import {
   Interrupt, MMIO_MAGIC, Status, VENDOR_ID, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_VERSION_1,
-  VirtioMmioTransport,
+  VirtioMmioRegisters, VirtioMmioSignals,
 } from '../../src/virtio/mmio.js';
 
 const R = {
@@ -24,14 +25,13 @@ function transport() {
   const log: string[] = [];
   let activated: Array<QueueLayout | undefined> = [];
   const config = new Uint8Array(8).fill(0x5a);
-  const device = new VirtioMmioTransport(VirtioMmioTransport.createState(), { deviceId: 4, features: OFFERED, queueSizes: [256], config }, {
+  const state = VirtioMmioSignals.createState();
+  const device = new VirtioMmioRegisters(state, { deviceId: 4, features: OFFERED, queueSizes: [256], config }, () => log.push('vcpu irq'), {
     activate: (queues, features) => { activated = queues; log.push(`activate ${features.toString(16)}`); },
     reset: () => log.push('reset'),
-    notify: (queue) => log.push(`notify ${queue}`),
-    interrupt: (level) => log.push(`irq ${level}`),
-    writeConfig: (offset, _size, value) => { config[offset] = value; },
     validateQueue: (layout) => { if (layout.descriptorTable >= 0x1000_0000) throw new Error('outside RAM'); },
   });
+  const signals = new VirtioMmioSignals(state, () => log.push('irq'));
   const read = (offset: number): number => device.read(offset, 4);
   const write = (offset: number, value: number): void => device.write(offset, 4, value);
   const negotiate = (low: number, high: number): void => {
@@ -51,7 +51,7 @@ function transport() {
     write(R.deviceLow, 0x30000);
     write(R.queueReady, 1);
   };
-  return { device, log, read, write, negotiate, setupQueue, config, activated: () => activated };
+  return { device, signals, log, read, write, negotiate, setupQueue, config, activated: () => activated };
 }
 
 t.test('identification registers', async (t) => {
@@ -147,38 +147,49 @@ t.test('queue registers cannot change under a live queue; unknown queues read as
   t.equal(read(R.queueReady), 0);
 });
 
-t.test('notifications, interrupts and acknowledgement', async (t) => {
-  const { device, read, write, log } = transport();
+t.test('interrupts the device side raises are what the driver reads and acknowledges', async (t) => {
+  const { signals, read, write, log } = transport();
   write(R.queueNotify, 0);
-  write(R.queueNotify, 7);
-  device.raiseInterrupt(Interrupt.UsedBuffer);
-  device.raiseInterrupt(Interrupt.UsedBuffer);
+  signals.raiseInterrupt(Interrupt.UsedBuffer);
+  signals.raiseInterrupt(Interrupt.UsedBuffer);
   t.equal(read(R.interruptStatus), Interrupt.UsedBuffer);
   write(R.interruptAck, Interrupt.UsedBuffer);
   t.equal(read(R.interruptStatus), 0);
-  t.same(log, ['notify 0', 'irq 1', 'irq 0'], 'notify for real queues only; one edge per interrupt');
+  t.same(log, ['irq'], 'a notification is not the register file\'s business (ioeventfd); one edge per interrupt');
 });
 
 t.test('a config change while a used-buffer interrupt is pending gets an edge of its own', async (t) => {
-  const { device, read, write, log } = transport();
-  device.raiseInterrupt(Interrupt.UsedBuffer);
-  device.raiseInterrupt(Interrupt.ConfigChange);
-  t.same(log, ['irq 1', 'irq 1']);
+  const { signals, read, write, log } = transport();
+  signals.raiseInterrupt(Interrupt.UsedBuffer);
+  signals.raiseInterrupt(Interrupt.ConfigChange);
+  t.same(log, ['irq', 'irq']);
   write(R.interruptAck, Interrupt.UsedBuffer | Interrupt.ConfigChange);
   t.equal(read(R.interruptStatus), 0);
 });
 
 t.test('config space and its generation counter', async (t) => {
-  const { device, read, write, config, log } = transport();
+  const { device, signals, read, write, config, log } = transport();
   t.equal(device.read(0x100, 1), 0x5a);
   device.write(0x101, 1, 7);
-  t.equal(config[1], 7);
+  t.equal(config[1], 0x5a, 'config space is read-only');
   const generation = read(R.generation);
-  device.configChanged();
+  signals.configChanged();
   t.equal(read(R.generation), generation + 1);
   t.equal(read(R.interruptStatus) & Interrupt.ConfigChange, Interrupt.ConfigChange);
-  t.ok(log.includes('irq 1'));
+  t.ok(log.includes('irq'));
   write(R.interruptAck, Interrupt.ConfigChange);
+});
+
+t.test('NEEDS_RESET, from the device side or from a fault in a guest access, reaches the driver with an interrupt', async (t) => {
+  const { device, signals, read, log } = transport();
+  signals.needsReset();
+  t.equal(read(R.status) & Status.NeedsReset, Status.NeedsReset, 'the device side set it');
+  t.same(log, ['irq']);
+  const other = transport();
+  other.device.fault();
+  t.equal(other.signals.status & Status.NeedsReset, Status.NeedsReset, 'a fault set it, seen by the device side');
+  t.same(other.log, ['vcpu irq'], 'raised from the vCPU thread');
+  t.equal(device.ringsRefused, signals.ringsRefused);
 });
 
 t.test('accesses that are not 32-bit are ignored or read as ones', async (t) => {
