@@ -77,6 +77,11 @@ export async function checkVirtioDeviceFiles(config: VmConfig): Promise<void> {
 }
 
 /** A virtio console whose output goes to `console` and which takes its input. */
+/** Every VM has an rng, as in Cloud Hypervisor (the config's default is /dev/urandom). */
+function openRng(rng: VmConfig['rng']): VirtioRng {
+  return new VirtioRng(rng.id ?? '_rng0', openHostFile('rng source', rng.src, constants.O_RDONLY, ['character device', 'regular file']).fd);
+}
+
 function openConsole(console: GuestConsole, id = '_console'): VirtioConsole {
   const device = new VirtioConsole(id, (bytes) => console.write(bytes));
   console.connectInput((bytes) => device.receive(bytes));
@@ -92,7 +97,7 @@ export async function createVirtioDevices(config: VmConfig, console?: GuestConso
   try {
     (config.disks ?? []).forEach((disk, i) => devices.push(openDisk(disk, i)));
     for (const [i, net] of (config.net ?? []).entries()) devices.push(await openNet(net, i));
-    if (config.rng) devices.push(new VirtioRng(config.rng.id ?? '_rng0', openHostFile('rng source', config.rng.src, constants.O_RDONLY, ['character device', 'regular file']).fd));
+    devices.push(openRng(config.rng));
     if (console) devices.push(openConsole(console, config.console.id));
   } catch (error) {
     await Promise.all(devices.map((device) => device.close()));
