@@ -1,6 +1,6 @@
 // `npm test`: the unit tests run on this host with tap. The integration tests
-// boot VMs, so they need KVM: with /dev/kvm they run here with tap as well;
-// without it they run inside the L1 VM (tests/l1/README.md), a nested KVM
+// boot VMs, so they need KVM: with a usable /dev/kvm (helpers/host-kvm.ts) they
+// run here with tap as well; without one they run inside the L1 VM (tests/l1/README.md), a nested KVM
 // under QEMU's TCG, all in one L1 boot. Only where neither can be had are they
 // skipped, and the last lines say so loudly.
 //
@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kvmAvailable } from '../src/vm/kvm.js';
+import { hostKvm } from './helpers/host-kvm.js';
 import { prepareL1, runInL1 } from './l1/vm.js';
 import { FILE_RESULT, parseCounts, type FileCounts, type FileResult } from './run-files.js';
 
@@ -72,7 +72,8 @@ async function runInsideL1(files: string[]): Promise<L1Outcome> {
     const run = await runInL1(`exec node dist/tests/run-files.js --jobs ${L1_JOBS} --timeout-ms ${L1_FILE_TIMEOUT_MS} --rerun-failed ${pending.join(' ')}`, {
       cwd: root,
       timeoutMs: deadline - Date.now(),
-      env: { ...process.env, TSVMM_TEST_TIME_SCALE: String(L1_TIME_SCALE) },
+      // L1's own /dev/kvm is what its tests use, whatever this host's choice was.
+      env: { ...process.env, TSVMM_TEST_HOST_KVM: '1', TSVMM_TEST_TIME_SCALE: String(L1_TIME_SCALE) },
       onOutput: (chunk) => {
         process.stdout.write(chunk);
         buffered += chunk.toString();
@@ -109,7 +110,8 @@ async function main(): Promise<number> {
   const total = zero();
   const closing: string[] = [];
 
-  if (kvmAvailable()) {
+  const kvm = hostKvm();
+  if (kvm.usable) {
     const { counts, code } = await runTap([...hostFiles, ...kvmFiles]);
     add(total, counts);
     closing.push(`# /dev/kvm is here: all ${hostFiles.length + kvmFiles.length} test files ran on this host`);
@@ -130,7 +132,7 @@ async function main(): Promise<number> {
     add(total, skipped.counts);
     closing.push(
       '#',
-      '# !!! NO KVM: this host has no /dev/kvm and the L1 VM cannot be had here:',
+      `# !!! NO KVM: ${kvm.why}, and the L1 VM cannot be had here:`,
       `# !!! ${why}`,
       `# !!! The ${kvmFiles.length} test files that boot VMs were SKIPPED: nothing of the VMM itself was tested.`,
       '#',
@@ -147,7 +149,7 @@ async function main(): Promise<number> {
   for (const result of last.values()) add(inL1, result);
   add(total, inL1);
   closing.push(
-    `# no /dev/kvm here: ${kvmFiles.length} test files ran inside the L1 VM (nested KVM under QEMU's TCG): ` +
+    `# ${kvm.why}: ${kvmFiles.length} test files ran inside the L1 VM (nested KVM under QEMU's TCG): ` +
       `${inL1.total} tests, ${inL1.pass} passed, ${inL1.fail} failed, ${inL1.skip} skipped, in ${seconds(Date.now() - started)}`,
     `# L1 boots: ${l1.boots}; L1 failures retried: ${l1.failures.length}${l1.failures.length > 0 ? ` (${l1.failures.join('; ')})` : ''}`,
     ...l1.results.map((r) => `#   ${r.file}${r.attempt > 1 ? ' (run again)' : ''}: ${r.pass}/${r.total} passed, ${r.skip} skipped, ${seconds(r.ms)}`),

@@ -8,7 +8,7 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { kvmAvailable } from '../../src/vm/kvm.js';
+import { hostKvm } from '../helpers/host-kvm.js';
 import { prepareL1, runInL1 } from '../l1/vm.js';
 import { benchQmp, benchTsvmmApi, SEQUENTIAL } from './api.js';
 import { bootQemu, bootTsvmm, type BootTiming } from './boot.js';
@@ -71,14 +71,15 @@ async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
 }
 
 /** Runs this same bench inside L1 and copies its JSON to `out`; false when L1 cannot be had. */
-async function benchInL1(out: string, skipBoot: boolean): Promise<boolean> {
+async function benchInL1(hostWhy: string, out: string, skipBoot: boolean): Promise<boolean> {
   const why = prepareL1();
   if (why !== null) {
-    process.stderr.write(`bench: no /dev/kvm and no L1 VM (${why}): VM benchmarks need one\n`);
+    process.stderr.write(`bench: ${hostWhy} and no L1 VM (${why}): VM benchmarks need one\n`);
     return false;
   }
-  process.stderr.write('bench: no /dev/kvm here; running inside the L1 VM (nested KVM under QEMU TCG)\n');
+  process.stderr.write(`bench: ${hostWhy}; running inside the L1 VM (nested KVM under QEMU TCG)\n`);
   const run = await runInL1(`exec node dist/tests/bench/run.js --out "$TSVMM_L1_RESULTS/bench.json"${skipBoot ? ' --skip-boot' : ''}`, {
+    env: { ...process.env, TSVMM_TEST_HOST_KVM: '1' },
     onOutput: (chunk) => process.stdout.write(chunk),
   });
   const json = join(run.resultsDir, 'bench.json');
@@ -94,8 +95,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { out: { type: 'string', default: 'bench-results.json' }, 'skip-boot': { type: 'boolean', default: false } },
   });
-  const kvm = kvmAvailable();
-  if (!kvm && process.env.TSVMM_IN_L1 !== '1' && await benchInL1(values.out, values['skip-boot'])) return;
+  const host = hostKvm();
+  const kvm = host.usable;
+  if (!host.usable && process.env.TSVMM_IN_L1 !== '1' && await benchInL1(host.why, values.out, values['skip-boot'])) return;
   const qemu = ensureQemu();
   if (!qemu) process.stderr.write('bench: QEMU is not installed (apt-get install qemu-system-x86): no QEMU column\n');
   const vmms: GuestVmm[] = qemu ? ['tsvmm', 'qemu'] : ['tsvmm'];
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
   const api = await step('API', () => benchTsvmmApi());
   const qmp = await step('QMP', () => benchQmp());
   // One boot at a time: guest kernel code is CPU-bound here, and two at once would slow both.
-  const runBoots = !values['skip-boot'] && kvmAvailable();
+  const runBoots = !values['skip-boot'] && kvm;
   const tsvmmPvh = runBoots ? await step('kit Linux boot, tsvmm, vmlinux', () => bootTsvmm('vmlinux')) : undefined;
   const tsvmmBzImage = runBoots ? await step('kit Linux boot, tsvmm, bzImage', () => bootTsvmm('bzImage')) : undefined;
   const qemuPvh = runBoots && qemu ? await step('kit Linux boot, QEMU', () => bootQemu()) : undefined;

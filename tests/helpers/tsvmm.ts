@@ -5,7 +5,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import { kvmAvailable } from '../../src/vm/kvm.js';
+import { hostKvm } from './host-kvm.js';
 import { buildGuestKit, type GuestKit } from '../../guest/kit.js';
 import { scaled } from './wait.js';
 
@@ -121,10 +121,11 @@ function lineComplete(output: string, text: string): boolean {
   return at >= 0 && output.includes('\n', at + text.length);
 }
 
-/** Skips the whole test file, saying why, when this host has no KVM. */
+/** Skips the whole test file, saying why, when this host has no KVM the tests can use. */
 export function skipWithoutKvm(t: Test): boolean {
-  if (kvmAvailable()) return false;
-  t.plan(0, 'skipped: /dev/kvm is not available on this host');
+  const kvm = hostKvm();
+  if (kvm.usable) return false;
+  t.plan(0, `skipped: ${kvm.why}`);
   return true;
 }
 
