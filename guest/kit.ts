@@ -4,14 +4,14 @@
 //
 // Inputs come from Debian packages only (linux-source-6.1, busybox-static
 // and the kernel's build tools), installed with apt-get when missing.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync,
-} from 'node:fs';
-import { cpus, homedir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aptInstall, hasCommand, installedVersion, isRoot } from './apt.js';
+import { buildOnce, cacheRoot } from './cache.js';
 import { buildCpio, S_IFCHR, S_IFDIR, S_IFREG, type CpioEntry } from './cpio.js';
 
 export interface GuestKit {
@@ -34,32 +34,15 @@ function say(message: string): void {
   process.stderr.write(`guest-kit: ${message}\n`);
 }
 
-export function cacheRoot(): string {
-  if (process.env.TSVMM_CACHE_DIR) return process.env.TSVMM_CACHE_DIR;
-  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  return join(base, 'tsvmm');
-}
-
-function packageVersion(name: string): string {
-  const result = spawnSync('dpkg-query', ['-W', '-f=${Version}', name], { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : 'missing';
-}
-
-function hasTool(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-}
-
 function ensurePackages(): void {
   const missing = !existsSync(KERNEL_TARBALL) || !existsSync(BUSYBOX) || !existsSync('/usr/include/gelf.h') ||
-    BUILD_TOOLS.some((tool) => !hasTool(tool));
+    BUILD_TOOLS.some((tool) => !hasCommand(tool));
   if (!missing) return;
-  if (process.getuid?.() !== 0) {
+  if (!isRoot()) {
     throw new Error(`missing build inputs; run as root: apt-get install -y ${PACKAGES.join(' ')}`);
   }
   say(`installing ${PACKAGES.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-q'], { stdio: ['ignore', 2, 2], env });
-  execFileSync('apt-get', ['install', '-y', '-q', ...PACKAGES], { stdio: ['ignore', 2, 2], env });
+  aptInstall(PACKAGES);
 }
 
 function patchFiles(): string[] {
@@ -71,9 +54,9 @@ function patchFiles(): string[] {
 function inputHash(): string {
   const hash = createHash('sha256');
   hash.update(`kit ${KIT_VERSION}\n`);
-  hash.update(`linux-source-6.1 ${packageVersion('linux-source-6.1')}\n`);
-  hash.update(`busybox-static ${packageVersion('busybox-static')}\n`);
-  hash.update(`gcc ${packageVersion('gcc-12')}\n`);
+  hash.update(`linux-source-6.1 ${installedVersion('linux-source-6.1')}\n`);
+  hash.update(`busybox-static ${installedVersion('busybox-static')}\n`);
+  hash.update(`gcc ${installedVersion('gcc-12')}\n`);
   for (const file of [join(linuxDir, 'tsvmm.config'), join(sourceDir, 'initramfs', 'init'), ...patchFiles()]) {
     hash.update(`${file.slice(sourceDir.length)}\n`);
     hash.update(readFileSync(file));
@@ -135,49 +118,17 @@ function complete(dir: string): boolean {
   return Object.values(kitFiles(dir)).every((file) => existsSync(file));
 }
 
-/** A build lock left by a killed build: no build takes an hour. */
-function lockIsStale(lock: string): boolean {
-  try {
-    return Date.now() - statSync(lock).mtimeMs > 60 * 60 * 1000;
-  } catch {
-    return false;
-  }
-}
-
 /** Builds the kit unless the cache already has it; safe to run concurrently. */
 export function buildGuestKit(): GuestKit {
   ensurePackages();
-  const root = join(cacheRoot(), 'guest');
-  const dir = join(root, inputHash());
-  if (complete(dir)) return kitFiles(dir);
-  mkdirSync(root, { recursive: true });
-  const lock = `${dir}.lock`;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (lockIsStale(lock)) {
-        rmSync(lock, { recursive: true, force: true });
-        continue;
-      }
-      say(`waiting for another build (${lock})`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);
-      if (complete(dir)) return kitFiles(dir);
-    }
-  }
-  try {
-    const work = `${dir}.work`;
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(join(work, 'out'), { recursive: true });
-    buildKernel(work, join(work, 'out'));
-    writeFileSync(join(work, 'out', 'initramfs.cpio'), kitInitramfs());
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(join(work, 'out'), dir);
-    rmSync(work, { recursive: true, force: true });
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  const dir = join(cacheRoot(), 'guest', inputHash());
+  buildOnce(dir, complete, (work) => {
+    const build = join(work, 'build');
+    mkdirSync(build);
+    buildKernel(build, work);
+    writeFileSync(join(work, 'initramfs.cpio'), kitInitramfs());
+    rmSync(build, { recursive: true, force: true });
+  }, say);
   return kitFiles(dir);
 }
 

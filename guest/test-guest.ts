@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheRoot } from './kit.js';
+import { cacheRoot } from './cache.js';
 
 const sourceDir = fileURLToPath(new URL('../../guest/test-guest/', import.meta.url));
 const FLAGS = [

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheRoot } from '../../guest/kit.js';
+import { aptDownload, aptInstall, aptListsChanged, aptUpdate, hasCommand, installedVersion, isRoot } from '../../guest/apt.js';
+import { cacheRoot } from '../../guest/cache.js';
 import { buildCpio, S_IFCHR, S_IFDIR, S_IFREG, type CpioEntry } from '../../guest/cpio.js';
 
 export interface L1Image {
@@ -30,21 +31,6 @@ const QEMU = 'qemu-system-x86_64';
 
 function say(message: string): void {
   process.stderr.write(`l1: ${message}\n`);
-}
-
-function aptEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-}
-
-let aptUpdated = false;
-function aptUpdate(): void {
-  if (aptUpdated) return;
-  execFileSync('apt-get', ['update', '-q'], { stdio: ['ignore', 2, 2], env: aptEnv() });
-  aptUpdated = true;
-}
-
-function hasCommand(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
 /**
@@ -77,7 +63,7 @@ function qemuPackages(): { packages: string[]; release?: string } {
       'Types: deb', 'URIs: http://deb.debian.org/debian', 'Suites: bookworm-backports', 'Components: main',
       'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg', '',
     ].join('\n'));
-    aptUpdated = false;
+    aptListsChanged();
   }
   return { packages: ['qemu-system-x86'], release: 'bookworm-backports' };
 }
@@ -89,25 +75,14 @@ export function ensureHostPackages(): void {
     ...(hasCommand('depmod') ? [] : ['kmod']),
     ...(hasCommand('mkfs.ext4') ? [] : ['e2fsprogs']),
   ];
-  const root = process.getuid?.() === 0;
+  const root = isRoot();
   const qemu = root ? qemuPackages() : { packages: qemuMajor() === null ? ['qemu-system-x86'] : [] };
   const missing = [...qemu.packages, ...others];
   if (missing.length === 0) return;
   if (!root) throw new Error(`the L1 VM needs ${missing.join(', ')}: run as root, or apt-get install them`);
   say(`installing ${missing.join(' ')}${qemu.release ? ` (QEMU from ${qemu.release})` : ''}`);
-  aptUpdate();
-  const install = (packages: string[], release?: string): void => {
-    if (packages.length === 0) return;
-    execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...(release ? ['-t', release] : []), ...packages],
-      { stdio: ['ignore', 2, 2], env: aptEnv() });
-  };
-  install(qemu.packages, qemu.release);
-  install(others);
-}
-
-function packageVersion(name: string): string {
-  const result = spawnSync('dpkg-query', ['-W', '-f=${Version}', name], { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : 'missing';
+  aptInstall(qemu.packages, qemu.release);
+  aptInstall(others);
 }
 
 /** The versioned kernel package that linux-image-amd64 depends on, and its candidate version. */
@@ -135,7 +110,7 @@ function unpackKernel(pkg: { name: string; version: string }, dir: string): void
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   say(`downloading ${pkg.name} ${pkg.version}`);
-  execFileSync('apt-get', ['download', `${pkg.name}=${pkg.version}`], { cwd: dir, stdio: ['ignore', 2, 2], env: aptEnv() });
+  aptDownload(pkg.name, pkg.version, dir);
   const deb = readdirSync(dir).find((f) => f.endsWith('.deb'));
   if (!deb) throw new Error(`apt-get download left no .deb in ${dir}`);
   execFileSync('dpkg-deb', ['-x', deb, 'root'], { cwd: dir, stdio: ['ignore', 2, 2] });
@@ -217,7 +192,7 @@ function buildOrFindL1Image(): L1Image {
   ensureHostPackages();
   const pkg = kernelPackage();
   const hash = createHash('sha256');
-  hash.update(`l1 ${IMAGE_VERSION}\n${pkg.name} ${pkg.version}\nbusybox-static ${packageVersion('busybox-static')}\n`);
+  hash.update(`l1 ${IMAGE_VERSION}\n${pkg.name} ${pkg.version}\nbusybox-static ${installedVersion('busybox-static')}\n`);
   hash.update(`modules ${MODULES.join(' ')}\nscratch ${SCRATCH_DISK_SIZE}\n`);
   hash.update(readFileSync(INIT));
   const root = join(cacheRoot(), 'l1');
