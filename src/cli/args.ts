@@ -131,7 +131,8 @@ Exit status:
   0  the guest powered off, tsvmm was stopped by SIGINT/SIGTERM, or
      vmm.shutdown was requested (with --api-socket or --no-shutdown, a
      guest that ends leaves tsvmm running until then)
-  1  the VM failed (KVM internal error, triple fault, failed entry...)
+  1  the VM failed (KVM internal error, failed entry...); a triple fault
+     resets the VM, as it resets a PC
   2  bad command line or payload (reported before any VM is created),
      or the API socket is in use
   3  the host cannot run the VM (no /dev/kvm, missing KVM capability)

@@ -22,7 +22,8 @@ export const Control = {
 
 /** Why a vCPU stopped running guest code. */
 export type VcpuExit =
-  | { kind: 'reset' }
+  /** `tripleFault`: the vCPU's state when KVM reported a triple fault, which resets a PC. */
+  | { kind: 'reset'; tripleFault?: string }
   | { kind: 'poweroff' }
   | { kind: 'stopped' }
   | { kind: 'failure'; message: string };

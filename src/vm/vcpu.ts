@@ -150,7 +150,8 @@ export class Vcpu {
       case ExitReason.Hlt:
         return this.failure('the guest halted the CPU (HLT exit)');
       case ExitReason.Shutdown:
-        return this.failure('the guest caused a triple fault (KVM_EXIT_SHUTDOWN)');
+        // A triple fault resets a PC (Linux's last way to reboot is one), as in Cloud Hypervisor.
+        return { kind: 'reset', tripleFault: `vcpu${this.init.vcpuId}\n${this.describeState()}` };
       case ExitReason.FailEntry: {
         const { reason: hardwareReason, cpu } = readFailEntry(this.run);
         return this.failure(`VM entry failed: hardware reason 0x${hardwareReason.toString(16)} on host CPU ${cpu}`);

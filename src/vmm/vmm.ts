@@ -89,8 +89,9 @@ export class Vmm {
     await this.destroyVm();
     this.state = 'Shutdown';
     if (exit.kind === 'reset') {
+      if (exit.tripleFault) log.error(`the guest triple-faulted (KVM_EXIT_SHUTDOWN) on ${exit.tripleFault}`);
       log.info('guest reset: booting the VM again');
-      this.host.report('vm', 'rebooting', { reason: 'guest' });
+      this.host.report('vm', 'rebooting', { reason: exit.tripleFault ? 'triple-fault' : 'guest' });
       try {
         await this.startVm();
         this.host.report('vm', 'rebooted', { reason: 'guest' });
