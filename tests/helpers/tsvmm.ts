@@ -1,11 +1,12 @@
 // Runs the real `tsvmm` binary for integration tests and collects what it
 // printed, how it exited and when the guest reached its markers.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { hostKvm } from './host-kvm.js';
+import { buildDistroImage, type DistroImage } from '../../guest/distro.js';
 import { buildGuestKit, type GuestKit } from '../../guest/kit.js';
 import { scaled } from './wait.js';
 
@@ -130,9 +131,23 @@ export function skipWithoutKvm(t: Test): boolean {
 }
 
 let kit: GuestKit | undefined;
+let distro: DistroImage | undefined;
 
 /** The kit's kernel and initramfs, built on first use (minutes) and cached. */
 export function guestKit(): GuestKit {
   kit ??= buildGuestKit();
   return kit;
+}
+
+/** Debian's kernel, initrd and root image (guest/distro.ts), built on first use (minutes, as root) and cached. */
+export function distroImage(): DistroImage {
+  distro ??= buildDistroImage();
+  return distro;
+}
+
+/** A writable copy of the distribution's root image for one test (sparse: about 850 MB of data). */
+export function distroRootCopy(dir: string): string {
+  const copy = join(dir, 'rootfs.ext4');
+  execFileSync('cp', ['--sparse=always', distroImage().rootfs, copy]);
+  return copy;
 }

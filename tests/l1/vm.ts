@@ -11,7 +11,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { buildDistroImage, DISTRO_DIR_ENV, distroTestWanted } from '../../guest/distro.js';
 import { buildGuestKit } from '../../guest/kit.js';
 import { buildTestGuest } from '../../guest/test-guest.js';
 import { buildL1Image, type L1Image } from './image.js';
@@ -131,6 +132,7 @@ export function prepareL1(): string | null {
   }
   buildGuestKit();
   buildTestGuest();
+  if (distroTestWanted()) process.env[DISTRO_DIR_ENV] = dirname(buildDistroImage().rootfs);
   return null;
 }
 
@@ -150,7 +152,16 @@ export async function runInL1(command: string, options: L1Options = {}): Promise
   const exited = new Promise<void>((resolve) => qemu.on('close', () => resolve()));
   // A runner that is itself ended takes L1 with it.
   const killQemu = (): void => { qemu.kill('SIGKILL'); };
+  // 'exit' does not come when a signal ends the runner: those end QEMU too, then the runner.
+  const killedBy = (signal: NodeJS.Signals) => (): void => {
+    killQemu();
+    process.kill(process.pid, signal);
+  };
+  const onTerm = killedBy('SIGTERM');
+  const onInt = killedBy('SIGINT');
   process.once('exit', killQemu);
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onInt);
   const timeoutMs = options.timeoutMs ?? 60 * 60_000;
   const stallMs = options.stallMs ?? 10 * 60_000;
 
@@ -194,6 +205,8 @@ export async function runInL1(command: string, options: L1Options = {}): Promise
   }, 250);
   await exited;
   process.removeListener('exit', killQemu);
+  process.removeListener('SIGTERM', onTerm);
+  process.removeListener('SIGINT', onInt);
   clearInterval(timer);
   poll();
 
