@@ -4,13 +4,15 @@
 // The VM creates the states of the devices its config has (legacyDevicesOf),
 // each vCPU thread attaches them (attachLegacyDevices), and the DSDT lists
 // those with an ACPI entry. Adding a device is one entry here and its file.
-import { COM1_IRQ, COM1_PORT, I8042_DATA_PORT, S5_SLEEP_TYPE } from '../arch/x86_64/layout.js';
+import type { LegacyDsdtEntry } from '../arch/x86_64/acpi/dsdt.js';
+import { COM1_IRQ, COM1_PORT, I8042_COMMAND_PORT, I8042_DATA_PORT, I8042_KEYBOARD_IRQ, S5_SLEEP_TYPE } from '../arch/x86_64/layout.js';
 import type { VmConfig } from '../config/schema.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
 import { ACPI_PM_PORT, ACPI_PM_PORT_COUNT, AcpiPowerManagement } from './acpi-pm.js';
 import type { Bus, BusDevice } from './bus.js';
 import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, DebugExit } from './debug-exit.js';
 import { I8042, I8042_PORT_COUNT } from './i8042.js';
+import { PCI_CONFIG_PORT, PCI_CONFIG_PORT_COUNT, PciHost } from './pci-host.js';
 import { panicEventNames, PVPANIC_PORT, PVPANIC_PORT_COUNT, PvPanic } from './pvpanic.js';
 import { Serial16550, SERIAL_PORT_COUNT } from './serial.js';
 
@@ -32,6 +34,8 @@ export interface LegacyAcpiEntry {
   hid: string;
   uid: number;
   irq?: number;
+  /** The I/O ranges its _CRS lists, where they are not the device's whole port range. */
+  ranges?: Array<{ port: number; count: number }>;
 }
 
 export interface LegacyDevice {
@@ -70,6 +74,13 @@ export const LEGACY_DEVICES = {
         context.setIrq(irq, 0);
       },
     }),
+    // A kernel with ACPI's hardware-reduced profile allocates ISA IRQs only for
+    // devices that name them: without this entry Debian's i8042 driver finds no
+    // IRQ 1 and fails its probe (-EINVAL). Data and command ports only.
+    acpi: {
+      name: 'PS2K', hid: 'PNP0303', uid: 0, irq: I8042_KEYBOARD_IRQ,
+      ranges: [{ port: I8042_DATA_PORT, count: 1 }, { port: I8042_COMMAND_PORT, count: 1 }],
+    },
   },
   'debug-exit': {
     port: DEBUG_EXIT_PORT,
@@ -83,6 +94,13 @@ export const LEGACY_DEVICES = {
     present: (config) => config.pvpanic === true,
     attach: (context) => new PvPanic((events) => context.report('panic', { events: panicEventNames(events) })),
     acpi: { name: 'PEVT', hid: 'QEMU0001', uid: 0 },
+  },
+  'pci-host': {
+    port: PCI_CONFIG_PORT,
+    portCount: PCI_CONFIG_PORT_COUNT,
+    present: () => true,
+    createState: () => PciHost.createState(),
+    attach: (_context, state) => new PciHost(needState('pci-host', state)),
   },
   'acpi-pm': {
     port: ACPI_PM_PORT,
@@ -119,10 +137,10 @@ export function attachLegacyDevices(bus: Bus, devices: LegacyDeviceState[], cont
   }
 }
 
-/** What the DSDT lists for these devices: each ACPI entry with its port range. */
-export function legacyAcpiEntries(devices: LegacyDeviceState[]): Array<LegacyAcpiEntry & { port: number; portCount: number }> {
+/** What the DSDT lists for these devices: each ACPI entry with its I/O ranges. */
+export function legacyAcpiEntries(devices: LegacyDeviceState[]): LegacyDsdtEntry[] {
   return devices.flatMap(({ name }) => {
     const { acpi, port, portCount } = definitionOf(name);
-    return acpi ? [{ ...acpi, port, portCount }] : [];
+    return acpi ? [{ ...acpi, ranges: acpi.ranges ?? [{ port, count: portCount }] }] : [];
   });
 }

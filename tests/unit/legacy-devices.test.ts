@@ -6,7 +6,7 @@ import { acceptBody } from '../../src/config/accept.js';
 import { VmConfigSchema, type VmConfig } from '../../src/config/schema.js';
 import { Bus } from '../../src/devices/bus.js';
 import {
-  attachLegacyDevices, LEGACY_DEVICES, legacyDevicesOf, type LegacyContext, type LegacyDevice, type LegacyName,
+  attachLegacyDevices, LEGACY_DEVICES, legacyAcpiEntries, legacyDevicesOf, type LegacyContext, type LegacyDevice, type LegacyName,
 } from '../../src/devices/legacy.js';
 import type { VcpuExit } from '../../src/vm/vcpu-control.js';
 
@@ -24,11 +24,19 @@ function context() {
 }
 
 t.test('a config chooses the devices: COM1 unless serial is Off, pvpanic only when asked', async (t) => {
-  t.same(legacyDevicesOf(config({})).map(({ name }) => name), ['serial', 'i8042', 'debug-exit', 'acpi-pm'], 'serial Null still has a UART');
-  t.same(legacyDevicesOf(config({ serial: { mode: 'Off' }, pvpanic: true })).map(({ name }) => name), ['i8042', 'debug-exit', 'pvpanic', 'acpi-pm']);
+  t.same(legacyDevicesOf(config({})).map(({ name }) => name), ['serial', 'i8042', 'debug-exit', 'pci-host', 'acpi-pm'], 'serial Null still has a UART');
+  t.same(legacyDevicesOf(config({ serial: { mode: 'Off' }, pvpanic: true })).map(({ name }) => name), ['i8042', 'debug-exit', 'pvpanic', 'pci-host', 'acpi-pm']);
   const states = legacyDevicesOf(config({}));
   t.ok(states.find(({ name }) => name === 'serial')?.state instanceof SharedArrayBuffer, 'COM1 has shared registers');
   t.equal(states.find(({ name }) => name === 'debug-exit')?.state, undefined, 'the exit port has none');
+});
+
+t.test('the DSDT entries: COM1 with IRQ 4, the keyboard port with its data and command ports and IRQ 1', async (t) => {
+  const entries = legacyAcpiEntries(legacyDevicesOf(config({ pvpanic: true })));
+  t.same(entries.map((e) => e.hid), ['PNP0501', 'PNP0303', 'QEMU0001']);
+  t.match(entries.find((e) => e.hid === 'PNP0501'), { irq: 4, ranges: [{ port: 0x3f8, count: 8 }] });
+  t.match(entries.find((e) => e.hid === 'PNP0303'), { irq: 1, ranges: [{ port: 0x60, count: 1 }, { port: 0x64, count: 1 }] },
+    'Linux takes the first range as data and the second as command, and maps IRQ 1 only because it is named');
 });
 
 t.test('every device attaches to one bus without overlapping another', async (t) => {

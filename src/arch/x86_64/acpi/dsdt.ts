@@ -1,5 +1,6 @@
 // The DSDT: the devices a guest cannot find by probing. The legacy devices
-// with an ACPI entry (COM1, pvpanic: src/devices/legacy.ts), each
+// with an ACPI entry (COM1, the i8042's keyboard port, pvpanic:
+// src/devices/legacy.ts), each
 // virtio-mmio device (LNRO0005, its registers and its GSI), a power button
 // (PNP0C0C) notified through a Generic Event Device (ACPI0013) whose
 // interrupt the VMM raises, and \_S5 for power-off through the FADT's
@@ -11,13 +12,12 @@ import {
 import { S5_SLEEP_TYPE } from '../layout.js';
 import { sdt } from './tables.js';
 
-/** A port I/O device: its name in the namespace, _HID, _UID, its ports and its ISA IRQ if it has one. */
+/** A port I/O device: its name in the namespace, _HID, _UID, its I/O ranges and its ISA IRQ if it has one. */
 export interface LegacyDsdtEntry {
   name: string;
   hid: string;
   uid: number;
-  port: number;
-  portCount: number;
+  ranges: Array<{ port: number; count: number }>;
   irq?: number;
 }
 
@@ -34,7 +34,10 @@ function legacyDevice(entry: LegacyDsdtEntry): Aml {
   return device(entry.name, [
     name('_HID', string(entry.hid)),
     name('_UID', integer(entry.uid)),
-    name('_CRS', resourceTemplate([ioPorts(entry.port, entry.portCount), ...(entry.irq === undefined ? [] : [isaIrq(entry.irq)])])),
+    name('_CRS', resourceTemplate([
+      ...entry.ranges.map(({ port, count }) => ioPorts(port, count)),
+      ...(entry.irq === undefined ? [] : [isaIrq(entry.irq)]),
+    ])),
   ]);
 }
 
