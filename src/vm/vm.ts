@@ -10,6 +10,7 @@ import { legacyAcpiEntries, legacyDevicesOf, type LegacyDeviceState } from '../d
 import { Serial16550 } from '../devices/serial.js';
 import { native } from '../native.js';
 import { HostError } from '../util/errors.js';
+import { RateLimitedLog } from '../util/rate-limit.js';
 import { log, logSettings } from '../util/log.js';
 import type { NetConfig, VmConfig } from '../config/schema.js';
 import type { Kvm } from './kvm.js';
@@ -80,6 +81,8 @@ export class Vm {
   private readonly virtio: VirtioMmioHost[];
   private vcpus: VcpuThread[] = [];
   private resolveExit!: (exit: VcpuExit) => void;
+  /** A guest can report events (pvpanic) in a loop. */
+  private readonly guestEventLog = new RateLimitedLog();
 
   private constructor(
     private readonly kvm: Kvm, config: VmConfig, memory: GuestMemory, bootEntry: BootEntry, legacy: LegacyDeviceState[],
@@ -182,7 +185,7 @@ export class Vm {
           } else if (message.type === 'virtio') {
             this.onTransportEvent(message.slot, message.event);
           } else if (message.type === 'guest-event') {
-            log.warn(`vcpu${id}: the guest reported ${message.event} ${JSON.stringify(message.properties)}`);
+            this.guestEventLog.warn(`vcpu${id}: the guest reported ${message.event} ${JSON.stringify(message.properties)}`);
             this.host.emit('guest', message.event, message.properties);
           } else {
             if (message.exit.kind === 'failure' && thread.handle === 0) reject(new HostError(message.exit.message));
