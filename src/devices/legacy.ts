@@ -5,7 +5,7 @@
 // each vCPU thread attaches them (attachLegacyDevices), and the DSDT lists
 // those with an ACPI entry. Adding a device is one entry here and its file.
 import type { LegacyDsdtEntry } from '../arch/x86_64/acpi/dsdt.js';
-import { COM1_IRQ, COM1_PORT, I8042_COMMAND_PORT, I8042_DATA_PORT, I8042_KEYBOARD_IRQ, S5_SLEEP_TYPE } from '../arch/x86_64/layout.js';
+import { COM1_IRQ, COM1_PORT, I8042_COMMAND_PORT, I8042_DATA_PORT, I8042_IRQ, S5_SLEEP_TYPE } from '../arch/x86_64/layout.js';
 import type { VmConfig } from '../config/schema.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
 import { ACPI_PM_PORT, ACPI_PM_PORT_COUNT, AcpiPowerManagement } from './acpi-pm.js';
@@ -28,15 +28,11 @@ export interface LegacyContext {
   serialOutput(byte: number): void;
 }
 
-/** A device the DSDT lists: its name there, _HID, _UID, and the ISA IRQ in its _CRS besides its ports. */
-export interface LegacyAcpiEntry {
-  name: string;
-  hid: string;
-  uid: number;
-  irq?: number;
-  /** The I/O ranges its _CRS lists, where they are not the device's whole port range. */
-  ranges?: Array<{ port: number; count: number }>;
-}
+/**
+ * A device the DSDT lists: its name there, _HID, _UID, its ISA IRQ, and the
+ * I/O ranges its _CRS lists where they are not the device's whole port range.
+ */
+export type LegacyAcpiEntry = Omit<LegacyDsdtEntry, 'ranges'> & Partial<Pick<LegacyDsdtEntry, 'ranges'>>;
 
 export interface LegacyDevice {
   port: number;
@@ -78,7 +74,7 @@ export const LEGACY_DEVICES = {
     // devices that name them: without this entry Debian's i8042 driver finds no
     // IRQ 1 and fails its probe (-EINVAL). Data and command ports only.
     acpi: {
-      name: 'PS2K', hid: 'PNP0303', uid: 0, irq: I8042_KEYBOARD_IRQ,
+      name: 'PS2K', hid: 'PNP0303', uid: 0, irq: I8042_IRQ,
       ranges: [{ port: I8042_DATA_PORT, count: 1 }, { port: I8042_COMMAND_PORT, count: 1 }],
     },
   },

@@ -11,6 +11,7 @@
 // (the bridge has no writable register). The address is one register for
 // the whole VM, so it lives in shared memory.
 import type { BusDevice } from './bus.js';
+import { readConfigSpace } from './config-space.js';
 import { SharedRegisters } from './shared-registers.js';
 
 export const PCI_CONFIG_PORT = 0xcf8;
@@ -62,7 +63,5 @@ export function configRead(address: number, byte: number, size: number): number 
   if (!(address & ENABLE) || (address & SELECTOR_MASK & ~0xff) !== 0) return none; // bus 0, 00.0 only
   const start = (address & 0xfc) + byte;
   if (start + size > HOST_BRIDGE_CONFIG.length) return none;
-  let value = 0;
-  for (let i = size - 1; i >= 0; i--) value = value * 256 + (HOST_BRIDGE_CONFIG[start + i] as number);
-  return value;
+  return readConfigSpace(HOST_BRIDGE_CONFIG, start, size);
 }

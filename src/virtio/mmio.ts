@@ -11,6 +11,7 @@
 // queue sizes and ring addresses (checked with `validateQueue` when the
 // queue is made ready). A broken rule sets DEVICE_NEEDS_RESET.
 import type { BusDevice } from '../devices/bus.js';
+import { readConfigSpace } from '../devices/config-space.js';
 import { SharedRegisters } from '../devices/shared-registers.js';
 import { errorMessage } from '../util/errors.js';
 import { RateLimitedLog } from '../util/rate-limit.js';
@@ -59,14 +60,6 @@ export interface VirtioDeviceInfo {
   queueSizes: number[];
   /** The device-specific configuration space, as the driver reads it. */
   config: Uint8Array;
-}
-
-/** A little-endian read of 1, 2 or 4 bytes of config space; outside it reads as 0. */
-export function readConfigSpace(config: Uint8Array, offset: number, size: number): number {
-  if (![1, 2, 4].includes(size) || offset < 0 || offset + size > config.length) return 0;
-  let value = 0;
-  for (let i = size - 1; i >= 0; i--) value = value * 256 + (config[offset + i] as number);
-  return value;
 }
 
 /** What the register file reports to the device side. */

@@ -76,12 +76,12 @@ export async function checkVirtioDeviceFiles(config: VmConfig): Promise<void> {
   await Promise.all(devices.map((device) => device.close()));
 }
 
-/** A virtio console whose output goes to `console` and which takes its input. */
 /** Every VM has an rng, as in Cloud Hypervisor (the config's default is /dev/urandom). */
 function openRng(rng: VmConfig['rng']): VirtioRng {
   return new VirtioRng(rng.id ?? '_rng0', openHostFile('rng source', rng.src, constants.O_RDONLY, ['character device', 'regular file']).fd);
 }
 
+/** A virtio console whose output goes to `console` and which takes its input. */
 function openConsole(console: GuestConsole, id = '_console'): VirtioConsole {
   const device = new VirtioConsole(id, (bytes) => console.write(bytes));
   console.connectInput((bytes) => device.receive(bytes));

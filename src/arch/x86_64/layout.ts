@@ -36,7 +36,6 @@ export const COM1_PORT = 0x3f8;
 export const COM1_IRQ = 4;
 export const I8042_DATA_PORT = 0x60;
 export const I8042_COMMAND_PORT = 0x64;
-export const I8042_KEYBOARD_IRQ = 1;
 export const I8042_IRQ = 1;
 /** SLP_TYP for S5 (soft off): \_S5 in the DSDT names it, and the ACPI sleep control register powers off on it. */
 export const S5_SLEEP_TYPE = 5;

@@ -1,10 +1,9 @@
 // The DSDT: the devices a guest cannot find by probing. The legacy devices
 // with an ACPI entry (COM1, the i8042's keyboard port, pvpanic:
-// src/devices/legacy.ts), each
-// virtio-mmio device (LNRO0005, its registers and its GSI), a power button
-// (PNP0C0C) notified through a Generic Event Device (ACPI0013) whose
-// interrupt the VMM raises, and \_S5 for power-off through the FADT's
-// sleep control register.
+// src/devices/legacy.ts), each virtio-mmio device (LNRO0005, its registers
+// and its GSI), a power button (PNP0C0C) notified through a Generic Event
+// Device (ACPI0013) whose interrupt the VMM raises, and \_S5 for power-off
+// through the FADT's sleep control register.
 import {
   arg0, concat, device, extendedInterrupt, ifThen, integer, ioPorts, isaIrq, lEqual, memory32Fixed, method, name,
   notify, packageOf, resourceTemplate, scope, string, type Aml,
