@@ -20,12 +20,19 @@ export function aptUpdate(): void {
   updated = true;
 }
 
-/** `apt-get install` without recommends, from `release` when given. */
-export function aptInstall(packages: string[], release?: string): void {
+export interface AptInstallOptions {
+  /** The suite to take the packages from (bookworm-backports). */
+  release?: string;
+  /** Also what the packages recommend (the kit's kernel build always had them). */
+  recommends?: boolean;
+}
+
+/** `apt-get install`, without recommends unless asked. */
+export function aptInstall(packages: string[], options: AptInstallOptions = {}): void {
   if (packages.length === 0) return;
   aptUpdate();
-  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...(release ? ['-t', release] : []), ...packages],
-    { stdio: ['ignore', 2, 2], env: aptEnv() });
+  const args = [...(options.recommends ? [] : ['--no-install-recommends']), ...(options.release ? ['-t', options.release] : [])];
+  execFileSync('apt-get', ['install', '-y', '-q', ...args, ...packages], { stdio: ['ignore', 2, 2], env: aptEnv() });
 }
 
 /** `apt-get download` of one exact version into `dir`. */

@@ -2,7 +2,7 @@
 // $TSVMM_CACHE_DIR, or ~/.cache/tsvmm. Each build lives in a folder named by
 // a hash of its inputs, and is made under a lock so that concurrent test
 // processes build it once.
-import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -21,13 +21,25 @@ function lockIsStale(lock: string): boolean {
   }
 }
 
+/** A build's output files, named by what they are (GuestKit, DistroImage). */
+export type BuildFiles<T> = { [K in keyof T]: string };
+
+/** Whether every file of a build is there. */
+export function filesPresent<T extends BuildFiles<T>>(files: T): boolean {
+  return (Object.values(files) as string[]).every((file) => existsSync(file));
+}
+
 /**
- * Makes `dir` with `build` unless `complete(dir)` already holds. `build` fills
- * a work folder that replaces `dir` only once it is whole; another process
- * building the same folder is waited for.
+ * Makes `dir` with `build` unless every file `filesIn(dir)` names is there,
+ * and returns those files. `build` fills a work folder that replaces `dir`
+ * only once it is whole; another process building the same folder is waited for.
  */
-export function buildOnce(dir: string, complete: (dir: string) => boolean, build: (work: string) => void, say: (message: string) => void): void {
-  if (complete(dir)) return;
+export function buildOnce<T extends BuildFiles<T>>(
+  dir: string, filesIn: (dir: string) => T, build: (work: string) => void, say: (message: string) => void,
+): T {
+  const files = filesIn(dir);
+  const complete = (): boolean => filesPresent(files);
+  if (complete()) return files;
   mkdirSync(dirname(dir), { recursive: true });
   const lock = `${dir}.lock`;
   for (;;) {
@@ -41,11 +53,11 @@ export function buildOnce(dir: string, complete: (dir: string) => boolean, build
       }
       say(`waiting for another build (${lock})`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);
-      if (complete(dir)) return;
+      if (complete()) return files;
     }
   }
   try {
-    if (complete(dir)) return;
+    if (complete()) return files;
     const work = `${dir}.work`;
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
@@ -55,4 +67,5 @@ export function buildOnce(dir: string, complete: (dir: string) => boolean, build
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+  return files;
 }

@@ -13,11 +13,11 @@
 // given as tsvmm.run64=BASE64 on the kernel command line (guest/distro/).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aptInstall, candidateVersion, hasCommand, isRoot } from './apt.js';
-import { buildOnce, cacheRoot } from './cache.js';
+import { buildOnce, cacheRoot, filesPresent } from './cache.js';
 
 export interface DistroImage {
   kernel: string;
@@ -105,10 +105,6 @@ function imageFiles(dir: string): DistroImage {
   return { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), rootfs: join(dir, 'rootfs.ext4') };
 }
 
-function complete(dir: string): boolean {
-  return Object.values(imageFiles(dir)).every((file) => existsSync(file));
-}
-
 /**
  * `npm test` boots the image only when this is 1: inside the nested KVM of
  * tests/l1/ Debian's kernel stalled or triple-faulted in three of four boots
@@ -130,12 +126,11 @@ export const DISTRO_DIR_ENV = 'TSVMM_DISTRO_DIR';
 /** Builds the image unless the cache has it; safe to run concurrently. Needs root (debootstrap, chroot). */
 export function buildDistroImage(): DistroImage {
   const given = process.env[DISTRO_DIR_ENV];
-  if (given && complete(given)) return imageFiles(given);
+  if (given && filesPresent(imageFiles(given))) return imageFiles(given);
   ensureTools();
   const dir = join(cacheRoot(), 'distro', inputHash());
-  if (!complete(dir) && !isRoot()) throw new Error('building the distribution image needs root (debootstrap and chroot)');
-  buildOnce(dir, complete, build, say);
-  return imageFiles(dir);
+  if (!filesPresent(imageFiles(dir)) && !isRoot()) throw new Error('building the distribution image needs root (debootstrap and chroot)');
+  return buildOnce(dir, imageFiles, build, say);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

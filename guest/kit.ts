@@ -42,7 +42,7 @@ function ensurePackages(): void {
     throw new Error(`missing build inputs; run as root: apt-get install -y ${PACKAGES.join(' ')}`);
   }
   say(`installing ${PACKAGES.join(' ')}`);
-  aptInstall(PACKAGES);
+  aptInstall(PACKAGES, { recommends: true });
 }
 
 function patchFiles(): string[] {
@@ -114,22 +114,17 @@ function kitFiles(dir: string): GuestKit {
   return { vmlinux: join(dir, 'vmlinux'), bzImage: join(dir, 'bzImage'), initramfs: join(dir, 'initramfs.cpio') };
 }
 
-function complete(dir: string): boolean {
-  return Object.values(kitFiles(dir)).every((file) => existsSync(file));
-}
-
 /** Builds the kit unless the cache already has it; safe to run concurrently. */
 export function buildGuestKit(): GuestKit {
   ensurePackages();
   const dir = join(cacheRoot(), 'guest', inputHash());
-  buildOnce(dir, complete, (work) => {
+  return buildOnce(dir, kitFiles, (work) => {
     const build = join(work, 'build');
     mkdirSync(build);
     buildKernel(build, work);
     writeFileSync(join(work, 'initramfs.cpio'), kitInitramfs());
     rmSync(build, { recursive: true, force: true });
   }, say);
-  return kitFiles(dir);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

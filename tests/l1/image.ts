@@ -81,7 +81,7 @@ export function ensureHostPackages(): void {
   if (missing.length === 0) return;
   if (!root) throw new Error(`the L1 VM needs ${missing.join(', ')}: run as root, or apt-get install them`);
   say(`installing ${missing.join(' ')}${qemu.release ? ` (QEMU from ${qemu.release})` : ''}`);
-  aptInstall(qemu.packages, qemu.release);
+  aptInstall(qemu.packages, { release: qemu.release });
   aptInstall(others);
 }
 
