@@ -123,16 +123,18 @@ if (!skipWithoutKvm(t)) {
       const killAtAck = round % 2 === 1 ? 10 + Math.floor(Math.random() * 400) : undefined;
       const killAfterMs = Math.floor(Math.random() * 300);
       let lastAck = -1;
-      let killed = false;
-      const kill = (child: ChildProcess): void => {
-        if (!killed) child.kill('SIGKILL');
-        killed = true;
-      };
+      let killScheduled = false;
+      // Whole lines only: an ack split across two chunks is still counted.
+      let partial = '';
       const result = await runTestGuest(`test=records count=${RECORDS} round=${round}`, ['--disk', `path=${path}`], {
         onSpawn: (child) => child.stdout?.on('data', (chunk: Buffer) => {
-          for (const [, ack] of chunk.toString().matchAll(/TG ack=(\d+)/g)) lastAck = Math.max(lastAck, Number(ack));
-          if (killAtAck !== undefined && lastAck >= killAtAck) kill(child);
-          if (killAtAck === undefined && lastAck >= 0) setTimeout(() => kill(child), killAfterMs);
+          const lines = (partial + chunk.toString()).split('\n');
+          partial = lines.pop() ?? '';
+          for (const [, ack] of lines.join('\n').matchAll(/TG ack=(\d+)/g)) lastAck = Math.max(lastAck, Number(ack));
+          if (killScheduled || lastAck < 0 || (killAtAck !== undefined && lastAck < killAtAck)) return;
+          killScheduled = true;
+          if (killAtAck !== undefined) child.kill('SIGKILL');
+          else setTimeout(() => child.kill('SIGKILL'), killAfterMs);
         }),
       });
       const what = `round ${round} (${killAtAck === undefined ? `killed ${killAfterMs} ms after the first ack` : `killed at ack ${killAtAck}`})`;
