@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { freeUdpPorts } from '../helpers/net.js';
 import { TsvmmClient } from '../../src/api/client.js';
-import { blockPattern, HOSTILE_CASES, parseReport, runTestGuest, testGuest, testGuestCmdline, testGuestRecord } from '../helpers/test-guest.js';
+import { blockPattern, HOSTILE_CASES, parseReport, runTestGuest, TEST_GUEST_TIMEOUT_MS, testGuest, testGuestCmdline, testGuestRecord } from '../helpers/test-guest.js';
 import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-test-guest-'));
@@ -96,7 +96,7 @@ if (!skipWithoutKvm(t)) {
     let recovered = (): void => {};
     const recoveredSeen = new Promise<void>((resolve) => { recovered = resolve; });
     const run = runTsvmm(['--kernel', testGuest(), '--cmdline', testGuestCmdline('test=registers idle=1'), '--memory', 'size=64M',
-      '--disk', `path=${path},id=data`, '--api-socket', `path=${socket}`], { timeoutMs: 120_000, watch: ['TG recovered=1'], onMarker: () => recovered() });
+      '--disk', `path=${path},id=data`, '--api-socket', `path=${socket}`], { timeoutMs: TEST_GUEST_TIMEOUT_MS, watch: ['TG recovered=1'], onMarker: () => recovered() });
     await Promise.race([recoveredSeen, run]);
     const client = new TsvmmClient(socket);
     const info = await client.info();
@@ -139,6 +139,7 @@ if (!skipWithoutKvm(t)) {
       });
       const what = `round ${round} (${killAtAck === undefined ? `killed ${killAfterMs} ms after the first ack` : `killed at ack ${killAtAck}`})`;
       t.ok(lastAck >= 0, `${what}: the guest acknowledged records (last ${lastAck}; exit ${result.signal ?? result.code})`);
+      t.ok(killScheduled, `${what}: the test's own kill ended tsvmm, not its timeout`);
       const after = readFileSync(path);
       let lost = 0;
       let torn = 0;
@@ -158,7 +159,7 @@ if (!skipWithoutKvm(t)) {
     let ready = (): void => {};
     const receiverReady = new Promise<void>((resolve) => { ready = resolve; });
     const receiver = runTsvmm(['--kernel', testGuest(), '--cmdline', testGuestCmdline('test=net-recv'), '--memory', 'size=128M',
-      '--net', `remote=127.0.0.1:${senderPort},local=127.0.0.1:${receiverPort}`], { timeoutMs: 120_000, watch: ['TG ready'], onMarker: () => ready() });
+      '--net', `remote=127.0.0.1:${senderPort},local=127.0.0.1:${receiverPort}`], { timeoutMs: TEST_GUEST_TIMEOUT_MS, watch: ['TG ready'], onMarker: () => ready() });
     // The sender starts once the receiver's driver is up; frames before that could only be dropped.
     await Promise.race([receiverReady, receiver]);
     const sender = await runTestGuest('test=net-send frames=20000 size=1000',

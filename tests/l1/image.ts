@@ -20,7 +20,7 @@ export interface L1Image {
   kernelPackage: string;
 }
 
-const IMAGE_VERSION = '1';
+const IMAGE_VERSION = '2';
 /** What L1 loads, in no particular order: dependencies are added from modules.dep. */
 const MODULES = ['9pnet_virtio', '9p', 'overlay', 'kvm-amd', 'tun', 'virtio_pci', 'virtio_blk', 'ext4', 'crc32c_generic'];
 /** The scratch disk's size: sparse, and L1's writes go to a temporary overlay. */
@@ -85,22 +85,23 @@ export function ensureHostPackages(): void {
   aptInstall(others);
 }
 
-/** The versioned kernel package that linux-image-amd64 depends on, and its candidate version. */
+/** The suite L1's kernel comes from (TSVMM_L1_KERNEL_SUITE, e.g. bookworm-backports); apt's candidate by default. */
+const KERNEL_SUITE = process.env.TSVMM_L1_KERNEL_SUITE;
+
+/** The versioned kernel package that linux-image-amd64 (from KERNEL_SUITE, or apt's candidate) depends on, with its version. */
 function kernelPackage(): { name: string; version: string } {
   const lookUp = (): { name: string; version: string } | undefined => {
-    const depends = spawnSync('apt-cache', ['depends', 'linux-image-amd64'], { encoding: 'utf8' }).stdout ?? '';
-    const name = /Depends: (linux-image-[\w.-]+)/.exec(depends)?.[1];
-    if (!name) return undefined;
-    const policy = spawnSync('apt-cache', ['policy', name], { encoding: 'utf8' }).stdout ?? '';
-    const version = /Candidate: (\S+)/.exec(policy)?.[1];
-    return version && version !== '(none)' ? { name, version } : undefined;
+    const which = KERNEL_SUITE ? [`linux-image-amd64/${KERNEL_SUITE}`] : ['--no-all-versions', 'linux-image-amd64'];
+    const show = spawnSync('apt-cache', ['show', ...which], { encoding: 'utf8' }).stdout ?? '';
+    const [, name, version] = /^Depends: (linux-image-[\w.+-]+) \(= (\S+)\)/m.exec(show) ?? [];
+    return name && version ? { name, version } : undefined;
   };
   let found = lookUp();
   if (!found) {
     aptUpdate();
     found = lookUp();
   }
-  if (!found) throw new Error('apt knows no linux-image-amd64: the L1 VM needs Debian\'s kernel package');
+  if (!found) throw new Error(`apt knows no linux-image-amd64${KERNEL_SUITE ? ` in ${KERNEL_SUITE}` : ''}: the L1 VM needs Debian's kernel package`);
   return found;
 }
 
@@ -120,8 +121,9 @@ function unpackKernel(pkg: { name: string; version: string }, dir: string): void
   writeFileSync(join(dir, 'done'), `${release}\n`);
 }
 
-/** `names` and everything they depend on, dependencies first, as paths under the release's module folder. */
-export function moduleLoadOrder(modulesDep: string, names: string[]): string[] {
+/** `names` and everything they depend on, dependencies first, as paths under the release's module folder; those built in (`builtin`, modules.builtin) need no loading. */
+export function moduleLoadOrder(modulesDep: string, names: string[], builtin = ''): string[] {
+  const inKernel = new Set(builtin.split('\n').filter((path) => path !== '').map(moduleName));
   const deps = new Map<string, string[]>();
   for (const line of modulesDep.split('\n')) {
     const [module, rest] = line.split(':');
@@ -136,6 +138,7 @@ export function moduleLoadOrder(modulesDep: string, names: string[]): string[] {
     order.push(path);
   };
   for (const name of names) {
+    if (inKernel.has(name.replace(/-/g, '_'))) continue;
     const path = byName.get(name.replace(/-/g, '_'));
     if (!path) throw new Error(`the L1 kernel has no module ${name}`);
     visit(path);
@@ -151,17 +154,26 @@ function moduleName(path: string): string {
 function buildInitramfs(kernelDir: string): Uint8Array {
   const release = readFileSync(join(kernelDir, 'done'), 'utf8').trim();
   const moduleDir = join(kernelDir, 'root/lib/modules', release);
-  const order = moduleLoadOrder(readFileSync(join(moduleDir, 'modules.dep'), 'utf8'), MODULES);
-  const flat = order.map((path) => path.slice(path.lastIndexOf('/') + 1));
+  const builtin = existsSync(join(moduleDir, 'modules.builtin')) ? readFileSync(join(moduleDir, 'modules.builtin'), 'utf8') : '';
+  const order = moduleLoadOrder(readFileSync(join(moduleDir, 'modules.dep'), 'utf8'), MODULES, builtin);
+  // busybox's insmod takes plain modules; newer kernels ship them compressed (.ko.xz, .ko.zst).
+  const flat = order.map((path) => `${moduleName(path)}.ko`);
   const entries: CpioEntry[] = [
     ...['bin', 'dev', 'proc', 'sys', 'mnt', 'modules', 'tmp'].map((path) => ({ path, mode: S_IFDIR | 0o755 })),
     { path: 'dev/console', mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 },
     { path: 'bin/busybox', mode: S_IFREG | 0o755, data: readFileSync(BUSYBOX) },
     { path: 'init', mode: S_IFREG | 0o755, data: readFileSync(INIT) },
     { path: 'modules/order', mode: S_IFREG | 0o644, data: new TextEncoder().encode(`${flat.join('\n')}\n`) },
-    ...order.map((path, i) => ({ path: `modules/${flat[i]}`, mode: S_IFREG | 0o644, data: readFileSync(join(moduleDir, path)) })),
+    ...order.map((path, i) => ({ path: `modules/${flat[i]}`, mode: S_IFREG | 0o644, data: plainModule(join(moduleDir, path)) })),
   ];
   return buildCpio(entries);
+}
+
+function plainModule(path: string): Uint8Array {
+  if (path.endsWith('.ko')) return readFileSync(path);
+  const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.zst') ? 'zstd' : undefined;
+  if (!tool) throw new Error(`L1: no way to decompress ${path}`);
+  return execFileSync(tool, ['-dc', path], { maxBuffer: 256 * 1024 * 1024 });
 }
 
 function imageFiles(dir: string, kernelPackageName: string): L1Image {

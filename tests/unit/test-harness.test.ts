@@ -24,6 +24,12 @@ t.test('L1 loads every module after the modules it depends on, each once', async
   t.throws(() => moduleLoadOrder(MODULES_DEP, ['no-such-module']), /no module no-such-module/);
 });
 
+t.test('a module built into the kernel is not loaded, compressed or not', async (t) => {
+  const dep = MODULES_DEP.replace('9p.ko:', '9p.ko.xz:');
+  t.same(moduleLoadOrder(dep, ['9p', 'virtio_pci'], 'kernel/drivers/virtio/virtio_pci.ko\n'),
+    ['kernel/net/9p/9pnet.ko', 'kernel/fs/netfs/netfs.ko', 'kernel/fs/9p/9p.ko.xz']);
+});
+
 t.test('a test file\'s counts come from its last summary line', async (t) => {
   const tap = [
     '# Subtest: inner',
