@@ -61,6 +61,15 @@ function runTap(files: string[]): Promise<{ counts: FileCounts; code: number }> 
   }));
 }
 
+/**
+ * A file is settled once it passed, or failed twice: a file that failed once in
+ * an L1 boot that died before the end-of-run retry gets that retry in the next boot.
+ */
+function settled(results: FileResult[], file: string): boolean {
+  const runs = results.filter((r) => r.file === file);
+  return runs.some((r) => r.fail === 0) || runs.length >= 2;
+}
+
 interface L1Outcome {
   results: FileResult[];
   boots: number;
@@ -86,7 +95,11 @@ async function runInsideL1(files: string[]): Promise<L1Outcome> {
         const lines = buffered.split('\n');
         buffered = lines.pop() ?? '';
         for (const line of lines) {
-          if (line.startsWith(FILE_RESULT)) outcome.results.push(JSON.parse(line.slice(FILE_RESULT.length)) as FileResult);
+          if (!line.startsWith(FILE_RESULT)) continue;
+          const result = JSON.parse(line.slice(FILE_RESULT.length)) as FileResult;
+          // A file run again in a later boot is that file's next attempt, not its first.
+          const earlier = outcome.results.filter((r) => r.file === result.file).length;
+          outcome.results.push({ ...result, attempt: Math.max(result.attempt, earlier + 1) });
         }
       },
     });
@@ -94,8 +107,7 @@ async function runInsideL1(files: string[]): Promise<L1Outcome> {
     if (run.l1Failure === null) break;
     outcome.failures.push(run.l1Failure);
     process.stdout.write(`# L1 failed: ${run.l1Failure}. Its CPUs' registers: ${join(run.resultsDir, 'registers.txt')}. The end of its console log:\n${run.consoleLog.split('\n').slice(-40).map((l) => `#   ${l}`).join('\n')}\n`);
-    const done = new Set(outcome.results.map((r) => r.file));
-    pending = pending.filter((file) => !done.has(file));
+    pending = pending.filter((file) => !settled(outcome.results, file));
   }
   const done = new Set(outcome.results.map((r) => r.file));
   for (const file of files.filter((f) => !done.has(f))) {

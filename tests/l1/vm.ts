@@ -60,8 +60,9 @@ const L1_APPEND = (process.env.TSVMM_L1_APPEND ?? '').split(' ').filter((p) => p
 
 /**
  * L1's device interrupts go to every CPU but CPU 0 (tests/l1/init): each of
- * L1's stack-guard crashes hit the CPU that took them, CPU 0, while it ran an
- * L2 guest (tests/l1/README.md). TSVMM_L1_APPEND can set l1.irq_cpus itself.
+ * L1's stack-guard crashes hit CPU 0, which takes them by default, while it
+ * ran an L2 guest. It has not stopped them (tests/l1/README.md); it narrows
+ * what CPU 0 does differently. TSVMM_L1_APPEND can set l1.irq_cpus itself.
  */
 function deviceIrqCpus(cpus: number): string[] {
   return cpus < 2 ? [] : [`l1.irq_cpus=${(((1 << cpus) - 1) & ~1).toString(16)}`];
