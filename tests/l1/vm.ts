@@ -58,16 +58,6 @@ const L1_CMDLINE = [
 ];
 const L1_APPEND = (process.env.TSVMM_L1_APPEND ?? '').split(' ').filter((p) => p !== '');
 
-/**
- * L1's device interrupts go to every CPU but CPU 0 (tests/l1/init): each of
- * L1's stack-guard crashes hit CPU 0, which takes them by default, while it
- * ran an L2 guest. It has not stopped them (tests/l1/README.md); it narrows
- * what CPU 0 does differently. TSVMM_L1_APPEND can set l1.irq_cpus itself.
- */
-function deviceIrqCpus(cpus: number): string[] {
-  return cpus < 2 ? [] : [`l1.irq_cpus=${(((1 << cpus) - 1) & ~1).toString(16)}`];
-}
-
 /** Lines of L1's console that mean its kernel is dying or stuck. */
 const L1_DISTRESS = /(Kernel panic|BUG: |Oops|soft lockup|hard LOCKUP|stack guard page|general protection fault|rcu_sched self-detected stall|watchdog: )/;
 
@@ -95,7 +85,7 @@ function qemuArgs(image: L1Image, results: string, consoleLog: string, options: 
     '-monitor', `unix:${join(results, 'monitor.sock')},server=on,wait=off`,
     '-chardev', `file,id=console,path=${consoleLog}`, '-serial', 'chardev:console',
     '-kernel', image.kernel, '-initrd', image.initramfs,
-    '-append', `${[...L1_CMDLINE, ...deviceIrqCpus(options.cpus ?? 2), ...L1_APPEND].join(' ')} l1.results=${results}`,
+    '-append', `${[...L1_CMDLINE, ...L1_APPEND].join(' ')} l1.results=${results}`,
     '-drive', `file=${image.scratchDisk},format=raw,if=virtio,snapshot=on,cache=unsafe`,
     '-virtfs', 'local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${results},mount_tag=results,security_model=none`,
