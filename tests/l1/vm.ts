@@ -55,8 +55,8 @@ const L1_ACCEL = process.env.TSVMM_L1_ACCEL ?? 'tcg,thread=multi';
 const L1_CMDLINE = [
   'console=ttyS0', 'quiet', 'loglevel=4', 'panic=-1', 'oops=panic', 'softlockup_panic=1',
   'mitigations=off', 'kvm_amd.npt=1', 'kvm_amd.nested=1',
+  ...(process.env.TSVMM_L1_APPEND ?? '').split(' ').filter((p) => p !== ''),
 ];
-const L1_APPEND = (process.env.TSVMM_L1_APPEND ?? '').split(' ').filter((p) => p !== '');
 
 /** Lines of L1's console that mean its kernel is dying or stuck. */
 const L1_DISTRESS = /(Kernel panic|BUG: |Oops|soft lockup|hard LOCKUP|stack guard page|general protection fault|rcu_sched self-detected stall|watchdog: )/;
@@ -85,7 +85,7 @@ function qemuArgs(image: L1Image, results: string, consoleLog: string, options: 
     '-monitor', `unix:${join(results, 'monitor.sock')},server=on,wait=off`,
     '-chardev', `file,id=console,path=${consoleLog}`, '-serial', 'chardev:console',
     '-kernel', image.kernel, '-initrd', image.initramfs,
-    '-append', `${[...L1_CMDLINE, ...L1_APPEND].join(' ')} l1.results=${results}`,
+    '-append', `${L1_CMDLINE.join(' ')} l1.results=${results}`,
     '-drive', `file=${image.scratchDisk},format=raw,if=virtio,snapshot=on,cache=unsafe`,
     '-virtfs', 'local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${results},mount_tag=results,security_model=none`,
