@@ -7,6 +7,8 @@ import {
   parseConsole, parseCpus, parseDebugConsole, parseDisk, parseMemory, parseNet, parsePlatform, parseRng, parseSerial,
 } from '../config/options.js';
 import type { VmConfigBody } from '../config/schema.js';
+import { checkObjectPath, checkServiceName } from '../dbus/names.js';
+import type { DbusApiSpec } from '../dbus/service.js';
 import { parseEventMonitor, type EventMonitorSpec } from '../events/monitor-file.js';
 import { ConfigError } from '../util/errors.js';
 import { parseArgv, type OptionSpec, type ParsedArgv } from './argv.js';
@@ -16,6 +18,8 @@ export interface CliCommand {
   /** The VM to create and boot at once, when a payload was given. */
   config?: VmConfigBody & Required<Pick<VmConfigBody, 'serial' | 'console'>>;
   apiSocket?: ApiSocketSpec;
+  /** Serve the API on D-Bus too (or only). */
+  dbus?: DbusApiSpec;
   verbosity: number;
   /** Where log lines go instead of stderr (appended). */
   logFile?: string;
@@ -36,6 +40,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   'api-socket': one, kernel: one, initramfs: one, cmdline: one, cpus: one, memory: one, platform: one,
   serial: one, console: one, 'debug-console': one, rng: one, disk: many, net: many, pvpanic: flag,
   seccomp: one, 'no-shutdown': flag, 'event-monitor': one, 'log-file': one,
+  'dbus-service-name': one, 'dbus-object-path': one, 'dbus-system-bus': flag,
   v: { arity: 'count', short: 'v' }, verbose: { arity: 'count' }, version: { arity: 'flag', short: 'V' }, help: { arity: 'flag', short: 'h' },
 };
 
@@ -45,7 +50,7 @@ const NOT_SUPPORTED: Record<string, OptionSpec> = {
   vsock: one, numa: many, 'memory-zone': many, 'pci-segment': many, 'rate-limit-group': many, tpm: one,
   landlock: flag, 'landlock-rules': many, watchdog: flag, rtc: { arity: 'optional' }, gdb: one, ivshmem: one,
   igvm: one, 'host-data': one, 'fw-cfg-config': one, pvmemcontrol: flag, restore: one, firmware: one,
-  'log-format': one, 'dbus-service-name': one, 'dbus-object-path': one, 'dbus-system-bus': flag,
+  'log-format': one,
 };
 
 const SECCOMP_VALUES = ['true', 'false', 'log', 'errno'];
@@ -60,6 +65,12 @@ marked (repeatable) take several values after one flag (--disk path=A path=B).
 
 API:
   --api-socket path=PATH   serve the REST API on a UNIX socket (mode 0600); also fd=N
+  --dbus-service-name NAME serve the API on D-Bus too (Cloud Hypervisor's
+                           org.cloudhypervisor.DBusApi1) under this well-known
+                           name; needs --dbus-object-path
+  --dbus-object-path PATH  the object path the D-Bus interface is served at
+  --dbus-system-bus        use the system bus instead of the session bus
+                           (DBUS_SESSION_BUS_ADDRESS)
 
 Payload:
   --kernel PATH            ELF vmlinux with a PVH entry note, or a bzImage; boots at once
@@ -129,13 +140,14 @@ Other:
 
 Exit status:
   0  the guest powered off, tsvmm was stopped by SIGINT/SIGTERM, or
-     vmm.shutdown was requested (with --api-socket or --no-shutdown, a
-     guest that ends leaves tsvmm running until then)
+     vmm.shutdown was requested (with --api-socket, D-Bus or --no-shutdown,
+     a guest that ends leaves tsvmm running until then)
   1  the VM failed (KVM internal error, failed entry...); a triple fault
      resets the VM, as it resets a PC
   2  bad command line or payload (reported before any VM is created),
-     or the API socket is in use
-  3  the host cannot run the VM (no /dev/kvm, missing KVM capability)
+     or the API socket or D-Bus name is in use
+  3  the host cannot run the VM (no /dev/kvm, missing KVM capability),
+     or the D-Bus bus cannot be reached
 `;
 
 function single(parsed: ParsedArgv, name: string): string | undefined {
@@ -180,6 +192,16 @@ function vmConfigBody(parsed: ParsedArgv, kernel: string): NonNullable<CliComman
   };
 }
 
+/** Cloud Hypervisor's rule: both names or neither; --dbus-system-bus alone changes nothing. */
+function parseDbus(parsed: ParsedArgv): DbusApiSpec | undefined {
+  const serviceName = single(parsed, 'dbus-service-name');
+  const objectPath = single(parsed, 'dbus-object-path');
+  if (serviceName === undefined && objectPath === undefined) return undefined;
+  if (objectPath === undefined) throw new ConfigError('`--dbus-object-path` option isn\'t provided (--dbus-service-name needs it)');
+  if (serviceName === undefined) throw new ConfigError('`--dbus-service-name` option isn\'t provided (--dbus-object-path needs it)');
+  return { serviceName: checkServiceName(serviceName), objectPath: checkObjectPath(objectPath), systemBus: parsed.has('dbus-system-bus') };
+}
+
 const MACHINE_OPTIONS = ['initramfs', 'cmdline', 'cpus', 'memory', 'platform', 'serial', 'console', 'debug-console',
   'rng', 'disk', 'net', 'pvpanic'];
 
@@ -193,16 +215,19 @@ export function parseCommandLine(argv: string[]): CliRequest {
 
   const apiSocketText = single(parsed, 'api-socket');
   const apiSocket = apiSocketText === undefined ? undefined : parseApiSocket(apiSocketText);
+  const dbus = parseDbus(parsed);
   const verbosity = (parsed.get('v')?.length ?? 0) + (parsed.get('verbose')?.length ?? 0);
   const noShutdown = parsed.has('no-shutdown');
   const logFile = single(parsed, 'log-file');
   if (logFile === '') throw new ConfigError('--log-file needs a path');
   const monitorText = single(parsed, 'event-monitor');
   const eventMonitor = monitorText === undefined ? undefined : parseEventMonitor(monitorText);
-  const common = { verbosity, noShutdown, ...(logFile ? { logFile } : {}), ...(eventMonitor ? { eventMonitor } : {}) };
+  const common = { verbosity, noShutdown, ...(dbus ? { dbus } : {}), ...(logFile ? { logFile } : {}), ...(eventMonitor ? { eventMonitor } : {}) };
   const kernel = single(parsed, 'kernel');
   if (kernel === undefined) {
-    if (apiSocket === undefined) throw new ConfigError('give --kernel to boot, or --api-socket to serve the API (see --help)');
+    if (apiSocket === undefined && dbus === undefined) {
+      throw new ConfigError('give --kernel to boot, or --api-socket (or --dbus-service-name) to serve the API (see --help)');
+    }
     if (MACHINE_OPTIONS.some((name) => parsed.has(name))) {
       throw new ConfigError('VM options need --kernel; without one, create the VM through the API');
     }

@@ -2,11 +2,13 @@
 // serve the API if asked, create and boot the command line's VM through
 // the same queue the API uses, and decide when the process ends.
 import { createApiServer } from '../api/server.js';
+import type { DbusApi } from '../dbus/service.js';
 import { EventMonitorFile } from '../events/monitor-file.js';
 import { eventRecord } from '../events/record.js';
 import { listenApiSocket, type ApiSocket } from '../api/socket.js';
 import { log } from '../util/log.js';
-import { VmmHandle, VmmRequestError } from '../vmm/handle.js';
+import { VmmError } from '../util/errors.js';
+import { VmmHandle } from '../vmm/handle.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
 import type { CliCommand } from './args.js';
 import { forwardStdin, type TerminalInput } from './terminal.js';
@@ -26,20 +28,44 @@ function exitCodeForVm(exit: VcpuExit): number {
   return exit.kind === 'failure' ? EXIT_VM_FAILED : EXIT_OK;
 }
 
+/** The APIs a run serves; filled as each starts, so a failure halfway still closes what started. */
+interface Frontends {
+  socket?: ApiSocket;
+  dbus?: DbusApi;
+}
+
+/** Serves the REST API and/or D-Bus as asked; `onBusLost` is told if the bus goes away later. */
+async function startFrontends(command: CliCommand, vmm: VmmHandle, frontends: Frontends, onBusLost: () => void): Promise<void> {
+  if (command.apiSocket) {
+    frontends.socket = await listenApiSocket(createApiServer(vmm), command.apiSocket);
+    log.info(`API listening on ${frontends.socket.description}`);
+  }
+  if (command.dbus) {
+    // Loaded only when asked for: most runs have no D-Bus.
+    const { serveDbusApi } = await import('../dbus/service.js');
+    frontends.dbus = await serveDbusApi(vmm, command.dbus, (error) => {
+      log.error(`D-Bus: the bus connection was lost${error ? ` (${error.message})` : ''}`);
+      onBusLost();
+    });
+    log.info(`D-Bus API served as ${frontends.dbus.description}`);
+  }
+}
+
 /** Resolves with the process exit status. */
 export async function runVmm(command: CliCommand): Promise<number> {
   const monitor = command.eventMonitor ? EventMonitorFile.open(command.eventMonitor) : undefined;
   const vmm = new VmmHandle();
   if (monitor) vmm.events.subscribe({ event: (record) => monitor.write(record), end: () => monitor.close() });
   vmm.events.publish(eventRecord('vmm', 'starting'));
-  let socket: ApiSocket | undefined;
+  const frontends: Frontends = {};
   let input: TerminalInput | undefined;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => { finish = resolve; });
 
+  const served = command.apiSocket !== undefined || command.dbus !== undefined;
   vmm.onEvent((event) => {
     if (event.type === 'vmm-shutdown') finish(EXIT_OK);
-    else if (!command.apiSocket && !(command.noShutdown && event.exit.kind !== 'failure')) finish(exitCodeForVm(event.exit));
+    else if (!served && !(command.noShutdown && event.exit.kind !== 'failure')) finish(exitCodeForVm(event.exit));
   });
   const stop = (signal: NodeJS.Signals): void => {
     log.info(`${signal}: shutting down`);
@@ -49,17 +75,15 @@ export async function runVmm(command: CliCommand): Promise<number> {
   process.once('SIGTERM', stop);
 
   try {
-    if (command.apiSocket) {
-      socket = await listenApiSocket(createApiServer(vmm), command.apiSocket);
-      log.info(`API listening on ${socket.description}`);
-    }
+    // Without the REST API, a VMM whose bus is gone could not be controlled any more.
+    await startFrontends(command, vmm, frontends, () => { if (!command.apiSocket) finish(EXIT_HOST); });
     if (command.config) {
       await vmm.request('vm.create', command.config);
       if (command.config.serial.mode === 'Tty' || command.config.console.mode === 'Tty') input = forwardStdin((bytes) => vmm.terminalInput(bytes));
       await vmm.request('vm.boot');
     }
   } catch (error) {
-    if (!(error instanceof VmmRequestError)) throw error;
+    if (!(error instanceof VmmError)) throw error;
     process.stderr.write(`tsvmm: ${error.message}\n`);
     finish(exitCodeForStatus(error.status));
   }
@@ -67,7 +91,8 @@ export async function runVmm(command: CliCommand): Promise<number> {
   const code = await finished;
   input?.close();
   vmm.events.end();
-  await socket?.close();
+  await frontends.socket?.close();
+  await frontends.dbus?.close();
   await vmm.request('vmm.shutdown').catch(() => undefined);
   await vmm.close();
   return code;

@@ -42,7 +42,7 @@ export class Vmm {
   constructor(private readonly host: VmmHost) {}
 
   ping(): VmmPingBody {
-    return { build_version: `tsvmm ${VERSION}`, version: VERSION, pid: process.pid, features: [] };
+    return { build_version: `tsvmm ${VERSION}`, version: VERSION, pid: process.pid, features: ['dbus_api', 'kvm'] };
   }
 
   /** `body` has passed `acceptBody`: its defaults are filled in. */
