@@ -58,22 +58,16 @@ async function waitForSocket(socketPath: string): Promise<void> {
   }
 }
 
-export class ApiVmm {
+/** A REST client of a tsvmm already serving on `socketPath`. */
+export class ApiClient {
   readonly client: Client;
 
-  private constructor(readonly socketPath: string, readonly child: ChildProcess, readonly output: { stderr: string }) {
+  constructor(readonly socketPath: string) {
     this.client = new Client('http://localhost', { socketPath, pipelining: 16 });
   }
 
-  static async start(args: string[] = [], path?: string): Promise<ApiVmm> {
-    const socketPath = path ?? join(mkdtempSync(join(tmpdir(), 'tsvmm-api-')), 'api.sock');
-    const child = spawn(process.execPath, [TSVMM, '--api-socket', `path=${socketPath}`, ...withSerialOnStdout(args)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const output = { stderr: '' };
-    child.stderr?.on('data', (chunk: Buffer) => { output.stderr += chunk.toString(); });
-    await waitForSocket(socketPath);
-    return new ApiVmm(socketPath, child, output);
+  close(): Promise<void> {
+    return this.client.close();
   }
 
   async call(method: string, action: string, body?: string | object, headers: Record<string, string> = {}): Promise<ApiResponse> {
@@ -87,6 +81,25 @@ export class ApiVmm {
     if (schema === null && text !== '') schemaErrors = ['a 204-style action returned a body'];
     else if (schema) schemaErrors = check(schema, parsed);
     return { status: response.statusCode, headers: response.headers, body: parsed, schemaErrors };
+  }
+
+}
+
+/** `tsvmm --api-socket` started for a test, with a REST client. */
+export class ApiVmm extends ApiClient {
+  private constructor(socketPath: string, readonly child: ChildProcess, readonly output: { stderr: string }) {
+    super(socketPath);
+  }
+
+  static async start(args: string[] = [], path?: string): Promise<ApiVmm> {
+    const socketPath = path ?? join(mkdtempSync(join(tmpdir(), 'tsvmm-api-')), 'api.sock');
+    const child = spawn(process.execPath, [TSVMM, '--api-socket', `path=${socketPath}`, ...withSerialOnStdout(args)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const output = { stderr: '' };
+    child.stderr?.on('data', (chunk: Buffer) => { output.stderr += chunk.toString(); });
+    await waitForSocket(socketPath);
+    return new ApiVmm(socketPath, child, output);
   }
 
   async stop(): Promise<number | null> {

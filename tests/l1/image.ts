@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingDbusPackages } from '../helpers/dbus.js';
 import { aptDownload, aptInstall, aptListsChanged, aptUpdate, hasCommand, installedVersion, isRoot } from '../../guest/apt.js';
 import { cacheRoot } from '../../guest/cache.js';
 import { buildCpio, S_IFCHR, S_IFDIR, S_IFREG, type CpioEntry } from '../../guest/cpio.js';
@@ -68,12 +69,13 @@ function qemuPackages(): { packages: string[]; release?: string } {
   return { packages: ['qemu-system-x86'], release: 'bookworm-backports' };
 }
 
-/** QEMU (recent enough), busybox-static, kmod and e2fsprogs, installed with apt when missing and we are root. */
+/** QEMU (recent enough), busybox-static, kmod, e2fsprogs and the D-Bus tools (L1 runs the host's), installed with apt when missing and we are root. */
 export function ensureHostPackages(): void {
   const others = [
     ...(existsSync(BUSYBOX) ? [] : ['busybox-static']),
     ...(hasCommand('depmod') ? [] : ['kmod']),
     ...(hasCommand('mkfs.ext4') ? [] : ['e2fsprogs']),
+    ...missingDbusPackages(),
   ];
   const root = isRoot();
   const qemu = root ? qemuPackages() : { packages: qemuMajor() === null ? ['qemu-system-x86'] : [] };
