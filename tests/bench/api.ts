@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
 import { ApiVmm } from '../helpers/api.js';
+import { callApi, DbusVmm, PrivateBus } from '../helpers/dbus.js';
 import { buildTestElf, HALT_FOREVER } from '../helpers/elf.js';
 import { qemuAvailable } from '../helpers/qemu.js';
 import { summarize, WORK_DIVISOR, type LatencySummary } from './stats.js';
@@ -62,6 +63,48 @@ export async function benchTsvmmApi(): Promise<Omit<ApiBenchResult, 'qmp_query_s
     return { ping, info, throughput_rps: await throughput(vmm.socketPath) };
   } finally {
     await vmm.stop();
+  }
+}
+
+export interface DbusBenchResult {
+  ping: LatencySummary;
+  info: LatencySummary;
+}
+
+async function sequentialDbus(call: () => Promise<boolean>, count: number): Promise<LatencySummary> {
+  const samples: bigint[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = process.hrtime.bigint();
+    if (!await call()) throw new Error('a D-Bus call failed');
+    samples.push(process.hrtime.bigint() - start);
+  }
+  return summarize(samples);
+}
+
+/** VmmPing and VmInfo over D-Bus (a private bus, the library's client), one call at a time, as the REST figures. */
+export async function benchDbusApi(): Promise<DbusBenchResult | undefined> {
+  let bus: PrivateBus;
+  try {
+    bus = await PrivateBus.start();
+  } catch (error) {
+    process.stderr.write(`bench: no D-Bus figures: ${(error as Error).message}\n`);
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-bench-dbus-'));
+  const kernel = join(dir, 'halt.elf');
+  writeFileSync(kernel, buildTestElf({ segments: [{ address: 0x100000, code: HALT_FOREVER }], pvhEntry: 0x100000 }));
+  const vmm = await DbusVmm.start(bus);
+  const client = await bus.client();
+  try {
+    await callApi(client, vmm, 'VmCreate', [JSON.stringify({ payload: { kernel }, memory: { size: 64 * 2 ** 20 }, serial: { mode: 'Null' } })]);
+    const ping = async (): Promise<boolean> => (await callApi(client, vmm, 'VmmPing')).ok;
+    const info = async (): Promise<boolean> => (await callApi(client, vmm, 'VmInfo')).ok;
+    await sequentialDbus(ping, 1000); // warm-up
+    return { ping: await sequentialDbus(ping, SEQUENTIAL), info: await sequentialDbus(info, SEQUENTIAL) };
+  } finally {
+    await client.close();
+    await vmm.stop();
+    bus.stop();
   }
 }
 

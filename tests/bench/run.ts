@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostKvm } from '../helpers/host-kvm.js';
 import { prepareL1, runInL1 } from '../l1/vm.js';
-import { benchQmp, benchTsvmmApi, SEQUENTIAL } from './api.js';
+import { benchDbusApi, benchQmp, benchTsvmmApi, SEQUENTIAL } from './api.js';
 import { bootQemu, bootTsvmm, type BootTiming } from './boot.js';
 import type { GuestVmm } from '../helpers/guest-vmm.js';
 import { ensureQemu } from '../helpers/qemu.js';
@@ -111,6 +111,7 @@ async function main(): Promise<void> {
   const serial = kvm ? await step('serial', () => benchSerial(vmms)) : undefined;
   const api = await step('API', () => benchTsvmmApi());
   const qmp = await step('QMP', () => benchQmp());
+  const dbus = await step('D-Bus API', () => benchDbusApi());
   // One boot at a time: guest kernel code is CPU-bound here, and two at once would slow both.
   const runBoots = !values['skip-boot'] && kvm;
   const tsvmmPvh = runBoots ? await step('kit Linux boot, tsvmm, vmlinux', () => bootTsvmm('vmlinux')) : undefined;
@@ -136,6 +137,8 @@ async function main(): Promise<void> {
     guestRow('serial output through the socket console to a client (KiB/s)', serial?.socket_kib_s),
     { benchmark: `vmm.ping latency p50 / p99 (µs), ${SEQUENTIAL / 1000}k sequential, keep-alive`, tsvmm: latency(api.ping), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'vm.info vs QMP query-status p50 / p99 (µs)', tsvmm: latency(api.info), qemu: latency(qmp), ratio: ratio(api.info?.p50_us, qmp?.p50_us) },
+    { benchmark: `VmmPing over D-Bus p50 / p99 (µs; REST ${latency(api.ping)})`, tsvmm: latency(dbus?.ping), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: `VmInfo over D-Bus p50 / p99 (µs; REST ${latency(api.info)})`, tsvmm: latency(dbus?.info), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'vmm.ping throughput, 16 connections (req/s)', tsvmm: String(api.throughput_rps), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'kit Linux, vmlinux (PVH): s to marker / to exit', tsvmm: boot(tsvmmPvh), qemu: boot(qemuPvh), ratio: ratio(tsvmmPvh?.marker_ms, qemuPvh?.marker_ms) },
     { benchmark: 'kit Linux, bzImage: s to marker / to exit', tsvmm: boot(tsvmmBzImage), qemu: 'n/a', ratio: 'n/a' },
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
     platform: PLATFORM,
     node: process.version,
     test_guest: { exits, startup, memory, touch, block, net, serial },
-    api: { ...api, qmp_query_status: qmp },
+    api: { ...api, qmp_query_status: qmp, dbus },
     boot: { tsvmm_vmlinux: tsvmmPvh, tsvmm_bzimage: tsvmmBzImage, qemu_microvm_vmlinux: qemuPvh },
   };
   writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
