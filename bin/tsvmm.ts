@@ -1,44 +1,26 @@
 #!/usr/bin/env node
 // tsvmm: boots the VM described on the command line and/or serves the API.
-import { parseCommandLine, USAGE } from '../src/cli/args.js';
-import { EXIT_OK, EXIT_VM_FAILED, exitCodeForStatus, runVmm } from '../src/cli/run.js';
-import { openSync } from 'node:fs';
-import { ConfigError, VmmError, errnoOf, errorMessage } from '../src/util/errors.js';
-import { configureLog, levelFromVerbosity } from '../src/util/log.js';
+// A lone --version or --help is answered before the VMM's code loads (the
+// bundle keeps it in a second file, tsvmm-main.js): start-up is the first
+// cost of a VMM, and scripts call these often.
+import { USAGE } from '../src/cli/usage.js';
 import { VERSION } from '../src/version.js';
 
-/** The same rule as for error replies: 4xx is the user's input, 5xx the host's. */
-function exitCodeFor(error: unknown): number {
-  return error instanceof VmmError ? exitCodeForStatus(error.status) : EXIT_VM_FAILED;
-}
+const argv = process.argv.slice(2);
+const only = argv.length === 1 ? argv[0] : undefined;
 
-function openLogFile(path: string): number {
-  try {
-    return openSync(path, 'a', 0o600);
-  } catch (error) {
-    throw new ConfigError(`--log-file: cannot open ${path}: ${errnoOf(error)}`, { code: 'HostFileRejected', cause: error });
-  }
+if (only === '--version' || only === '-V') {
+  process.stdout.write(`tsvmm ${VERSION}\n`);
+} else if (only === '--help' || only === '-h') {
+  process.stdout.write(USAGE);
+} else {
+  const { main, exitCodeFor, errorMessage } = await import('../src/cli/main.js');
+  // process.exit: stdin may still hold the event loop open once the VM is gone.
+  main(argv).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`tsvmm: ${errorMessage(error)}\n`);
+      process.exit(exitCodeFor(error));
+    },
+  );
 }
-
-async function main(argv: string[]): Promise<number> {
-  const request = parseCommandLine(argv);
-  if (request.kind === 'help') {
-    process.stdout.write(USAGE);
-    return EXIT_OK;
-  }
-  if (request.kind === 'version') {
-    process.stdout.write(`tsvmm ${VERSION}\n`);
-    return EXIT_OK;
-  }
-  configureLog({ level: levelFromVerbosity(request.verbosity), fd: request.logFile ? openLogFile(request.logFile) : 2 });
-  return runVmm(request);
-}
-
-// process.exit: stdin may still hold the event loop open once the VM is gone.
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`tsvmm: ${errorMessage(error)}\n`);
-    process.exit(exitCodeFor(error));
-  },
-);

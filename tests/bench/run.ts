@@ -12,6 +12,7 @@ import { hostKvm } from '../helpers/host-kvm.js';
 import { prepareL1, runInL1 } from '../l1/vm.js';
 import { benchDbusApi, benchQmp, benchTsvmmApi, SEQUENTIAL } from './api.js';
 import { bootQemu, bootTsvmm, type BootTiming } from './boot.js';
+import { benchHostStartup, type Versus } from './start-up.js';
 import type { GuestVmm } from '../helpers/guest-vmm.js';
 import { ensureQemu } from '../helpers/qemu.js';
 import type { LatencySummary } from './stats.js';
@@ -39,6 +40,8 @@ const latency = (s: LatencySummary | undefined): string => (s ? `${s.p50_us} / $
 const seconds = (ms: number | null | undefined): string => (ms === null || ms === undefined ? 'n/a' : (ms / 1000).toFixed(1));
 const boot = (b: BootTiming | undefined): string => (b ? `${seconds(b.marker_ms)} / ${seconds(b.exit_ms)}` : 'n/a');
 const value = (v: number | undefined): string => (v === undefined ? 'n/a' : String(v));
+/** tsvmm's figure with its ratio to a baseline that is not QEMU (bare Node). */
+const versus = (v: Versus | undefined, baseline: string): string => (v ? `${v.tsvmm} (${(v.tsvmm / v.baseline).toFixed(2)}x ${baseline}: ${v.baseline})` : 'n/a');
 
 /** One row from per-VMM figures; the tsvmm column shows the C loop beside it when measured. */
 function guestRow(benchmark: string, figures: PerVmm | undefined): Row {
@@ -109,6 +112,7 @@ async function main(): Promise<void> {
   const block = image ? await step('block', () => benchBlock(vmms, image)) : undefined;
   const net = kvm ? await step('UDP tunnel', () => benchNet(vmms)) : undefined;
   const serial = kvm ? await step('serial', () => benchSerial(vmms)) : undefined;
+  const hostStartup = await step('start-up without a VM', () => benchHostStartup());
   const api = await step('API', () => benchTsvmmApi());
   const qmp = await step('QMP', () => benchQmp());
   const dbus = await step('D-Bus API', () => benchDbusApi());
@@ -135,6 +139,9 @@ async function main(): Promise<void> {
     guestRow('UDP tunnel, sender (frames/s)', net?.sent_frames_per_s),
     guestRow(`serial output, ${SERIAL_BYTES} bytes, one exit per byte, to stdout (KiB/s)`, serial?.stdout_kib_s),
     guestRow('serial output through the socket console to a client (KiB/s)', serial?.socket_kib_s),
+    { benchmark: '`tsvmm --version`, CPU time (ms)', tsvmm: versus(hostStartup?.version_cpu_ms, 'node -e 0'), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: '`tsvmm --version`, peak RSS (MiB)', tsvmm: versus(hostStartup?.version_rss_mib, 'node -e 0'), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: 'exec to API socket accepting (ms)', tsvmm: versus(hostStartup?.api_socket_ms, 'bare node:http'), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: `vmm.ping latency p50 / p99 (µs), ${SEQUENTIAL / 1000}k sequential, keep-alive`, tsvmm: latency(api.ping), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'vm.info vs QMP query-status p50 / p99 (µs)', tsvmm: latency(api.info), qemu: latency(qmp), ratio: ratio(api.info?.p50_us, qmp?.p50_us) },
     { benchmark: `VmmPing over D-Bus p50 / p99 (µs; REST ${latency(api.ping)})`, tsvmm: latency(dbus?.ping), qemu: 'n/a', ratio: 'n/a' },
@@ -150,6 +157,7 @@ async function main(): Promise<void> {
     platform: PLATFORM,
     node: process.version,
     test_guest: { exits, startup, memory, touch, block, net, serial },
+    start_up_without_vm: hostStartup,
     api: { ...api, qmp_query_status: qmp, dbus },
     boot: { tsvmm_vmlinux: tsvmmPvh, tsvmm_bzimage: tsvmmBzImage, qemu_microvm_vmlinux: qemuPvh },
   };
