@@ -2,7 +2,7 @@
 // tsvmm-remote: ch-remote for tsvmm; one API request per run, or a stream
 // of events, or an attached console.
 import { parseRemoteCommandLine } from '../src/remote/args.js';
-import { describeFailure, EXIT_OK, runRemoteCommand } from '../src/remote/commands.js';
+import { describeFailure, EXIT_OK, runRemoteCommand, targetOf } from '../src/remote/commands.js';
 import { REMOTE_USAGE } from '../src/remote/usage.js';
 import { VERSION } from '../src/version.js';
 
@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await runRemoteCommand(request);
   } catch (error) {
-    const { code, message } = describeFailure(error, request.socket);
+    const { code, message } = describeFailure(error, targetOf(request));
     process.stderr.write(`tsvmm-remote: ${message}\n`);
     return code;
   }

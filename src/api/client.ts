@@ -17,8 +17,8 @@ export type NetConfig = Schemas['NetConfig'];
 export type ConsoleConfig = Schemas['ConsoleConfig'];
 export type EventRecord = Schemas['EventRecord'];
 
-type RequestBody<Name extends ActionName> = operations[Name] extends { requestBody: { content: { 'application/json': infer B } } } ? B : undefined;
-type ReplyBody<Name extends ActionName> = operations[Name] extends { responses: { 200: { content: { 'application/json': infer R } } } } ? R : void;
+export type RequestBody<Name extends ActionName> = operations[Name] extends { requestBody: { content: { 'application/json': infer B } } } ? B : undefined;
+export type ReplyBody<Name extends ActionName> = operations[Name] extends { responses: { 200: { content: { 'application/json': infer R } } } } ? R : void;
 
 type ErrorCode = Schemas['Error']['code'];
 
@@ -30,36 +30,25 @@ export class ApiError extends Error {
   }
 }
 
-function errorFrom(status: number, text: string): ApiError {
-  try {
-    const body = JSON.parse(text) as { message?: unknown; code?: unknown; causes?: unknown };
-    if (typeof body.message === 'string') {
-      const code = typeof body.code === 'string' ? body.code as ErrorCode : undefined;
-      return new ApiError(status, body.message, code, Array.isArray(body.causes) ? body.causes.map(String) : []);
-    }
-  } catch {
-    // not JSON: say what came back
+/** Nothing answers where the VMM should be (no socket, no owner of the D-Bus name). */
+export class VmmUnreachableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'VmmUnreachableError';
   }
-  return new ApiError(status, `HTTP ${status}: ${text.slice(0, 200) || 'no body'}`);
 }
 
-export class TsvmmClient {
-  private readonly client: Client;
+/**
+ * One method per action, over whichever transport a subclass gives: REST
+ * here (TsvmmClient), D-Bus in src/dbus/client.ts.
+ */
+export abstract class VmmClient {
+  protected abstract call<Name extends ActionName>(name: Name, body?: RequestBody<Name>): Promise<ReplyBody<Name>>;
 
-  constructor(readonly socketPath: string) {
-    this.client = new Client('http://localhost', { socketPath });
-  }
+  /** Each event as it happens, until the VMM shuts down, `signal` aborts, or the caller stops iterating. */
+  abstract events(signal?: AbortSignal): AsyncGenerator<EventRecord>;
 
-  private async call<Name extends ActionName>(name: Name, body?: RequestBody<Name>): Promise<ReplyBody<Name>> {
-    const reply = await this.client.request({
-      path: `${API_PREFIX}${name}`,
-      method: ACTIONS[name].method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    const text = await reply.body.text();
-    if (reply.statusCode >= 400) throw errorFrom(reply.statusCode, text);
-    return (reply.statusCode === 204 || text === '' ? undefined : JSON.parse(text)) as ReplyBody<Name>;
-  }
+  abstract close(): Promise<void>;
 
   ping(): Promise<VmmPingResponse> { return this.call('vmm.ping'); }
   shutdownVmm(): Promise<void> { return this.call('vmm.shutdown'); }
@@ -76,6 +65,45 @@ export class TsvmmClient {
   addNet(net: NetConfig): Promise<void> { return this.call('vm.add-net', net); }
   info(): Promise<VmInfo> { return this.call('vm.info'); }
   counters(): Promise<VmCounters> { return this.call('vm.counters'); }
+
+  /** Waits for the first event that `matches`, following the events from now. */
+  async waitForEvent(matches: (record: EventRecord) => boolean, signal?: AbortSignal): Promise<EventRecord> {
+    for await (const record of this.events(signal)) if (matches(record)) return record;
+    throw new ApiError(503, 'the event stream ended before the event came');
+  }
+}
+
+function errorFrom(status: number, text: string): ApiError {
+  try {
+    const body = JSON.parse(text) as { message?: unknown; code?: unknown; causes?: unknown };
+    if (typeof body.message === 'string') {
+      const code = typeof body.code === 'string' ? body.code as ErrorCode : undefined;
+      return new ApiError(status, body.message, code, Array.isArray(body.causes) ? body.causes.map(String) : []);
+    }
+  } catch {
+    // not JSON: say what came back
+  }
+  return new ApiError(status, `HTTP ${status}: ${text.slice(0, 200) || 'no body'}`);
+}
+
+export class TsvmmClient extends VmmClient {
+  private readonly client: Client;
+
+  constructor(readonly socketPath: string) {
+    super();
+    this.client = new Client('http://localhost', { socketPath });
+  }
+
+  protected async call<Name extends ActionName>(name: Name, body?: RequestBody<Name>): Promise<ReplyBody<Name>> {
+    const reply = await this.client.request({
+      path: `${API_PREFIX}${name}`,
+      method: ACTIONS[name].method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    const text = await reply.body.text();
+    if (reply.statusCode >= 400) throw errorFrom(reply.statusCode, text);
+    return (reply.statusCode === 204 || text === '' ? undefined : JSON.parse(text)) as ReplyBody<Name>;
+  }
 
   /**
    * Follows GET /vmm.events: yields each event as it happens, until the VMM
@@ -100,12 +128,6 @@ export class TsvmmClient {
     } finally {
       await stream.destroy();
     }
-  }
-
-  /** Waits for the first event that `matches`, following the stream from now. */
-  async waitForEvent(matches: (record: EventRecord) => boolean, signal?: AbortSignal): Promise<EventRecord> {
-    for await (const record of this.events(signal)) if (matches(record)) return record;
-    throw new ApiError(503, 'the event stream ended before the event came');
   }
 
   async close(): Promise<void> {

@@ -81,9 +81,13 @@ export class DbusConnection {
     return connection;
   }
 
-  /** Method calls and signals reach `listener`; replies settle this side's calls. */
-  onMessage(listener: (message: DbusMessage) => void): void {
+  /** Method calls and signals reach `listener` (replies settle this side's calls); returns what removes it. */
+  onMessage(listener: (message: DbusMessage) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
   }
 
   private dispatch(message: DbusMessage): void {
@@ -100,7 +104,12 @@ export class DbusConnection {
   }
 
   onClose(listener: (error?: Error) => void): void {
-    this.closeListeners.push(listener);
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   private shut(error?: Error): void {

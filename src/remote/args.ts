@@ -1,5 +1,7 @@
 // tsvmm-remote's command line: the socket, one command and its arguments.
 import { parseArgs } from 'node:util';
+import type { DbusTarget } from '../dbus/client.js';
+import { checkObjectPath, checkServiceName } from '../dbus/names.js';
 import { ConfigError } from '../util/errors.js';
 
 export const COMMANDS = [
@@ -16,7 +18,10 @@ const CH_REMOTE_ONLY: ReadonlySet<string> = new Set([
 
 export interface RemoteCommand {
   kind: 'command';
-  socket: string;
+  /** The REST API's socket, or */
+  socket?: string;
+  /** the D-Bus API (ch-remote's --dbus-service-name, --dbus-object-path, --dbus-system-bus). */
+  dbus?: DbusTarget;
   command: CommandName;
   /** Positional arguments after the command. */
   args: string[];
@@ -29,12 +34,28 @@ export type RemoteRequest = RemoteCommand | { kind: 'help' } | { kind: 'version'
 
 const OPTIONS = {
   'api-socket': { type: 'string' },
+  'dbus-service-name': { type: 'string' },
+  'dbus-object-path': { type: 'string' },
+  'dbus-system-bus': { type: 'boolean' },
   until: { type: 'string' },
   send: { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
+
+/** Where the VMM is: --api-socket, or the D-Bus names (both, as ch-remote wants them), not both ways at once. */
+function target(values: { 'api-socket'?: string; 'dbus-service-name'?: string; 'dbus-object-path'?: string; 'dbus-system-bus'?: boolean }):
+{ socket: string } | { dbus: DbusTarget } {
+  const { 'api-socket': socketText, 'dbus-service-name': serviceName, 'dbus-object-path': objectPath } = values;
+  if (serviceName !== undefined || objectPath !== undefined) {
+    if (socketText !== undefined) throw new ConfigError('give --api-socket or the --dbus-* options, not both');
+    if (serviceName === undefined || objectPath === undefined) throw new ConfigError('--dbus-service-name and --dbus-object-path go together');
+    return { dbus: { serviceName: checkServiceName(serviceName), objectPath: checkObjectPath(objectPath), systemBus: values['dbus-system-bus'] === true } };
+  }
+  if (!socketText) throw new ConfigError('--api-socket PATH (or --dbus-service-name NAME --dbus-object-path PATH) is required (see --help)');
+  return { socket: socketText.startsWith('path=') ? socketText.slice('path='.length) : socketText };
+}
 
 function isCommand(name: string): name is CommandName {
   return (COMMANDS as readonly string[]).includes(name);
@@ -55,14 +76,11 @@ export function parseRemoteCommandLine(argv: string[]): RemoteRequest {
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
-  const socketText = values['api-socket'];
-  if (!socketText) throw new ConfigError('--api-socket PATH is required (see --help)');
-  const socket = socketText.startsWith('path=') ? socketText.slice('path='.length) : socketText;
   const [command, ...args] = positionals;
   if (command === undefined) throw new ConfigError('no command given (see --help)');
   if (CH_REMOTE_ONLY.has(command)) throw new ConfigError(`${command} is not supported by tsvmm (a ch-remote command for a feature tsvmm lacks)`);
   if (!isCommand(command)) throw new ConfigError(`unknown command "${command}" (see --help)`);
-  const result: RemoteCommand = { kind: 'command', socket, command, args };
+  const result: RemoteCommand = { kind: 'command', ...target(values), command, args };
   if (values.until !== undefined) result.until = values.until;
   if (values.send !== undefined) result.send = unescape(values.send);
   if (values.timeout !== undefined) {

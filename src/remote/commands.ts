@@ -1,6 +1,6 @@
 // What each tsvmm-remote command does with the client, and its exit status.
 import { readFileSync } from 'node:fs';
-import { ApiError, TsvmmClient, type VmConfig } from '../api/client.js';
+import { ApiError, TsvmmClient, VmmUnreachableError, type VmConfig, type VmmClient } from '../api/client.js';
 import { ConfigError } from '../util/errors.js';
 import { parseDisk, parseNet } from '../config/options.js';
 import type { CommandName, RemoteCommand } from './args.js';
@@ -25,7 +25,7 @@ function readConfig(file: string | undefined): VmConfig {
 }
 
 /** The commands that are one request without a reply body. */
-const SIMPLE: Partial<Record<CommandName, (client: TsvmmClient) => Promise<void>>> = {
+const SIMPLE: Partial<Record<CommandName, (client: VmmClient) => Promise<void>>> = {
   boot: (c) => c.boot(),
   pause: (c) => c.pause(),
   resume: (c) => c.resume(),
@@ -37,7 +37,7 @@ const SIMPLE: Partial<Record<CommandName, (client: TsvmmClient) => Promise<void>
   'shutdown-vmm': (c) => c.shutdownVmm(),
 };
 
-async function followEvents(client: TsvmmClient, command: RemoteCommand): Promise<number> {
+async function followEvents(client: VmmClient, command: RemoteCommand): Promise<number> {
   const abort = new AbortController();
   let timedOut = false;
   const timer = command.timeoutSeconds === undefined ? undefined : setTimeout(() => {
@@ -55,8 +55,20 @@ async function followEvents(client: TsvmmClient, command: RemoteCommand): Promis
   }
 }
 
+/** The REST client, or the D-Bus one (loaded only then). */
+async function clientFor(command: RemoteCommand): Promise<VmmClient> {
+  if (!command.dbus) return new TsvmmClient(command.socket ?? '');
+  const { DbusVmmClient } = await import('../dbus/client.js');
+  return DbusVmmClient.connect(command.dbus);
+}
+
+/** What the command line names as the VMM's address, for messages. */
+export function targetOf(command: RemoteCommand): string {
+  return command.dbus ? `${command.dbus.serviceName} ${command.dbus.objectPath}` : command.socket ?? '';
+}
+
 export async function runRemoteCommand(command: RemoteCommand): Promise<number> {
-  const client = new TsvmmClient(command.socket);
+  const client = await clientFor(command);
   try {
     const simple = SIMPLE[command.command];
     if (simple) {
@@ -85,6 +97,7 @@ export async function runRemoteCommand(command: RemoteCommand): Promise<number> 
 /** The exit status for an error, and the message to print. */
 export function describeFailure(error: unknown, socket: string): { code: number; message: string } {
   if (error instanceof ApiError) return { code: EXIT_REFUSED, message: error.message };
+  if (error instanceof VmmUnreachableError) return { code: EXIT_UNREACHABLE, message: error.message };
   if (error instanceof ConfigError) return { code: EXIT_USAGE, message: error.message };
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ECONNREFUSED') return { code: EXIT_UNREACHABLE, message: `no tsvmm answers on ${socket} (${code})` };

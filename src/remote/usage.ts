@@ -1,9 +1,13 @@
 // tsvmm-remote's help text: Cloud Hypervisor's ch-remote commands, plus
 // `events` and `console`.
 export const REMOTE_USAGE = `Usage: tsvmm-remote --api-socket PATH COMMAND [ARGS]
+       tsvmm-remote --dbus-service-name NAME --dbus-object-path PATH
+                    [--dbus-system-bus] COMMAND [ARGS]
 
-Drives a running tsvmm through its REST API, as ch-remote drives Cloud
-Hypervisor. PATH is the socket given to tsvmm --api-socket (path=PATH also works).
+Drives a running tsvmm through its REST API, or its D-Bus API, as ch-remote
+drives Cloud Hypervisor. PATH is the socket given to tsvmm --api-socket
+(path=PATH also works); NAME and PATH the ones given to tsvmm's --dbus-*
+options (the session bus unless --dbus-system-bus).
 
 Commands:
   ping                     the VMM's version and pid (JSON)
@@ -43,5 +47,5 @@ Exit status:
   1  the server refused the request (its message is printed), or --until
      did not match before --timeout or the end
   2  bad command line
-  3  no tsvmm answers on the socket
+  3  no tsvmm answers on the socket (or owns the D-Bus name)
 `;

@@ -9,7 +9,7 @@ import { aptInstall, hasCommand, isRoot } from '../../guest/apt.js';
 import { socketPathOf } from '../../src/dbus/address.js';
 import { DbusCallError, DbusConnection } from '../../src/dbus/connection.js';
 import { DBUS_INTERFACE } from '../../src/dbus/names.js';
-import { TSVMM, withSerialOnStdout } from './tsvmm.js';
+import { TSVMM, TSVMM_REMOTE, withSerialOnStdout } from './tsvmm.js';
 import { scaled, sleep } from './wait.js';
 
 /** The commands and the Debian packages that have them. */
@@ -73,13 +73,14 @@ export interface CommandResult {
   stderr: string;
 }
 
-function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    child.stdin?.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
@@ -122,6 +123,11 @@ export class DbusVmm {
   busctl(method: string, ...args: string[]): Promise<CommandResult> {
     const signature = args.length === 0 ? [] : ['s'.repeat(args.length)];
     return runCommand('busctl', [`--address=${this.bus.address}`, 'call', this.name, this.path, DBUS_INTERFACE, method, ...signature, ...args], this.bus.env());
+  }
+
+  /** `tsvmm-remote` over D-Bus, as ch-remote takes it: --dbus-service-name and --dbus-object-path before the command. */
+  remote(args: string[], options: { input?: string } = {}): Promise<CommandResult> {
+    return runCommand(process.execPath, [TSVMM_REMOTE, '--dbus-service-name', this.name, '--dbus-object-path', this.path, ...args], this.bus.env(), options.input);
   }
 
   /** Any command-line tool against this bus (busctl introspect, gdbus introspect...). */

@@ -11,6 +11,7 @@ import { buildGuestKit, type GuestKit } from '../../guest/kit.js';
 import { scaled } from './wait.js';
 
 export const TSVMM = fileURLToPath(new URL('../../bundle/tsvmm.js', import.meta.url));
+export const TSVMM_REMOTE = fileURLToPath(new URL('../../bundle/tsvmm-remote.js', import.meta.url));
 export const BOOTED_MARKER = 'TSVMM_GUEST_BOOTED';
 /** The kit's kernel carries its own workarounds (CONFIG_CMDLINE); these are the user's. */
 export const BASE_CMDLINE = 'console=ttyS0 reboot=k panic=-1';

@@ -4,16 +4,14 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import t from 'tap';
 import type { VmConfig, VmInfo } from '../../src/api/client.js';
 import { ApiVmm } from '../helpers/api.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
-import { skipWithoutKvm } from '../helpers/tsvmm.js';
+import { skipWithoutKvm, TSVMM_REMOTE } from '../helpers/tsvmm.js';
 import { scaled } from '../helpers/wait.js';
 
-const REMOTE = join(dirname(fileURLToPath(import.meta.url)), '../../bundle/tsvmm-remote.js');
 
 interface Run {
   code: number | null;
@@ -23,7 +21,7 @@ interface Run {
 
 /** Runs tsvmm-remote; `live` is what it has printed so far. */
 function remote(args: string[], stdin?: string): Promise<Run> & { live: Run } {
-  const child = spawn(process.execPath, [REMOTE, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TSVMM_REMOTE, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const run: Run = { code: null, stdout: '', stderr: '' };
   child.stdout.on('data', (chunk: Buffer) => { run.stdout += chunk.toString(); });
   child.stderr.on('data', (chunk: Buffer) => { run.stderr += chunk.toString(); });

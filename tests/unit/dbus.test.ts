@@ -4,6 +4,7 @@
 // matches the REST actions and Cloud Hypervisor's, every method answers as
 // its REST action does, events arrive as signals, REST and D-Bus share one
 // VMM, and no client can hurt it.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { ApiClient, ApiVmm } from '../helpers/api.js';
 import { callApi, DbusVmm, followEvents, PrivateBus } from '../helpers/dbus.js';
 import { buildTestElf, HALT_FOREVER } from '../helpers/elf.js';
 import { checkProperty } from '../helpers/property.js';
-import { runTsvmm } from '../helpers/tsvmm.js';
+import { runTsvmm, TSVMM_REMOTE } from '../helpers/tsvmm.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** Cloud Hypervisor's methods (vmm/src/api/dbus/mod.rs): each must be there, with its signature. */
@@ -277,3 +278,44 @@ t.test('a VMM served only on D-Bus ends (status 3) when its bus goes away, since
   t.equal(await vmm.exited(), 3, 'exit status 3');
   t.match(vmm.output.stderr, /D-Bus: the bus connection was lost/, 'and the log says why');
 });
+
+t.test('tsvmm-remote over D-Bus, with ch-remote\'s --dbus-service-name and --dbus-object-path', async (t) => {
+  const bus = await PrivateBus.start();
+  t.teardown(() => bus.stop());
+  const vmm = await DbusVmm.start(bus);
+  t.teardown(() => vmm.stop());
+
+  const ping = await vmm.remote(['ping']);
+  t.equal(ping.status, 0, `ping: ${ping.stderr}`);
+  t.match(JSON.parse(ping.stdout), { version: String, features: ['dbus_api', 'kvm'] }, 'ping prints the reply');
+  const events = vmm.remote(['events', '--until', 'vm:deleted', '--timeout', '60']);
+  const config = JSON.stringify({ payload: { kernel: testKernel() }, memory: { size: 64 << 20 } });
+  t.equal((await vmm.remote(['create', '-'], { input: config })).status, 0, 'create from stdin');
+  t.equal((await vmm.remote(['add-disk', `path=${rawDisk()},id=data`])).status, 0, 'add-disk with an option string');
+  const info = await vmm.remote(['info']);
+  t.match(JSON.parse(info.stdout), { state: 'Created', config: { disks: [{ id: 'data' }] } }, 'info');
+  const refused = await vmm.remote(['pause']);
+  t.equal(refused.status, 1, 'a refused request: status 1');
+  t.match(refused.stderr, /^tsvmm-remote: cannot pause a VM that is Created/, 'with the server\'s message');
+  t.equal((await vmm.remote(['delete'])).status, 0, 'delete');
+  const followed = await events;
+  t.equal(followed.status, 0, `events --until vm:deleted ends with 0: ${followed.stderr}`);
+  t.match(followed.stdout, /"source":"vm","event":"deleted"/, 'and printed the event');
+
+  const nobody = await runTsvmmRemote(bus, ['--dbus-service-name', 'org.tsvmm.Nobody', '--dbus-object-path', '/x', 'ping']);
+  t.equal(nobody.status, 3, 'a name nobody owns: status 3');
+  t.match(nobody.stderr, /nothing owns org\.tsvmm\.Nobody on the session bus/);
+  const half = await runTsvmmRemote(bus, ['--dbus-service-name', 'org.tsvmm.Test', 'ping']);
+  t.equal(half.status, 2, 'one D-Bus option without the other: status 2');
+  t.equal((await vmm.remote(['snapshot', 'file:///tmp/x'])).status, 2, 'a ch-remote command for what tsvmm lacks: status 2');
+  t.equal((await vmm.remote(['shutdown-vmm'])).status, 0, 'shutdown-vmm');
+  t.equal(await vmm.exited(), 0, 'ends tsvmm');
+});
+
+function runTsvmmRemote(bus: PrivateBus, args: string[]): ReturnType<DbusVmm['remote']> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [TSVMM_REMOTE, ...args], { env: bus.env() }, (error, stdout, stderr) => {
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
