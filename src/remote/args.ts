@@ -53,7 +53,7 @@ function target(values: { 'api-socket'?: string; 'dbus-service-name'?: string; '
     if (serviceName === undefined || objectPath === undefined) throw new ConfigError('--dbus-service-name and --dbus-object-path go together');
     return { dbus: { serviceName: checkServiceName(serviceName), objectPath: checkObjectPath(objectPath), systemBus: values['dbus-system-bus'] === true } };
   }
-  if (!socketText) throw new ConfigError('--api-socket PATH (or --dbus-service-name NAME --dbus-object-path PATH) is required (see --help)');
+  if (!socketText) throw new ConfigError('--api-socket PATH is required, or --dbus-service-name NAME with --dbus-object-path PATH (see --help)');
   return { socket: socketText.startsWith('path=') ? socketText.slice('path='.length) : socketText };
 }
 

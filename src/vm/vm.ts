@@ -68,14 +68,6 @@ interface VcpuThread {
   done: Promise<void>;
 }
 
-/**
- * A vCPU worker's V8 heap: its run loop allocates little and keeps less
- * (device state lives in SharedArrayBuffers), so V8's default young
- * generation mostly costs memory. Measured 2026-12-03: 9.6 -> 7.7 MiB of RSS
- * per vCPU (exits not measurably dearer on a noisy host).
- */
-const VCPU_HEAP_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } as const;
-
 export class Vm {
   readonly config: VmConfig;
   /** Resolves with the first reason a vCPU stopped; every vCPU is stopped by then. */
@@ -183,7 +175,7 @@ export class Vm {
   private async spawnVcpus(): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let id = 0; id < this.config.cpus.boot_vcpus; id++) {
-      const worker = new Worker(new URL('./vcpu-worker.js', import.meta.url), { workerData: this.vcpuInit(id), resourceLimits: VCPU_HEAP_LIMITS });
+      const worker = new Worker(new URL('./vcpu-worker.js', import.meta.url), { workerData: this.vcpuInit(id) });
       const thread: VcpuThread = { worker, handle: 0, done: Promise.resolve() };
       ready.push(new Promise((resolve, reject) => {
         worker.on('message', (message: VcpuMessage) => {
