@@ -46,11 +46,11 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The JSON body, or undefined when there is none; the control loop checks it against the action's schema. */
-function parseBody(raw: Buffer): unknown {
-  if (raw.length === 0) return undefined;
+/** The JSON body, or undefined when there is none; the control loop checks it against the action's schema. Shared with the D-Bus frontend. */
+export function parseBody(text: string): unknown {
+  if (text.length === 0) return undefined;
   try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw new ConfigError(`malformed JSON: ${errorMessage(error)}`, { code: 'InvalidBody', cause: error });
   }
@@ -67,7 +67,7 @@ async function route(vmm: VmmHandle, request: IncomingMessage, response: ServerR
   if (!isActionName(name)) throw new HttpError(404, 'NoSuchEndpoint', `no endpoint ${path}`);
   const spec = ACTIONS[name];
   if (request.method !== spec.method) return refuseMethod(request, response, spec.method);
-  const body = parseBody(await readBody(request));
+  const body = parseBody((await readBody(request)).toString('utf8'));
   const result = await vmm.request(name, body);
   if ((spec as { response?: TSchema }).response) {
     sendJson(response, 200, result);

@@ -3,7 +3,7 @@
 // call becomes one request on the same queue to the VMM control loop (which
 // checks the body, as for REST); each event becomes an Event signal.
 import { readFileSync } from 'node:fs';
-import { MAX_BODY_BYTES } from '../api/server.js';
+import { MAX_BODY_BYTES, parseBody } from '../api/server.js';
 import { ConfigError, errorBodyOf, errorMessage, HostError, VmmError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { ActionName } from '../vmm/actions.js';
@@ -60,11 +60,7 @@ function bodyOf(method: DbusMethod, call: DbusMessage): unknown {
   const text = call.body?.[0];
   if (typeof text !== 'string' || text === '') return undefined;
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new VmmError(413, 'BodyTooLarge', `${method.name}: the JSON argument is over ${MAX_BODY_BYTES} bytes`);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new ConfigError(`malformed JSON: ${errorMessage(error)}`, { code: 'InvalidBody', cause: error });
-  }
+  return parseBody(text);
 }
 
 function checkSignature(call: DbusMessage, expected: string, what: string): void {
