@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { out: { type: 'string', default: 'bench-results.json' }, 'skip-boot': { type: 'boolean', default: false } },
   });
-  const host = hostKvm();
+  const host = hostKvm('linux');
   const kvm = host.usable;
   if (!host.usable && process.env.TSVMM_IN_L1 !== '1' && await benchInL1(host.why, values.out, values['skip-boot'])) return;
   const qemu = ensureQemu();

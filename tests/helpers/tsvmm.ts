@@ -5,7 +5,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import { hostKvm } from './host-kvm.js';
+import { guestKindOf, hostKvm } from './host-kvm.js';
 import { buildDistroImage, type DistroImage } from '../../guest/distro.js';
 import { buildGuestKit, type GuestKit } from '../../guest/kit.js';
 import { scaled } from './wait.js';
@@ -123,9 +123,13 @@ function lineComplete(output: string, text: string): boolean {
   return at >= 0 && output.includes('\n', at + text.length);
 }
 
-/** Skips the whole test file, saying why, when this host has no KVM the tests can use. */
-export function skipWithoutKvm(t: Test): boolean {
-  const kvm = hostKvm();
+/**
+ * Skips the whole test file, saying why, when this host has no KVM that can
+ * run its guests; `testFile` is the file's import.meta.url, whose name says
+ * which guest it boots (guestKindOf).
+ */
+export function skipWithoutKvm(t: Test, testFile: string): boolean {
+  const kvm = hostKvm(guestKindOf(fileURLToPath(testFile)));
   if (kvm.usable) return false;
   t.plan(0, `skipped: ${kvm.why}`);
   return true;

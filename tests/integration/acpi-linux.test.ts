@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { BASE_CMDLINE, BOOTED_MARKER, guestKit, run64, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('2 vCPUs, devices from the DSDT, reboot in the same process, then power-off', async (t) => {
     const kit = guestKit();
     const disk = join(mkdtempSync(join(tmpdir(), 'tsvmm-acpi-linux-')), 'disk.img');

@@ -33,7 +33,7 @@ function inOrder(events: string[], wanted: string[]): boolean {
   return next === wanted.length;
 }
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('create, boot, pause, resume, reboot, panic, shutdown and delete a Linux guest, followed by events', async (t) => {
     const kit = guestKit();
     const dir = mkdtempSync(join(tmpdir(), 'tsvmm-api-linux-'));

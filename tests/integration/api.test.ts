@@ -102,7 +102,7 @@ t.test("vm.info's config, sent back to vm.create, is accepted and gives the same
 });
 
 t.test('the life cycle, every action in every state', async (t) => {
-  if (skipWithoutKvm(t)) return;
+  if (skipWithoutKvm(t, import.meta.url)) return;
   const vmm = await ApiVmm.start();
   t.teardown(() => vmm.stop());
   const state = async (expected: string): Promise<void> => {
@@ -163,7 +163,7 @@ t.test('the life cycle, every action in every state', async (t) => {
 });
 
 t.test('vm.add-disk: cold-add before boot, 501 while running, 409 for a duplicate id', async (t) => {
-  if (skipWithoutKvm(t)) return;
+  if (skipWithoutKvm(t, import.meta.url)) return;
   const disk = join(dir, 'added.img');
   writeFileSync(disk, new Uint8Array(2 ** 20));
   const vmm = await ApiVmm.start();
@@ -191,7 +191,7 @@ t.test('vm.add-disk: cold-add before boot, 501 while running, 409 for a duplicat
 });
 
 t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once booted, its bound port', async (t) => {
-  if (skipWithoutKvm(t)) return;
+  if (skipWithoutKvm(t, import.meta.url)) return;
   const vmm = await ApiVmm.start();
   t.teardown(() => vmm.stop());
   const nic = { remote: '127.0.0.1:9', local: '127.0.0.1:0', id: 'uplink' };
@@ -223,7 +223,7 @@ t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once
 });
 
 t.test('requests pipelined on one connection are answered in order', async (t) => {
-  if (skipWithoutKvm(t)) return;
+  if (skipWithoutKvm(t, import.meta.url)) return;
   const vmm = await ApiVmm.start();
   t.teardown(() => vmm.stop());
   const responses = await Promise.all([
@@ -309,7 +309,7 @@ t.test('the socket: mode 0600, one tsvmm per path, stale sockets replaced, remov
 });
 
 t.test('--api-socket with a payload boots at once and serves that VM', async (t) => {
-  if (skipWithoutKvm(t)) return;
+  if (skipWithoutKvm(t, import.meta.url)) return;
   const vmm = await ApiVmm.start(['--kernel', haltKernel, '--memory', 'size=64M', '--serial', 'null']);
   let info = await vmm.call('GET', 'vm.info');
   for (let i = 0; i < 100 && (info.body as { state?: string }).state !== 'Running'; i++) {
@@ -332,7 +332,7 @@ t.test('SIGTERM shuts down cleanly and removes the socket', async (t) => {
 });
 
 t.test('a payload too large for the VM fails vm.boot with 400 and leaks nothing', async (t) => {
-  if (skipWithoutKvm(t)) return;
+  if (skipWithoutKvm(t, import.meta.url)) return;
   const initramfs = join(dir, 'huge-initramfs');
   writeFileSync(initramfs, '');
   truncateSync(initramfs, 80 * 2 ** 20);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { BASE_CMDLINE, BOOTED_MARKER, guestKit, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   const kit = guestKit();
   // The guest reads one line from its console (the UART's receive path and
   // interrupt) and echoes it back, reads its virtio-rng, and counts its CPUs.

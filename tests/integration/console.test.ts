@@ -68,7 +68,7 @@ async function attachPty(config: ConsoleConfig): Promise<ConsoleClient> {
 
 const attach = (config: ConsoleConfig): Promise<ConsoleClient> => (config.mode === 'Pty' ? attachPty(config) : attachStream(config));
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-console-'));
   const modes: ConsoleConfig[] = [
     { mode: 'Socket', socket: join(dir, 'serial.sock') },

@@ -20,7 +20,7 @@ function readOr(path: string): string {
   }
 }
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('create, boot, pause, resume, shut down and delete a Linux guest over D-Bus, followed by Event signals', async (t) => {
     const kit = guestKit();
     const dir = mkdtempSync(join(tmpdir(), 'tsvmm-dbus-linux-'));

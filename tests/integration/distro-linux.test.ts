@@ -39,7 +39,7 @@ function prepared(): Guest {
   return guest;
 }
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('Debian boots to multi-user.target, logs in, keeps a file across a reboot, powers off', { skip: optIn }, async (t) => {
     const { image, dir, root } = prepared();
     const hvc = join(dir, 'hvc0.log');

@@ -30,7 +30,7 @@ function readMonitor(path: string): EventRecord[] {
   return readFileSync(path, 'utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as EventRecord);
 }
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-events-'));
   const disk = join(dir, 'disk.img');
   writeFileSync(disk, Buffer.alloc(1024 * 1024));

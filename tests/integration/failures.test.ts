@@ -48,7 +48,7 @@ t.test('--help and --version', async (t) => {
 });
 
 t.test('a guest KVM cannot run ends with a readable report and status 1', async (t) => {
-  if (skipWithoutKvm(t)) return;
+  if (skipWithoutKvm(t, import.meta.url)) return;
   const kernel = file('mmio-jump.elf', buildTestElf({
     segments: [{ address: 0x100000, code: JUMP_INTO_MMIO_GAP }], pvhEntry: 0x100000,
   }));
@@ -60,7 +60,7 @@ t.test('a guest KVM cannot run ends with a readable report and status 1', async 
 });
 
 t.test('a writable image is locked: a second tsvmm on it fails to start', async (t) => {
-  if (skipWithoutKvm(t)) return;
+  if (skipWithoutKvm(t, import.meta.url)) return;
   const kernel = file('halt.elf', buildTestElf({ segments: [{ address: 0x100000, code: HALT_FOREVER }], pvhEntry: 0x100000 }));
   const disk = file('locked.img', new Uint8Array(2 ** 20));
   const args = ['--kernel', kernel, '--memory', 'size=64M', '--serial', 'null', '--disk', `path=${disk}`];

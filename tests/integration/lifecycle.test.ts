@@ -17,7 +17,7 @@ function counts(pid: number): { threads: number; fds: number } {
   return { threads: readdirSync(`/proc/${pid}/task`).length, fds: readdirSync(`/proc/${pid}/fd`).length };
 }
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-lifecycle-'));
   const disk = join(dir, 'disk.img');
   writeFileSync(disk, new Uint8Array(2 ** 20));

@@ -11,7 +11,7 @@ import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
 const LINE = /^tsvmm: \d{4}-\d\d-\d\dT[\d:.]+Z (ERROR|WARN|INFO|DEBUG) \[(main|vmm|vcpu\d+)\] \S/;
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-logs-'));
 
   t.test('--log-file takes the log lines; each names its level and thread', async (t) => {

@@ -11,7 +11,7 @@ import { BASE_CMDLINE, guestKit, run64, skipWithoutKvm } from '../helpers/tsvmm.
 import { sleep, waitUntil } from '../helpers/wait.js';
 
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('pause and resume with 2 vCPUs, then the power button', async (t) => {
     const kit = guestKit();
     const serial = join(mkdtempSync(join(tmpdir(), 'tsvmm-power-')), 'serial.log');

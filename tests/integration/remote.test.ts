@@ -35,7 +35,7 @@ function remote(args: string[], stdin?: string): Promise<Run> & { live: Run } {
   return Object.assign(done, { live: run });
 }
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('every command against a running VMM', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'tsvmm-remote-'));
     const disk = join(dir, 'disk.img');

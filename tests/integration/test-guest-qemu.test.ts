@@ -14,7 +14,7 @@ import { blockPattern, HOSTILE_CASES } from '../helpers/test-guest.js';
 
 const MIB = 2 ** 20;
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   if (!qemuAvailable()) {
     t.plan(0, 'skipped: qemu-system-x86_64 is not installed (npm run bench installs it)');
   } else {

@@ -23,7 +23,7 @@ function disk(name: string, content: Uint8Array): string {
   return path;
 }
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('the guest reaches CPL3 and reports through the exit port; a non-zero value is a failure', async (t) => {
     const hello = await runTestGuest('test=hello');
     t.equal(hello.code, 0, hello.stderr);

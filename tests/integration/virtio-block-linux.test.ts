@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { BASE_CMDLINE, guestKit, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('read, write, read-only and serial on real Linux', async (t) => {
     const kit = guestKit();
     const dir = mkdtempSync(join(tmpdir(), 'tsvmm-blk-linux-'));

@@ -20,7 +20,7 @@ const canTap = existsSync('/dev/net/tun') && process.getuid?.() === 0;
 
 const upEth0 = (ip: string): string => `retry ip addr add ${ip}/24 dev eth0 && retry ip link set eth0 up`;
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   t.test(`two VMs in two processes over a UDP tunnel: ping both ways and ${PAYLOAD_BYTES / 1024} KiB through nc`, async (t) => {
     const kit = guestKit();
     const dir = mkdtempSync(join(tmpdir(), 'tsvmm-net-linux-'));

@@ -12,7 +12,7 @@ import { scaled } from '../helpers/wait.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-if (!skipWithoutKvm(t)) {
+if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('the two-VM UDP tunnel example boots both, pings, and tears down', async (t) => {
     const kit = guestKit();
     const [portA, portB] = await freeUdpPorts(2);
