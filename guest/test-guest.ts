@@ -20,7 +20,7 @@ function sources(): string[] {
   return readdirSync(sourceDir).filter((name) => /\.(c|S|h|ld)$/.test(name)).sort();
 }
 
-function compilerVersion(): string {
+export function compilerVersion(): string {
   const result = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error('the test guest needs gcc (Debian package gcc)');
   return result.stdout.split('\n')[0] ?? '';

@@ -14,6 +14,7 @@ export type VmCounters = Schemas['VmCounters'];
 export type VmmPingResponse = Schemas['VmmPingResponse'];
 export type DiskConfig = Schemas['DiskConfig'];
 export type NetConfig = Schemas['NetConfig'];
+export type VsockConfig = Schemas['VsockConfig'];
 export type ConsoleConfig = Schemas['ConsoleConfig'];
 export type EventRecord = Schemas['EventRecord'];
 
@@ -63,6 +64,7 @@ export abstract class VmmClient {
   nmi(): Promise<void> { return this.call('vm.nmi'); }
   addDisk(disk: DiskConfig): Promise<void> { return this.call('vm.add-disk', disk); }
   addNet(net: NetConfig): Promise<void> { return this.call('vm.add-net', net); }
+  addVsock(vsock: VsockConfig): Promise<void> { return this.call('vm.add-vsock', vsock); }
   info(): Promise<VmInfo> { return this.call('vm.info'); }
   counters(): Promise<VmCounters> { return this.call('vm.counters'); }
 

@@ -4,7 +4,7 @@
 // is checked by the control loop, as an API body is.
 import { parseApiSocket, type ApiSocketSpec } from '../api/socket.js';
 import {
-  parseConsole, parseCpus, parseDebugConsole, parseDisk, parseMemory, parseNet, parsePlatform, parseRng, parseSerial,
+  parseConsole, parseCpus, parseDebugConsole, parseDisk, parseMemory, parseNet, parsePlatform, parseRng, parseSerial, parseVsock,
 } from '../config/options.js';
 import type { VmConfigBody } from '../config/schema.js';
 import { checkObjectPath, checkServiceName } from '../dbus/names.js';
@@ -38,7 +38,7 @@ const flag: OptionSpec = { arity: 'flag' };
 /** The options tsvmm implements. */
 const OPTIONS: Record<string, OptionSpec> = {
   'api-socket': one, kernel: one, initramfs: one, cmdline: one, cpus: one, memory: one, platform: one,
-  serial: one, console: one, 'debug-console': one, rng: one, disk: many, net: many, pvpanic: flag,
+  serial: one, console: one, 'debug-console': one, rng: one, disk: many, net: many, vsock: one, pvpanic: flag,
   seccomp: one, 'no-shutdown': flag, 'event-monitor': one, 'log-file': one,
   'dbus-service-name': one, 'dbus-object-path': one, 'dbus-system-bus': flag,
   v: { arity: 'count', short: 'v' }, verbose: { arity: 'count' }, version: { arity: 'flag', short: 'V' }, help: { arity: 'flag', short: 'h' },
@@ -47,7 +47,7 @@ const OPTIONS: Record<string, OptionSpec> = {
 /** Cloud Hypervisor's options that tsvmm does not implement: known, so the refusal names them. */
 const NOT_SUPPORTED: Record<string, OptionSpec> = {
   balloon: one, device: many, fs: many, 'generic-vhost-user': many, pmem: many, 'user-device': many, vdpa: many,
-  vsock: one, numa: many, 'memory-zone': many, 'pci-segment': many, 'rate-limit-group': many, tpm: one,
+  numa: many, 'memory-zone': many, 'pci-segment': many, 'rate-limit-group': many, tpm: one,
   landlock: flag, 'landlock-rules': many, watchdog: flag, rtc: { arity: 'optional' }, gdb: one, ivshmem: one,
   igvm: one, 'host-data': one, 'fw-cfg-config': one, pvmemcontrol: flag, restore: one, firmware: one,
   'log-format': one,
@@ -84,6 +84,7 @@ function vmConfigBody(parsed: ParsedArgv, kernel: string): NonNullable<CliComman
   const platform = section('platform', parsePlatform);
   const debugConsole = section('debug-console', parseDebugConsole);
   const rng = section('rng', parseRng);
+  const vsock = section('vsock', parseVsock);
   return {
     ...config,
     ...(cpus ? { cpus } : {}),
@@ -93,6 +94,7 @@ function vmConfigBody(parsed: ParsedArgv, kernel: string): NonNullable<CliComman
     ...(rng ? { rng } : {}),
     ...(parsed.has('disk') ? { disks: (parsed.get('disk') ?? []).map(parseDisk) } : {}),
     ...(parsed.has('net') ? { net: (parsed.get('net') ?? []).map(parseNet) } : {}),
+    ...(vsock ? { vsock } : {}),
     ...(parsed.has('pvpanic') ? { pvpanic: true } : {}),
   };
 }
@@ -108,7 +110,7 @@ function parseDbus(parsed: ParsedArgv): DbusApiSpec | undefined {
 }
 
 const MACHINE_OPTIONS = ['initramfs', 'cmdline', 'cpus', 'memory', 'platform', 'serial', 'console', 'debug-console',
-  'rng', 'disk', 'net', 'pvpanic'];
+  'rng', 'disk', 'net', 'vsock', 'pvpanic'];
 
 export function parseCommandLine(argv: string[]): CliRequest {
   const parsed = parseArgv(argv, { ...OPTIONS, ...NOT_SUPPORTED });

@@ -55,12 +55,17 @@ Devices:
                            tsvmm only: a virtio-net device on a UDP tunnel, one
                            datagram per frame to remote, received from remote
                            only; local port 0 (the default) picks a free port
+  --vsock cid=N,socket=PATH[,id=ID]
+                           a virtio-vsock device, guest context id N (3 or more),
+                           bridged to UNIX sockets as in Cloud Hypervisor: host
+                           programs connect to PATH and write "CONNECT <port>\n";
+                           guest connections to the host's port P go to PATH_P
   --pvpanic                a pvpanic device (QEMU0001); a guest panic becomes an event
 
   Every other key of Cloud Hypervisor's option strings is accepted at its
   default value (num_queues=1, iommu=off, ...) and refused with a message
   naming it otherwise. Cloud Hypervisor options tsvmm does not have
-  (--fs, --pmem, --balloon, --vsock, --device, --numa, --watchdog, ...) are
+  (--fs, --pmem, --balloon, --device, --numa, --watchdog, ...) are
   refused by name.
 
 Life cycle:

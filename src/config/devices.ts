@@ -1,10 +1,10 @@
 // What a config leaves the VMM to choose for its devices, chosen once when
 // the device enters the config, so vm.info shows it and it stays the same
-// across reboots: each disk's and NIC's id (`_disk<N>`, `_net<N>`, as Cloud
-// Hypervisor names them) and each NIC's MAC.
+// across reboots: each disk's, NIC's and the vsock's id (`_disk<N>`,
+// `_net<N>`, `_vsock<N>`, as Cloud Hypervisor names them) and each NIC's MAC.
 import { randomMac } from '../virtio/net/address.js';
 import { deviceIds } from './rules.js';
-import type { DiskConfig, NetConfig, VmConfig } from './schema.js';
+import type { DiskConfig, NetConfig, VmConfig, VsockConfig } from './schema.js';
 
 function freeId(prefix: string, taken: Set<string | undefined>): string {
   for (let n = 0; ; n++) {
@@ -13,7 +13,7 @@ function freeId(prefix: string, taken: Set<string | undefined>): string {
   }
 }
 
-/** The config with an id on every disk and NIC and a MAC on every NIC. */
+/** The config with an id on every disk, NIC and vsock and a MAC on every NIC. */
 export function withDeviceChoices(config: VmConfig): VmConfig {
   const taken = new Set(deviceIds(config));
   const named = <T extends { id?: string }>(prefix: string) => (device: T): T => {
@@ -24,5 +24,6 @@ export function withDeviceChoices(config: VmConfig): VmConfig {
   };
   const disks = config.disks?.map(named<DiskConfig>('_disk'));
   const net = config.net?.map(named<NetConfig>('_net')).map((nic) => ({ ...nic, mac: nic.mac ?? randomMac() }));
-  return { ...config, ...(disks ? { disks } : {}), ...(net ? { net } : {}) };
+  const vsock = config.vsock ? named<VsockConfig>('_vsock')(config.vsock) : undefined;
+  return { ...config, ...(disks ? { disks } : {}), ...(net ? { net } : {}), ...(vsock ? { vsock } : {}) };
 }

@@ -8,7 +8,7 @@ import { ConfigError } from '../util/errors.js';
 import { parseInteger, parseOnOff, parseOptionString, parseSize } from './option-string.js';
 import {
   DEFAULT_MEMORY, DEFAULT_RNG_SOURCE, type ConsoleConfig, type CpusConfig, type DiskConfig, type MemoryConfig, type NetConfig,
-  type RngConfig, type SerialConfig, type VmConfigBody,
+  type RngConfig, type SerialConfig, type VmConfigBody, type VsockConfig,
 } from './schema.js';
 
 type Convert = (option: string, key: string, text: string) => unknown;
@@ -75,6 +75,7 @@ const NET_KEYS: KeyTable = {
 };
 
 const RNG_KEYS: KeyTable = { src: as('src', text), ...PCI_KEYS };
+const VSOCK_KEYS: KeyTable = { cid: as('cid', integer), socket: as('socket', text), ...PCI_KEYS };
 
 const PLATFORM_KEYS: KeyTable = {
   num_pci_segments: as('num_pci_segments', integer), iommu_address_width: as('iommu_address_width_bits', integer),
@@ -131,6 +132,14 @@ export function parseNet(input: string): NetConfig {
 export function parseRng(input: string): RngConfig {
   const { section } = readSection('--rng', input, RNG_KEYS);
   return { src: DEFAULT_RNG_SOURCE, ...section } as RngConfig;
+}
+
+/** `--vsock cid=3,socket=/path/vsock.sock[,id=ID]` */
+export function parseVsock(input: string): VsockConfig {
+  const { section } = readSection('--vsock', input, VSOCK_KEYS);
+  if (section.socket === undefined) throw new ConfigError('--vsock: socket is required');
+  if (section.cid === undefined) throw new ConfigError('--vsock: cid is required');
+  return section as VsockConfig;
 }
 
 /** `--platform ...` */

@@ -94,21 +94,21 @@ export function validateVmConfig(config: VmConfig): void {
   checkDeviceCount(config);
 }
 
-/** The virtio devices the config makes: its disks and NICs, the rng, and the console unless it is off. */
+/** The virtio devices the config makes: its disks and NICs, the rng, the vsock, and the console unless it is off. */
 export function virtioDeviceCount(config: VmConfig): number {
-  return (config.disks?.length ?? 0) + (config.net?.length ?? 0) + 1 + (config.console.mode === 'Off' ? 0 : 1);
+  return (config.disks?.length ?? 0) + (config.net?.length ?? 0) + 1 + (config.vsock ? 1 : 0) + (config.console.mode === 'Off' ? 0 : 1);
 }
 
 function checkDeviceCount(config: VmConfig): void {
   const count = virtioDeviceCount(config);
   if (count > MAX_VIRTIO_DEVICES) {
-    throw new ConfigError(`${count} virtio devices (disks, NICs, the rng, the console) are more than the ${MAX_VIRTIO_DEVICES} a VM can place`, { code: 'DeviceLimit' });
+    throw new ConfigError(`${count} virtio devices (disks, NICs, the rng, the vsock, the console) are more than the ${MAX_VIRTIO_DEVICES} a VM can place`, { code: 'DeviceLimit' });
   }
 }
 
 /** Every device id in the config, in device order. */
 export function deviceIds(config: VmConfig): Array<string | undefined> {
-  return [...(config.disks ?? []), ...(config.net ?? []), config.rng, config.console].map((device) => device?.id);
+  return [...(config.disks ?? []), ...(config.net ?? []), config.rng, config.vsock, config.console].map((device) => device?.id);
 }
 
 /** Device ids name counters and devices, so no two may be equal. */

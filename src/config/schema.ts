@@ -132,6 +132,13 @@ export const DebugConsoleConfigSchema = Type.Object({
   iobase: defaultOnly(u16, 0xe9),
 }, { ...strict, $id: 'DebugConsoleConfig' });
 
+export const VsockConfigSchema = Type.Object({
+  cid: Type.Integer({ minimum: 3, maximum: 0xfffffffe, description: "The guest's context id (0-2 and 2^32-1 are reserved)" }),
+  socket: Type.String({ minLength: 1, description: 'UNIX socket tsvmm listens on for CONNECT <port>; guest connections to host port P go to <socket>_P' }),
+  ...pciFields,
+  id: deviceId,
+}, { ...strict, $id: 'VsockConfig', description: 'virtio-vsock, bridged to UNIX sockets (hybrid vsock)' });
+
 export const RngConfigSchema = Type.Object({
   src: Type.String({ minLength: 1, description: 'Host file read for entropy, e.g. /dev/urandom' }),
   ...pciFields,
@@ -236,7 +243,7 @@ export const VmConfigSchema = Type.Object({
   devices: unsupported(anyList),
   user_devices: unsupported(anyList),
   vdpa: unsupported(anyList),
-  vsock: unsupported(anyObject),
+  vsock: Type.Optional(refTo(VsockConfigSchema)),
   numa: unsupported(anyList),
   rtc: unsupported(anyObject),
   pci_segments: unsupported(anyList),
@@ -249,7 +256,8 @@ export const VmConfigSchema = Type.Object({
 /** Every named config schema, for `$ref` resolution and the OpenAPI document. */
 export const CONFIG_SCHEMAS: readonly TSchema[] = [
   VmConfigSchema, PayloadConfigSchema, CpusConfigSchema, CpuTopologySchema, MemoryConfigSchema, SerialConfigSchema,
-  ConsoleConfigSchema, DebugConsoleConfigSchema, RngConfigSchema, DiskConfigSchema, NetConfigSchema, PlatformConfigSchema,
+  ConsoleConfigSchema, DebugConsoleConfigSchema, RngConfigSchema, DiskConfigSchema, NetConfigSchema, VsockConfigSchema,
+  PlatformConfigSchema,
 ];
 
 export type VmConfigBody = Static<typeof VmConfigSchema>;
@@ -262,6 +270,7 @@ export type ConsoleMode = ConsoleConfig['mode'];
 export type RngConfig = Static<typeof RngConfigSchema>;
 export type DiskConfig = Static<typeof DiskConfigSchema>;
 export type NetConfig = Static<typeof NetConfigSchema>;
+export type VsockConfig = Static<typeof VsockConfigSchema>;
 
 /** A VmConfig after `completeConfig`: every section with a default is there. */
 export type VmConfig = VmConfigBody & {

@@ -6,13 +6,13 @@ import { ConfigError } from '../util/errors.js';
 
 export const COMMANDS = [
   'ping', 'info', 'counters', 'create', 'boot', 'pause', 'resume', 'reboot', 'shutdown', 'delete', 'power-button', 'nmi',
-  'add-disk', 'add-net', 'shutdown-vmm', 'events', 'console',
+  'add-disk', 'add-net', 'add-vsock', 'shutdown-vmm', 'events', 'console',
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** ch-remote's (v53.0) commands for features tsvmm does not have: refused by name. */
 const CH_REMOTE_ONLY: ReadonlySet<string> = new Set([
-  'add-device', 'add-fs', 'add-pmem', 'add-user-device', 'add-vdpa', 'add-vsock', 'coredump', 'receive-migration',
+  'add-device', 'add-fs', 'add-pmem', 'add-user-device', 'add-vdpa', 'coredump', 'receive-migration',
   'remove-device', 'resize', 'resize-disk', 'resize-zone', 'restore', 'send-migration', 'snapshot',
 ]);
 
@@ -96,6 +96,7 @@ const ARGUMENT_COUNT: Partial<Record<CommandName, [number, number, string]>> = {
   create: [0, 1, 'create takes at most one FILE (or - for stdin)'],
   'add-disk': [1, 1, 'add-disk takes one option string, e.g. path=/images/data.raw'],
   'add-net': [1, 1, 'add-net takes one option string, e.g. remote=192.0.2.1:4000'],
+  'add-vsock': [1, 1, 'add-vsock takes one option string, e.g. cid=3,socket=/run/vm.vsock'],
   console: [0, 1, 'console takes at most one console name: serial'],
 };
 

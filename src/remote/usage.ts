@@ -20,6 +20,7 @@ Commands:
   nmi                      inject an NMI into every vCPU
   add-disk OPTIONS         add a disk, OPTIONS as tsvmm --disk (path=F,readonly=on,...)
   add-net OPTIONS          add a NIC, OPTIONS as tsvmm --net (tap=..., remote=HOST:PORT,...)
+  add-vsock OPTIONS        add the vsock device, OPTIONS as tsvmm --vsock (cid=N,socket=PATH)
   shutdown-vmm             shut the VM down and end tsvmm
   events [--until SOURCE:EVENT] [--timeout SECONDS]
                            print each event as one JSON line as it happens;
@@ -35,7 +36,7 @@ Commands:
                            attach included, contains TEXT.
 
 ch-remote's commands for what tsvmm lacks (snapshot, restore, resize,
-add-fs, add-pmem, add-vsock, add-device, remove-device, the migrations, ...)
+add-fs, add-pmem, add-device, remove-device, the migrations, ...)
 are refused by name with status 2.
 
 Options:

@@ -4,7 +4,7 @@
 // at once or later (asynchronous I/O), through those queues.
 import type { DescriptorChain } from './queue.js';
 
-export const VirtioDeviceId = { Net: 1, Block: 2, Console: 3, Rng: 4 } as const;
+export const VirtioDeviceId = { Net: 1, Block: 2, Console: 3, Rng: 4, Vsock: 19 } as const;
 
 /** A device's view of its live queues; it goes dead when the driver resets the device. */
 export interface DeviceQueues {

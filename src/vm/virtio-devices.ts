@@ -14,11 +14,12 @@ import type { VirtioDevice } from '../virtio/device.js';
 import { MMIO_SIZE } from '../virtio/mmio.js';
 import { VirtioNet } from '../virtio/net.js';
 import { VirtioRng } from '../virtio/rng.js';
+import { VirtioVsock } from '../virtio/vsock.js';
 import { parseMac } from '../virtio/net/address.js';
 import type { NetBackend } from '../virtio/net/backend.js';
 import { Tap } from '../virtio/net/tap.js';
 import { UdpTunnel } from '../virtio/net/udp-tunnel.js';
-import { MAX_VIRTIO_DEVICES, type DiskConfig, type NetConfig, type VmConfig } from '../config/schema.js';
+import { MAX_VIRTIO_DEVICES, type DiskConfig, type NetConfig, type VmConfig, type VsockConfig } from '../config/schema.js';
 
 export const VIRTIO_FIRST_GSI = 5;
 
@@ -66,13 +67,25 @@ async function openNet(net: NetConfig, index: number): Promise<VirtioNet> {
   return new VirtioNet(id, mac, backend, { queueSize: net.queue_size, mtu: net.mtu });
 }
 
+/** Listens on the vsock's UNIX socket; a path that exists is refused, as in Cloud Hypervisor. */
+async function openVsock(vsock: VsockConfig): Promise<VirtioVsock> {
+  try {
+    return await VirtioVsock.open(vsock.id ?? '_vsock0', vsock.cid, vsock.socket);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'something is there already (remove it first)' : (error as Error).message;
+    throw new ConfigError(`vsock.socket ${vsock.socket}: cannot listen: ${why}`, { code: 'ResourceBusy' });
+  }
+}
+
 /**
  * Opens and closes every device file, so a missing or locked one is reported
- * now. Network backends are opened at boot only: a TAP or a bound port is
- * not held by a VM that is merely created.
+ * now. Network backends and the vsock's socket are opened at boot only: a
+ * TAP, a bound port or a listening socket is not held by a VM that is merely
+ * created.
  */
 export async function checkVirtioDeviceFiles(config: VmConfig): Promise<void> {
-  const devices = await createVirtioDevices({ ...config, net: [] });
+  const devices = await createVirtioDevices({ ...config, net: [], vsock: undefined });
   await Promise.all(devices.map((device) => device.close()));
 }
 
@@ -98,6 +111,7 @@ export async function createVirtioDevices(config: VmConfig, console?: GuestConso
     (config.disks ?? []).forEach((disk, i) => devices.push(openDisk(disk, i)));
     for (const [i, net] of (config.net ?? []).entries()) devices.push(await openNet(net, i));
     devices.push(openRng(config.rng));
+    if (config.vsock) devices.push(await openVsock(config.vsock));
     if (console) devices.push(openConsole(console, config.console.id));
   } catch (error) {
     await Promise.all(devices.map((device) => device.close()));

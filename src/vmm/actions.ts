@@ -4,8 +4,8 @@
 // CLI all read this table; adding an endpoint is adding an entry.
 import type { TSchema } from '@sinclair/typebox';
 import { VmCountersSchema, VmInfoSchema, VmmPingResponseSchema } from '../api/schema.js';
-import type { DiskConfig, NetConfig, VmConfig } from '../config/schema.js';
-import { DiskConfigSchema, NetConfigSchema, VmConfigSchema } from '../config/schema.js';
+import type { DiskConfig, NetConfig, VmConfig, VsockConfig } from '../config/schema.js';
+import { DiskConfigSchema, NetConfigSchema, VmConfigSchema, VsockConfigSchema } from '../config/schema.js';
 import type { Vmm } from './vmm.js';
 
 export interface ActionSpec {
@@ -52,6 +52,10 @@ export const ACTIONS = define({
   'vm.add-net': {
     method: 'PUT', summary: 'Add a network device to a VM that is not running (hotplug is not supported yet)',
     request: NetConfigSchema, handler: (vmm, body) => vmm.addNet(body as NetConfig),
+  },
+  'vm.add-vsock': {
+    method: 'PUT', summary: 'Add the vsock device to a VM that is not running (one per VM; hotplug is not supported yet)',
+    request: VsockConfigSchema, handler: (vmm, body) => vmm.addVsock(body as VsockConfig),
   },
   'vm.info': {
     method: 'GET', summary: 'The VM configuration and state', response: VmInfoSchema,

@@ -4,7 +4,7 @@
 import type { VmCountersBody, VmInfoBody, VmmPingBody } from '../api/schema.js';
 import { withDeviceChoices } from '../config/devices.js';
 import { deviceIds, validateVmConfig } from '../config/rules.js';
-import { MAX_DEVICES_PER_KIND, type DiskConfig, type NetConfig, type VmConfig } from '../config/schema.js';
+import { MAX_DEVICES_PER_KIND, type DiskConfig, type NetConfig, type VmConfig, type VsockConfig } from '../config/schema.js';
 import { GuestConsole } from '../console/guest-console.js';
 import type { EmitEvent } from '../events/record.js';
 import { ConfigError, ConflictError, errorMessage, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
@@ -169,6 +169,12 @@ export class Vmm {
   /** Cold-adds a NIC to the config; the next boot has it. */
   async addNet(net: NetConfig): Promise<void> {
     await this.addDevice('network device', net.id, (config) => ({ ...config, net: [...(config.net ?? []), net] }));
+  }
+
+  /** Cold-adds the vsock device; a VM has one at most, as in Cloud Hypervisor. */
+  async addVsock(vsock: VsockConfig): Promise<void> {
+    if (this.requireConfig().vsock) throw new ConflictError('the VM has a vsock device already (one per VM)');
+    await this.addDevice('vsock device', vsock.id, (config) => ({ ...config, vsock }));
   }
 
   private async addDevice(what: string, id: string | undefined, add: (config: VmConfig) => VmConfig): Promise<void> {

@@ -221,6 +221,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/vm.add-vsock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Add the vsock device to a VM that is not running (one per VM; hotplug is not supported yet) */
+        put: operations["vm.add-vsock"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/vm.info": {
         parameters: {
             query?: never;
@@ -362,7 +379,7 @@ export interface components {
             devices?: unknown[];
             user_devices?: unknown[];
             vdpa?: unknown[];
-            vsock?: Record<string, never>;
+            vsock?: components["schemas"]["VsockConfig"];
             numa?: unknown[];
             rtc?: Record<string, never>;
             pci_segments?: unknown[];
@@ -601,6 +618,20 @@ export interface components {
             /** @default 0 */
             pci_segment?: number;
             pci_device_id?: number;
+        };
+        /** @description virtio-vsock, bridged to UNIX sockets (hybrid vsock) */
+        VsockConfig: {
+            /** @description The guest's context id (0-2 and 2^32-1 are reserved) */
+            cid: number;
+            /** @description UNIX socket tsvmm listens on for CONNECT <port>; guest connections to host port P go to <socket>_P */
+            socket: string;
+            /** @default false */
+            iommu?: boolean;
+            /** @default 0 */
+            pci_segment?: number;
+            pci_device_id?: number;
+            /** @description Unique among the devices; tsvmm fills in _disk<N>, _net<N> */
+            id?: string;
         };
         PlatformConfig: {
             /** @default 1 */
@@ -1476,6 +1507,82 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["NetConfig"];
+            };
+        };
+        responses: {
+            /** @description Success, no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a body that does not match the schema or asks for what tsvmm does not implement (the field is named), or a body on an action that takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown path, or no VM is created */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong method; the Allow header names the right one */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The VM state forbids this action, or a device id is already in use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal failure */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "vm.add-vsock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VsockConfig"];
             };
         };
         responses: {
