@@ -16,6 +16,7 @@ import { benchHostStartup, type Versus } from './start-up.js';
 import type { GuestVmm } from '../helpers/guest-vmm.js';
 import { ensureQemu } from '../helpers/qemu.js';
 import type { LatencySummary } from './stats.js';
+import { benchVsock } from './vsock.js';
 import {
   benchBlock, benchExits, benchImage, benchMemory, benchNet, benchSerial, benchStartup, benchTouch, NET_FRAMES, SERIAL_BYTES, type PerVmm,
 } from './test-guest.js';
@@ -65,13 +66,17 @@ function printTable(rows: Row[]): void {
  * Runs one benchmark, saying when it starts and how long it took: a line now
  * and then also tells the L1 harness that L1 is alive.
  */
-async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
+async function step<T>(name: string, run: () => Promise<T>): Promise<T | undefined> {
+  if (only !== undefined && !name.includes(only)) return undefined;
   const started = Date.now();
   process.stdout.write(`bench: ${name}...\n`);
   const result = await run();
   process.stdout.write(`bench: ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   return result;
 }
+
+/** `--only NAME`: only the steps whose name contains NAME (e.g. vsock, API, boot). */
+let only: string | undefined;
 
 /** Runs this same bench inside L1 and copies its JSON to `out`; false when L1 cannot be had. */
 async function benchInL1(hostWhy: string, out: string, skipBoot: boolean): Promise<boolean> {
@@ -81,7 +86,7 @@ async function benchInL1(hostWhy: string, out: string, skipBoot: boolean): Promi
     return false;
   }
   process.stderr.write(`bench: ${hostWhy}; running inside the L1 VM (nested KVM under QEMU TCG)\n`);
-  const run = await runInL1(`exec node dist/tests/bench/run.js --out "$TSVMM_L1_RESULTS/bench.json"${skipBoot ? ' --skip-boot' : ''}`, {
+  const run = await runInL1(`exec node dist/tests/bench/run.js --out "$TSVMM_L1_RESULTS/bench.json"${skipBoot ? ' --skip-boot' : ''}${only !== undefined ? ` --only '${only}'` : ''}`, {
     env: { ...process.env, TSVMM_TEST_HOST_KVM: '1' },
     onOutput: (chunk) => process.stdout.write(chunk),
   });
@@ -96,8 +101,11 @@ async function benchInL1(hostWhy: string, out: string, skipBoot: boolean): Promi
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { out: { type: 'string', default: 'bench-results.json' }, 'skip-boot': { type: 'boolean', default: false } },
+    options: {
+      out: { type: 'string', default: 'bench-results.json' }, 'skip-boot': { type: 'boolean', default: false }, only: { type: 'string' },
+    },
   });
+  only = values.only;
   const host = hostKvm('linux');
   const kvm = host.usable;
   if (!host.usable && process.env.TSVMM_IN_L1 !== '1' && await benchInL1(host.why, values.out, values['skip-boot'])) return;
@@ -116,6 +124,7 @@ async function main(): Promise<void> {
   const api = await step('API', () => benchTsvmmApi());
   const qmp = await step('QMP', () => benchQmp());
   const dbus = await step('D-Bus API', () => benchDbusApi());
+  const vsock = kvm ? await step('vsock', () => benchVsock()) : undefined;
   // One boot at a time: guest kernel code is CPU-bound here, and two at once would slow both.
   const runBoots = !values['skip-boot'] && kvm;
   const tsvmmPvh = runBoots ? await step('kit Linux boot, tsvmm, vmlinux', () => bootTsvmm('vmlinux')) : undefined;
@@ -142,11 +151,13 @@ async function main(): Promise<void> {
     { benchmark: '`tsvmm --version`, CPU time (ms)', tsvmm: versus(hostStartup?.version_cpu_ms, 'node -e 0'), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: '`tsvmm --version`, peak RSS (MiB)', tsvmm: versus(hostStartup?.version_rss_mib, 'node -e 0'), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'exec to API socket accepting (ms)', tsvmm: versus(hostStartup?.api_socket_ms, 'bare node:http'), qemu: 'n/a', ratio: 'n/a' },
-    { benchmark: `vmm.ping latency p50 / p99 (µs), ${SEQUENTIAL / 1000}k sequential, keep-alive`, tsvmm: latency(api.ping), qemu: 'n/a', ratio: 'n/a' },
-    { benchmark: 'vm.info vs QMP query-status p50 / p99 (µs)', tsvmm: latency(api.info), qemu: latency(qmp), ratio: ratio(api.info?.p50_us, qmp?.p50_us) },
-    { benchmark: `VmmPing over D-Bus p50 / p99 (µs; REST ${latency(api.ping)})`, tsvmm: latency(dbus?.ping), qemu: 'n/a', ratio: 'n/a' },
-    { benchmark: `VmInfo over D-Bus p50 / p99 (µs; REST ${latency(api.info)})`, tsvmm: latency(dbus?.info), qemu: 'n/a', ratio: 'n/a' },
-    { benchmark: 'vmm.ping throughput, 16 connections (req/s)', tsvmm: String(api.throughput_rps), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: `vmm.ping latency p50 / p99 (µs), ${SEQUENTIAL / 1000}k sequential, keep-alive`, tsvmm: latency(api?.ping), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: 'vm.info vs QMP query-status p50 / p99 (µs)', tsvmm: latency(api?.info), qemu: latency(qmp), ratio: ratio(api?.info?.p50_us, qmp?.p50_us) },
+    { benchmark: `VmmPing over D-Bus p50 / p99 (µs; REST ${latency(api?.ping)})`, tsvmm: latency(dbus?.ping), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: `VmInfo over D-Bus p50 / p99 (µs; REST ${latency(api?.info)})`, tsvmm: latency(dbus?.info), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: 'vmm.ping throughput, 16 connections (req/s)', tsvmm: value(api?.throughput_rps), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: `vsock connect, CONNECT and OK, p50 / p99 (µs; plain UNIX socket ${latency(vsock?.unix_socket.connect)})`, tsvmm: latency(vsock?.tsvmm.connect), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: `vsock echo through the guest, one connection (MiB/s; plain UNIX socket ${value(vsock?.unix_socket.echo_mib_s)})`, tsvmm: value(vsock?.tsvmm.echo_mib_s), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'kit Linux, vmlinux (PVH): s to marker / to exit', tsvmm: boot(tsvmmPvh), qemu: boot(qemuPvh), ratio: ratio(tsvmmPvh?.marker_ms, qemuPvh?.marker_ms) },
     { benchmark: 'kit Linux, bzImage: s to marker / to exit', tsvmm: boot(tsvmmBzImage), qemu: 'n/a', ratio: 'n/a' },
   ];
@@ -159,6 +170,7 @@ async function main(): Promise<void> {
     test_guest: { exits, startup, memory, touch, block, net, serial },
     start_up_without_vm: hostStartup,
     api: { ...api, qmp_query_status: qmp, dbus },
+    vsock,
     boot: { tsvmm_vmlinux: tsvmmPvh, tsvmm_bzimage: tsvmmBzImage, qemu_microvm_vmlinux: qemuPvh },
   };
   writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { buildDistroImage, DISTRO_DIR_ENV, distroTestWanted } from '../../guest/distro.js';
 import { buildGuestKit } from '../../guest/kit.js';
 import { buildTestGuest } from '../../guest/test-guest.js';
+import { buildVsockTool } from '../../guest/vsock-tool.js';
 import { buildL1Image, type L1Image } from './image.js';
 
 export interface L1Options {
@@ -132,6 +133,7 @@ export function prepareL1(): string | null {
   }
   buildGuestKit();
   buildTestGuest();
+  buildVsockTool();
   if (distroTestWanted()) process.env[DISTRO_DIR_ENV] = dirname(buildDistroImage().rootfs);
   return null;
 }

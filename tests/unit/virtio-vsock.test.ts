@@ -14,7 +14,7 @@ import {
   decodeHeader, encodeHeader, HEADER_SIZE, HOST_CID, MAX_PAYLOAD, Op, refuseGuestHeader, ShutdownFlag, TYPE_STREAM, type PacketHeader,
 } from '../../src/virtio/vsock/packet.js';
 import { parseConnectCommand } from '../../src/virtio/vsock/unix-socket.js';
-import { RX_QUEUE, TX_QUEUE, VirtioVsock } from '../../src/virtio/vsock.js';
+import { EVENT_QUEUE, RX_QUEUE, TX_QUEUE, VirtioVsock } from '../../src/virtio/vsock.js';
 import { chain, FakeQueues } from '../helpers/virtio.js';
 import { checkProperty } from '../helpers/property.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -115,11 +115,11 @@ function connectHost(path: string): Promise<Socket> {
   });
 }
 
-function collect(socket: Socket): { text: () => string; bytes: () => Buffer; ended: Promise<void> } {
+function collect(socket: Socket): { socket: Socket; text: () => string; bytes: () => Buffer; ended: Promise<void> } {
   const chunks: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()).once('close', () => resolve()));
-  return { text: () => Buffer.concat(chunks).toString(), bytes: () => Buffer.concat(chunks), ended };
+  return { socket, text: () => Buffer.concat(chunks).toString(), bytes: () => Buffer.concat(chunks), ended };
 }
 
 t.test('host to guest: CONNECT, REQUEST, RESPONSE, OK <port>, data both ways, guest close gets an RST', async (t) => {
@@ -177,19 +177,26 @@ async function hostListener(path: string): Promise<{ server: Server; accepted: P
   return { server, accepted };
 }
 
-t.test('guest to host: REQUEST to port P reaches PATH_P; RESPONSE; data both ways; host end is a SHUTDOWN', async (t) => {
-  const g = await device(t);
+type Guest = Awaited<ReturnType<typeof device>>;
+
+/** The guest (port 7777) connects to the host program on PATH_1234; resolves with that program's socket once RESPONSE came. */
+async function guestConnection(t: Test, g: Guest, bufAlloc = BUF_ALLOC, rxBuffers = 8): Promise<Socket> {
   const { server, accepted } = await hostListener(`${g.socketPath}_1234`);
   t.teardown(() => server.close());
-  g.offerRx();
-  g.send({ op: Op.Request, srcPort: 7777, dstPort: 1234 });
+  g.offerRx(rxBuffers, 4096);
+  g.send({ op: Op.Request, srcPort: 7777, dstPort: 1234, bufAlloc });
   const peer = await accepted;
-  const fromGuest = collect(peer);
   await waitUntil(() => g.received().some((p) => p.header.op === Op.Response), 'the RESPONSE', 5000);
+  return peer;
+}
+
+t.test('guest to host: REQUEST to port P reaches PATH_P; RESPONSE; data both ways; host end is a SHUTDOWN', async (t) => {
+  const g = await device(t);
+  const fromGuest = collect(await guestConnection(t, g));
   t.match(g.received()[0]?.header, { op: Op.Response, srcPort: 1234, dstPort: 7777, dstCid: GUEST_CID });
   g.send({ op: Op.Rw, srcPort: 7777, dstPort: 1234 }, Buffer.from('ping'));
   await waitUntil(() => fromGuest.text() === 'ping', 'guest data at the host program', 5000);
-  peer.end('pong');
+  fromGuest.socket.end('pong');
   await waitUntil(() => g.received().some((p) => p.header.op === Op.Shutdown), 'SHUTDOWN after the data', 5000);
   const packets = g.received();
   t.equal(Buffer.from(packets.find((p) => p.header.op === Op.Rw)?.payload ?? []).toString(), 'pong');
@@ -207,13 +214,8 @@ t.test('guest to host: nobody listens on PATH_P, so the REQUEST gets an RST', as
 
 t.test('credit: the host never sends past the guest\'s buf_alloc, and stops reading the host socket', async (t) => {
   const g = await device(t);
-  const { server, accepted } = await hostListener(`${g.socketPath}_1234`);
-  t.teardown(() => server.close());
-  g.offerRx(64, 4096);
   const GUEST_BUFFER = 10_000; // not a multiple of the rx buffers: the last packet is cut by credit
-  g.send({ op: Op.Request, srcPort: 7777, dstPort: 1234, bufAlloc: GUEST_BUFFER });
-  const peer = await accepted;
-  await waitUntil(() => g.received().some((p) => p.header.op === Op.Response), 'the RESPONSE', 5000);
+  const peer = await guestConnection(t, g, GUEST_BUFFER, 64);
   // The host program writes far more than the guest will take.
   let written = 0;
   const chunk = Buffer.alloc(64 * 1024, 7);
@@ -230,13 +232,7 @@ t.test('credit: the host never sends past the guest\'s buf_alloc, and stops read
 
 t.test('credit: a guest that sends past tsvmm\'s buf_alloc is reset', async (t) => {
   const g = await device(t);
-  const { server, accepted } = await hostListener(`${g.socketPath}_1234`);
-  t.teardown(() => server.close());
-  g.offerRx();
-  g.send({ op: Op.Request, srcPort: 7777, dstPort: 1234 });
-  const peer = await accepted;
-  peer.pause(); // the host program reads nothing, so nothing is consumed
-  await waitUntil(() => g.received().some((p) => p.header.op === Op.Response), 'the RESPONSE', 5000);
+  (await guestConnection(t, g)).pause(); // the host program reads nothing, so nothing is consumed
   const payload = new Uint8Array(MAX_PAYLOAD);
   for (let sent = 0; sent <= BUF_ALLOC; sent += payload.length) g.send({ op: Op.Rw, srcPort: 7777, dstPort: 1234 }, payload);
   await waitUntil(() => g.received().some((p) => p.header.op === Op.Rst), 'the RST', 5000);
@@ -274,4 +270,17 @@ t.test('hostile packet sequences: never a throw, credit always kept, bounded sta
       && g.received().every((r) => r.header.len <= 2048 && r.header.srcCid === HOST_CID);
   });
   t.equal(g.queues.failure, undefined, 'the device never failed its queues');
+});
+
+t.test('transport reset (after a restore): every connection dropped, the event written to the event queue', async (t) => {
+  const g = await device(t);
+  const peer = await guestConnection(t, g);
+  const closed = new Promise((resolve) => peer.once('close', resolve));
+  const event = chain([], [new Uint8Array(4).fill(0xff)], 900);
+  g.queues.offer(EVENT_QUEUE, event);
+  g.vsock.transportReset();
+  t.same(g.queues.completions.at(-1), { queue: EVENT_QUEUE, head: 900, written: 4 });
+  t.same([...(event.writable[0] as Uint8Array)], [0, 0, 0, 0], 'VIRTIO_VSOCK_EVENT_TRANSPORT_RESET');
+  t.equal(g.vsock.counters().connections_active, 0);
+  await closed;
 });
