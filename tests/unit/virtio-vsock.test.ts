@@ -230,6 +230,18 @@ t.test('credit: the host never sends past the guest\'s buf_alloc, and stops read
   await waitUntil(() => delivered() === 2 * GUEST_BUFFER, 'the next credit\'s worth', 5000);
 });
 
+t.test('credit: a guest that spent its credit learns of the space the host program freed, unasked', async (t) => {
+  const g = await device(t);
+  const fromGuest = collect(await guestConnection(t, g));
+  const payload = new Uint8Array(4096);
+  for (let sent = 0; sent < BUF_ALLOC; sent += payload.length) g.send({ op: Op.Rw, srcPort: 7777, dstPort: 1234 }, payload);
+  await waitUntil(() => fromGuest.bytes().length === BUF_ALLOC, 'everything at the host program', 5000);
+  // Linux waits for space without asking: what it last heard must leave it at least half the buffer.
+  const lastFwdCnt = (): number => g.received().at(-1)?.header.fwdCnt ?? 0;
+  await waitUntil(() => lastFwdCnt() >= BUF_ALLOC / 2, 'a credit update with half the buffer free', 5000);
+  t.equal(g.received().at(-1)?.header.op, Op.CreditUpdate);
+});
+
 t.test('credit: a guest that sends past tsvmm\'s buf_alloc is reset', async (t) => {
   const g = await device(t);
   (await guestConnection(t, g)).pause(); // the host program reads nothing, so nothing is consumed

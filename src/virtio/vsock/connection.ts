@@ -66,8 +66,6 @@ export class VsockConnection {
   private lastFwdCntSent = 0;
   private guestSendDone = false;
   private guestReceiveDone = false;
-  /** Whether the guest may have stopped sending; then tsvmm reports credit as soon as it frees some. */
-  private guestWaitingForCredit = false;
   private stream: HostStream | undefined;
   readonly bytes = { toGuest: 0, toHost: 0 };
 
@@ -176,18 +174,23 @@ export class VsockConnection {
     }
     this.received = u32(this.received + payload.length);
     this.bytes.toHost += payload.length;
-    if (BUF_ALLOC - u32(this.received - this.lastFwdCntSent) < BUF_ALLOC / 2) this.guestWaitingForCredit = true;
     const copy = payload.slice();
     this.stream?.write(copy, () => this.consumed(copy.length));
     return undefined;
   }
 
+  /**
+   * The host took `length` bytes. Linux sends no CREDIT_REQUEST when its
+   * credit runs out, it waits: so once the guest's view of the free space
+   * (from the fwd_cnt it last saw) is under half, it is told the new one,
+   * in steps of a quarter of the buffer, and whenever everything is consumed.
+   */
   private consumed(length: number): void {
     this.fwdCnt = u32(this.fwdCnt + length);
-    if (this.guestWaitingForCredit && this.state === 'established') {
-      this.guestWaitingForCredit = false;
-      this.due(Op.CreditUpdate);
-    }
+    const guestSeesFree = BUF_ALLOC - u32(this.received - this.lastFwdCntSent);
+    const unreported = u32(this.fwdCnt - this.lastFwdCntSent);
+    const worthTelling = unreported >= BUF_ALLOC / 4 || this.fwdCnt === this.received;
+    if (this.state === 'established' && guestSeesFree < BUF_ALLOC / 2 && worthTelling) this.due(Op.CreditUpdate);
   }
 
   private guestShutdown(flags: number): void {
