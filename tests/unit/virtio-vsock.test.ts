@@ -228,6 +228,9 @@ t.test('credit: the host never sends past the guest\'s buf_alloc, and stops read
   // The guest reads it all and says so: more flows.
   g.send({ op: Op.CreditUpdate, srcPort: 7777, dstPort: 1234, bufAlloc: GUEST_BUFFER, fwdCnt: GUEST_BUFFER });
   await waitUntil(() => delivered() === 2 * GUEST_BUFFER, 'the next credit\'s worth', 5000);
+  // Linux also reports what it consumed on its data packets: that credit counts as much.
+  g.send({ op: Op.Rw, srcPort: 7777, dstPort: 1234, bufAlloc: GUEST_BUFFER, fwdCnt: 2 * GUEST_BUFFER }, Buffer.from('x'));
+  await waitUntil(() => delivered() === 3 * GUEST_BUFFER, 'the credit a data packet carried', 5000);
 });
 
 t.test('credit: a guest that spent its credit learns of the space the host program freed, unasked', async (t) => {

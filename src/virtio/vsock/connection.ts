@@ -135,28 +135,33 @@ export class VsockConnection {
     // Packets the guest sent before it saw tsvmm's RST are not its fault.
     if (this.state === 'closed') return undefined;
     this.notePeerCredit(header);
+    const broken = this.apply(header, payload);
+    // Any packet may carry new credit (Linux's data packets do), which lets waiting host bytes go.
+    if (!broken && this.hasPending()) this.onPending(this);
+    return broken;
+  }
+
+  private apply(header: PacketHeader, payload: Uint8Array): string | undefined {
     switch (header.op) {
       case Op.Response:
         if (this.state !== 'requesting') return `RESPONSE on a connection that is ${this.state}`;
         this.state = 'established';
         this.stream?.accepted(this.localPort);
         this.stream?.resumeRead();
-        break;
+        return undefined;
       case Op.Rw:
         return this.guestData(payload);
       case Op.CreditRequest:
         if (this.state === 'established') this.due(Op.CreditUpdate);
-        break;
+        return undefined;
       case Op.Shutdown:
         this.guestShutdown(header.flags);
-        break;
+        return undefined;
       case Op.CreditUpdate:
-        break;
+        return undefined;
       default:
         return `operation ${header.op} on an open connection`;
     }
-    if (this.toGuestBytes > 0) this.onPending(this);
-    return undefined;
   }
 
   /** Every guest packet carries its buffer size and consumed count. */
