@@ -5,13 +5,13 @@
 // transport-reset event after a restore). Connections and their flow
 // control are in vsock/connection.ts; this file routes packets between the
 // queues and the connections, and bounds what a guest can make it hold.
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 import { after, gather, scatter } from './buffers.js';
 import { QueueError, type DescriptorChain } from './queue.js';
 import { connectionKey, resetFor, VsockConnection } from './vsock/connection.js';
 import { decodeHeader, encodeHeader, HEADER_SIZE, Op, refuseGuestHeader, type PacketHeader } from './vsock/packet.js';
-import { connectToHost, listenForHost, socketStream, type HostConnectRequest } from './vsock/unix-socket.js';
+import { connectToHost, listenForHost, socketStream, type HostConnectRequest, type HostListener } from './vsock/unix-socket.js';
 import { RateLimitedLog } from '../util/rate-limit.js';
 
 export const RX_QUEUE = 0;
@@ -44,7 +44,7 @@ export class VirtioVsock implements VirtioDevice {
     tx_bytes: 0, rx_bytes: 0, packets_dropped: 0, protocol_errors: 0,
   };
 
-  private constructor(readonly id: string, cid: number, private readonly socketPath: string, private readonly server: Server) {
+  private constructor(readonly id: string, cid: number, private readonly socketPath: string, private readonly listener: HostListener) {
     this.guestCid = BigInt(cid);
     new DataView(this.config.buffer).setBigUint64(0, this.guestCid, true);
   }
@@ -52,8 +52,8 @@ export class VirtioVsock implements VirtioDevice {
   /** Listens on `socketPath` for host programs; a path in use is an error, as in Cloud Hypervisor. */
   static async open(id: string, cid: number, socketPath: string): Promise<VirtioVsock> {
     let device: VirtioVsock | undefined;
-    const server = await listenForHost(socketPath, (request) => device?.hostConnect(request));
-    device = new VirtioVsock(id, cid, socketPath, server);
+    const listener = await listenForHost(socketPath, (request) => device?.hostConnect(request));
+    device = new VirtioVsock(id, cid, socketPath, listener);
     return device;
   }
 
@@ -271,6 +271,6 @@ export class VirtioVsock implements VirtioDevice {
 
   async close(): Promise<void> {
     this.reset();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.listener.close();
   }
 }

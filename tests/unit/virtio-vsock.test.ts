@@ -87,7 +87,7 @@ async function device(t: Test) {
   const guest = {
     vsock, queues, socketPath,
     /** The guest's driver sends one packet. */
-    send(fields: Partial<PacketHeader>, payload = new Uint8Array(0)): void {
+    send(fields: Partial<PacketHeader>, payload: Uint8Array<ArrayBufferLike> = new Uint8Array(0)): void {
       queues.offer(TX_QUEUE, chain([encodeHeader(header({ len: payload.length, ...fields })), payload], [], head++));
       vsock.notify(TX_QUEUE);
     },
@@ -157,6 +157,22 @@ t.test('host to guest: a guest that resets the REQUEST (nothing listens) closes 
   await fromGuest.ended;
   t.equal(fromGuest.text(), '', 'no OK line');
   t.match(g.vsock.counters(), { resets_received: 1, connections_active: 0 });
+});
+
+t.test('closing the device closes host programs that never sent CONNECT or still hold a connection', async (t) => {
+  const g = await device(t);
+  g.offerRx();
+  const silent = collect(await connectHost(g.socketPath));
+  const connected = await connectHost(g.socketPath);
+  const held = collect(connected);
+  connected.write('CONNECT 52\n');
+  await waitUntil(() => g.received().length >= 1, 'the REQUEST', 5000);
+  const request = g.received()[0]?.header as PacketHeader;
+  g.send({ op: Op.Response, srcPort: 52, dstPort: request.srcPort });
+  await waitUntil(() => held.text().startsWith('OK '), 'OK', 5000);
+  await g.vsock.close();
+  await Promise.all([silent.ended, held.ended]);
+  t.pass('close() returned and both host sockets were closed');
 });
 
 t.test('a bad CONNECT line closes the host socket without a word to the guest', async (t) => {
@@ -298,4 +314,90 @@ t.test('transport reset (after a restore): every connection dropped, the event w
   t.same([...(event.writable[0] as Uint8Array)], [0, 0, 0, 0], 'VIRTIO_VSOCK_EVENT_TRANSPORT_RESET');
   t.equal(g.vsock.counters().connections_active, 0);
   await closed;
+});
+
+/**
+ * A guest driver that keeps credit the way Linux's virtio transport does: a
+ * 256 KiB receive buffer per connection, fwd_cnt on every packet it sends,
+ * a CREDIT_UPDATE only when its free space falls under 64 KiB, and no
+ * CREDIT_REQUEST when its own credit runs out (it waits). Its application
+ * echoes every byte back as soon as the host's credit allows.
+ */
+class LinuxLikeEchoGuest {
+  private static readonly BUFFER = 256 * 1024;
+  private seen = 0;
+  private readonly pending: Uint8Array<ArrayBufferLike>[] = [];
+  private pendingBytes = 0;
+  private consumed = 0;
+  private lastFwdSent = 0;
+  private hostBufAlloc = 0;
+  private hostFwdCnt = 0;
+  private sentToHost = 0;
+  private hostPort = 0;
+
+  constructor(private readonly g: Guest, private readonly port: number) {}
+
+  /** Handles what the device wrote since the last call, then refills the rx queue. */
+  step(): void {
+    const packets = this.g.received();
+    for (const { header, payload } of packets.slice(this.seen)) this.handle(header, payload);
+    this.seen = packets.length;
+    this.echo();
+    this.g.offerRx(Math.max(0, 16 - (this.g.queues.offered[RX_QUEUE]?.length ?? 0)), 4096);
+  }
+
+  private handle(header: PacketHeader, payload: Uint8Array): void {
+    this.hostBufAlloc = header.bufAlloc;
+    this.hostFwdCnt = header.fwdCnt;
+    if (header.op === Op.Request && header.dstPort === this.port) {
+      this.hostPort = header.srcPort;
+      this.send(Op.Response);
+    } else if (header.op === Op.Rw) {
+      this.pending.push(payload);
+      this.pendingBytes += payload.length;
+    } else if (header.op === Op.CreditRequest) {
+      this.send(Op.CreditUpdate);
+    }
+  }
+
+  /** The application reads what arrived and writes it back, as far as the host's credit goes. */
+  private echo(): void {
+    for (;;) {
+      const credit = this.hostBufAlloc - (this.sentToHost - this.hostFwdCnt);
+      const chunk = this.pending[0];
+      if (!chunk || credit <= 0) break;
+      const take = Math.min(chunk.length, credit, 4096);
+      this.sentToHost += take;
+      this.consumed += take;
+      this.send(Op.Rw, chunk.subarray(0, take));
+      if (take === chunk.length) this.pending.shift();
+      else this.pending[0] = chunk.subarray(take);
+      this.pendingBytes -= take;
+    }
+    // Linux's rule: an update once what it consumed without saying so leaves the peer under 64 KiB.
+    if (LinuxLikeEchoGuest.BUFFER - (this.consumed - this.lastFwdSent) < 64 * 1024) this.send(Op.CreditUpdate);
+  }
+
+  private send(op: number, payload: Uint8Array<ArrayBufferLike> = new Uint8Array(0)): void {
+    this.lastFwdSent = this.consumed;
+    this.g.send({ op, srcPort: this.port, dstPort: this.hostPort, bufAlloc: LinuxLikeEchoGuest.BUFFER, fwdCnt: this.consumed }, payload);
+  }
+}
+
+t.test('a host program echoes 4 MiB through a guest that keeps credit as Linux does: no stall, every byte back', async (t) => {
+  const g = await device(t);
+  const guest = new LinuxLikeEchoGuest(g, 5000);
+  const stepper = setInterval(() => guest.step(), 1);
+  t.teardown(() => clearInterval(stepper));
+  g.offerRx(16, 4096);
+  const host = await connectHost(g.socketPath);
+  const back = collect(host);
+  host.write('CONNECT 5000\n');
+  await waitUntil(() => back.text().startsWith('OK '), 'OK', 5000);
+  const payload = Buffer.from(Array.from({ length: 4 * 2 ** 20 }, (_, i) => (i * 7 + (i >> 12)) & 0xff));
+  host.write(payload);
+  const expected = back.bytes().length + payload.length;
+  await waitUntil(() => back.bytes().length >= expected, `the echo (${back.bytes().length} of ${expected} bytes)`, 20_000);
+  t.ok(back.bytes().subarray(back.bytes().length - payload.length).equals(payload), 'every byte came back in order');
+  t.equal(g.vsock.counters().protocol_errors, 0);
 });

@@ -4,7 +4,7 @@
 // reads "OK <host port>\n" once the guest accepted. A guest connection to the
 // host (CID 2) on port P goes to the UNIX socket "PATH_P", where a host
 // program listens.
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import type { HostStream } from './connection.js';
 
 /** Longer than any "CONNECT <u32>\n" with some blanks; a line past this is refused. */
@@ -35,9 +35,19 @@ export interface HostConnectRequest {
   rest: Uint8Array;
 }
 
+export interface HostListener {
+  /** Stops listening (the socket file goes) and closes every connection it accepted. */
+  close(): Promise<void>;
+}
+
 /** Listens on `path` (refused when something is there already, as in Cloud Hypervisor) and reads each client's CONNECT. */
-export async function listenForHost(path: string, onRequest: (request: HostConnectRequest) => void): Promise<Server> {
-  const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => readCommand(socket, onRequest));
+export async function listenForHost(path: string, onRequest: (request: HostConnectRequest) => void): Promise<HostListener> {
+  const accepted = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => {
+    accepted.add(socket);
+    socket.once('close', () => accepted.delete(socket));
+    readCommand(socket, onRequest);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
@@ -45,7 +55,13 @@ export async function listenForHost(path: string, onRequest: (request: HostConne
       resolve();
     });
   });
-  return server;
+  // server.close() alone would wait for every client, and a client may never leave.
+  return {
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of accepted) socket.destroy();
+    }),
+  };
 }
 
 function readCommand(socket: Socket, onRequest: (request: HostConnectRequest) => void): void {
