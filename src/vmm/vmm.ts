@@ -173,7 +173,7 @@ export class Vmm {
 
   /** Cold-adds the vsock device; a VM has one at most, as in Cloud Hypervisor. */
   async addVsock(vsock: VsockConfig): Promise<void> {
-    if (this.requireConfig().vsock) throw new ConflictError('the VM has a vsock device already (one per VM)');
+    if (this.requireConfig().vsock) throw new ConfigError('the VM has a vsock device already (one per VM)', { code: 'DeviceLimit' });
     await this.addDevice('vsock device', vsock.id, (config) => ({ ...config, vsock }));
   }
 

@@ -48,7 +48,7 @@ t.test('bad requests get their status and a JSON error, and the VMM keeps servin
     ['PUT', 'vm.create', { payload: { kernel: haltKernel }, serial: { mode: 'File', file: fifo } }, 400, 'HostFileRejected', /serial file .*fifo/],
     ['PUT', 'vm.create', { payload: { kernel: haltKernel }, disks: [{ path: '/dev/zero' }] }, 400, 'HostFileRejected', /disk \/dev\/zero is a character device/],
     ['PUT', 'vm.create', { payload: { kernel: haltKernel }, disks: Array.from({ length: 10 }, () => ({ path: haltKernel, readonly: true })),
-      net: Array.from({ length: 8 }, () => ({ remote: '127.0.0.1:9' })) }, 400, 'DeviceLimit', /20 virtio devices \(disks, NICs, the rng, the console\) are more than the 18/],
+      net: Array.from({ length: 8 }, () => ({ remote: '127.0.0.1:9' })) }, 400, 'DeviceLimit', /20 virtio devices \(disks, NICs, the rng, the vsock, the console\) are more than the 18/],
     ['PUT', 'vm.boot', '{}', 400, 'InvalidBody', /vm.boot takes no request body/],
     ['POST', 'vm.boot', undefined, 405, 'MethodNotAllowed', /takes PUT, not POST/],
     ['GET', 'vm.create', undefined, 405, 'MethodNotAllowed', /takes PUT, not GET/],
@@ -220,6 +220,28 @@ t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once
     _rng0: { read_bytes: 0, queue_failures: 0, rings_refused: 0 },
   });
   expectError(t, await vmm.call('PUT', 'vm.add-net', { remote: '127.0.0.1:9' }), 501, 'NotSupported', 'while running');
+});
+
+t.test('vm.add-vsock: one per VM; its socket is there while the VM runs, refused when taken, gone after shutdown', async (t) => {
+  if (skipWithoutKvm(t, import.meta.url)) return;
+  const vmm = await ApiVmm.start();
+  t.teardown(() => vmm.stop());
+  const socket = join(dir, 'vsock.sock');
+  expectOk(t, await vmm.call('PUT', 'vm.create', haltConfig), 204, 'create');
+  expectError(t, await vmm.call('PUT', 'vm.add-vsock', { cid: 2, socket }), 400, 'InvalidBody', 'a reserved CID');
+  expectError(t, await vmm.call('PUT', 'vm.add-vsock', { cid: 3 }), 400, 'InvalidBody', 'no socket');
+  expectOk(t, await vmm.call('PUT', 'vm.add-vsock', { cid: 3, socket }), 204, 'add-vsock');
+  expectError(t, await vmm.call('PUT', 'vm.add-vsock', { cid: 4, socket: `${socket}2` }), 400, 'DeviceLimit', 'a second vsock');
+  t.match((await vmm.call('GET', 'vm.info')).body, { config: { vsock: { cid: 3, socket, id: '_vsock0' } } }, 'vm.info names it _vsock0');
+  t.notOk(existsSync(socket), 'no socket before boot');
+  expectOk(t, await vmm.call('PUT', 'vm.boot'), 204, 'boot');
+  t.ok(existsSync(socket), 'listening while the VM runs');
+  t.match((await vmm.call('GET', 'vm.counters')).body, { _vsock0: { connections_opened: 0, connections_active: 0, protocol_errors: 0 } });
+  expectOk(t, await vmm.call('PUT', 'vm.shutdown'), 204, 'shutdown');
+  t.notOk(existsSync(socket), 'removed when the VM stops');
+  writeFileSync(socket, '');
+  const taken = await vmm.call('PUT', 'vm.boot');
+  t.match(taken.body, { message: /vsock\.socket .*something is there already/ }, 'a path in use is refused at boot, by name');
 });
 
 t.test('requests pipelined on one connection are answered in order', async (t) => {
