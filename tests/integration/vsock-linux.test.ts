@@ -8,7 +8,7 @@
 // - a guest that accepts and never reads: the host program is held back and
 //   tsvmm passes on no more than the guest's buffer;
 // - CONNECT to a port nobody listens on: the socket closes without "OK".
-// In L1 (guest code under nested emulation) each connection moves 256 KiB
+// In L1 (guest code under nested emulation) each connection moves 4 MiB
 // instead of 16 MiB.
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
@@ -26,7 +26,7 @@ import { TIME_SCALE, waitUntil } from '../helpers/wait.js';
 import { readFileSync } from 'node:fs';
 
 const CONNS = 64;
-const BYTES = TIME_SCALE > 1 ? 256 * 1024 : 16 * 2 ** 20;
+const BYTES = TIME_SCALE > 1 ? 4 * 2 ** 20 : 16 * 2 ** 20;
 const GUEST_ECHO = 5000;
 const GUEST_HOLD = 5001;
 const HOST_ECHO = 6000;
@@ -46,6 +46,8 @@ function hostConnect(path: string, port: number): Promise<{ socket: Socket; repl
       resolve({ socket, reply: line.slice(0, end + 1) });
     };
     socket.on('data', onData);
+    // Half-open: tsvmm's end of stream is 'end' here, not 'close'.
+    socket.once('end', () => resolve({ socket, reply: line }));
     socket.once('close', () => resolve({ socket, reply: line }));
     socket.once('error', reject);
   });
