@@ -141,15 +141,14 @@ export class VirtioVsock implements VirtioDevice {
     }
     const connection = this.track(new VsockConnection(this.guestCid, header.dstPort, header.srcPort, 'guest', (c) => this.due(c)));
     connection.notePeerCredit(header);
+    // The guest may reset the connection (or the device) while the host socket is being connected.
+    const stillWanted = (): boolean => this.connections.get(connection.key) === connection;
     connectToHost(this.socketPath, header.dstPort).then((socket) => {
-      if (this.connections.get(connection.key) !== connection) {
-        socket.destroy();
-        return;
-      }
-      this.attach(connection, socket);
+      if (stillWanted()) this.attach(connection, socket);
+      else socket.destroy();
     }, () => {
       this.stats.connections_refused++;
-      connection.reset();
+      if (stillWanted()) connection.reset();
     });
   }
 

@@ -147,7 +147,7 @@ export class VsockConnection {
         if (this.state !== 'requesting') return `RESPONSE on a connection that is ${this.state}`;
         this.state = 'established';
         this.stream?.accepted(this.localPort);
-        this.stream?.resumeRead();
+        if (!this.readPaused) this.stream?.resumeRead();
         return undefined;
       case Op.Rw:
         return this.guestData(payload);
