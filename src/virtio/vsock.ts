@@ -25,6 +25,17 @@ const MAX_STRAY_RESETS = 256;
 /** Host-initiated connections get ports from 2^30 up, as in Cloud Hypervisor and Firecracker. */
 const LOCAL_PORT_BASE = 1 << 30;
 const EVENT_TRANSPORT_RESET = 0;
+/**
+ * How long a host program's CONNECT waits for the guest's answer before it is
+ * refused. Cloud Hypervisor waits 2 s; tsvmm waits longer, for guests slowed
+ * by emulation or load, but not forever: a guest whose driver stopped must
+ * not hold host programs.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+export interface VsockOptions {
+  requestTimeoutMs?: number;
+}
 
 export class VirtioVsock implements VirtioDevice {
   readonly deviceId = VirtioDeviceId.Vsock;
@@ -44,16 +55,19 @@ export class VirtioVsock implements VirtioDevice {
     tx_bytes: 0, rx_bytes: 0, packets_dropped: 0, protocol_errors: 0,
   };
 
-  private constructor(readonly id: string, cid: number, private readonly socketPath: string, private readonly listener: HostListener) {
+  private constructor(
+    readonly id: string, cid: number, private readonly socketPath: string, private readonly listener: HostListener,
+    private readonly requestTimeoutMs: number,
+  ) {
     this.guestCid = BigInt(cid);
     new DataView(this.config.buffer).setBigUint64(0, this.guestCid, true);
   }
 
   /** Listens on `socketPath` for host programs; a path in use is an error, as in Cloud Hypervisor. */
-  static async open(id: string, cid: number, socketPath: string): Promise<VirtioVsock> {
+  static async open(id: string, cid: number, socketPath: string, options: VsockOptions = {}): Promise<VirtioVsock> {
     let device: VirtioVsock | undefined;
     const listener = await listenForHost(socketPath, (request) => device?.hostConnect(request));
-    device = new VirtioVsock(id, cid, socketPath, listener);
+    device = new VirtioVsock(id, cid, socketPath, listener, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
     return device;
   }
 
@@ -162,6 +176,11 @@ export class VirtioVsock implements VirtioDevice {
     const connection = this.track(new VsockConnection(this.guestCid, this.allocateLocalPort(port), port, 'host', (c) => this.due(c)));
     this.attach(connection, socket, rest);
     this.due(connection);
+    setTimeout(() => {
+      if (this.connections.get(connection.key) !== connection || connection.state !== 'requesting') return;
+      this.stats.connections_refused++;
+      connection.reset();
+    }, this.requestTimeoutMs).unref();
   }
 
   private allocateLocalPort(peerPort: number): number {

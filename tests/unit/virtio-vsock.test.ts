@@ -14,7 +14,7 @@ import {
   decodeHeader, encodeHeader, HEADER_SIZE, HOST_CID, MAX_PAYLOAD, Op, refuseGuestHeader, ShutdownFlag, TYPE_STREAM, type PacketHeader,
 } from '../../src/virtio/vsock/packet.js';
 import { parseConnectCommand } from '../../src/virtio/vsock/unix-socket.js';
-import { EVENT_QUEUE, RX_QUEUE, TX_QUEUE, VirtioVsock } from '../../src/virtio/vsock.js';
+import { EVENT_QUEUE, RX_QUEUE, TX_QUEUE, VirtioVsock, type VsockOptions } from '../../src/virtio/vsock.js';
 import { chain, FakeQueues } from '../helpers/virtio.js';
 import { checkProperty } from '../helpers/property.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -76,10 +76,10 @@ t.test('--vsock: Cloud Hypervisor\'s keys; socket and cid are required', async (
 });
 
 /** A vsock device on FakeQueues, its socket in a fresh directory. */
-async function device(t: Test) {
+async function device(t: Test, options: VsockOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-vsock-'));
   const socketPath = join(dir, 'vsock.sock');
-  const vsock = await VirtioVsock.open('vsock0', Number(GUEST_CID), socketPath);
+  const vsock = await VirtioVsock.open('vsock0', Number(GUEST_CID), socketPath, options);
   const queues = new FakeQueues();
   vsock.activate(queues);
   t.teardown(() => vsock.close());
@@ -173,6 +173,18 @@ t.test('closing the device closes host programs that never sent CONNECT or still
   await g.vsock.close();
   await Promise.all([silent.ended, held.ended]);
   t.pass('close() returned and both host sockets were closed');
+});
+
+t.test('host to guest: a guest that never answers the REQUEST: the host socket is closed after the timeout', async (t) => {
+  const g = await device(t, { requestTimeoutMs: 200 });
+  g.offerRx();
+  const host = await connectHost(g.socketPath);
+  const fromGuest = collect(host);
+  host.write('CONNECT 52\n');
+  await fromGuest.ended;
+  t.equal(fromGuest.text(), '', 'no OK');
+  t.match(g.received().map((p) => p.header.op), [Op.Request, Op.Rst], 'the guest is told the request is withdrawn');
+  t.match(g.vsock.counters(), { connections_refused: 1, connections_active: 0 });
 });
 
 t.test('a bad CONNECT line closes the host socket without a word to the guest', async (t) => {
