@@ -37,7 +37,10 @@ export function parseCounts(tap: string): FileCounts | null {
 
 function runFile(file: string, timeoutMs: number, attempt: number): Promise<FileResult> {
   const started = Date.now();
+  // Its own process group: whatever the file started (tsvmm, QEMU) goes with it when it ends,
+  // so a file that timed out leaves no VM holding a TAP, a port or an address for the next.
   const child = spawn(process.execPath, [file], {
+    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     // tap's own default per file is 30 s, meant for a runner that sets its own.
     env: { ...process.env, TAP_TIMEOUT: String(Math.ceil(timeoutMs / 1000)) },
@@ -46,10 +49,18 @@ function runFile(file: string, timeoutMs: number, attempt: number): Promise<File
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   // tap ends a file at TAP_TIMEOUT; this is the backstop for a file that hangs outside tap.
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 60_000);
+  const killGroup = (): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // ESRCH: nothing of the group is left.
+    }
+  };
+  const timer = setTimeout(killGroup, timeoutMs + 60_000);
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      killGroup();
       const ms = Date.now() - started;
       const name = relative(process.cwd(), file);
       const counts = parseCounts(output);
