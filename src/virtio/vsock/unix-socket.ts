@@ -6,6 +6,7 @@
 // program listens.
 import { createConnection, createServer, type Socket } from 'node:net';
 import type { HostStream } from './connection.js';
+import { log } from '../../util/log.js';
 
 /** Longer than any "CONNECT <u32>\n" with some blanks; a line past this is refused. */
 const MAX_COMMAND = 64;
@@ -52,6 +53,8 @@ export async function listenForHost(path: string, onRequest: (request: HostConne
     server.once('error', reject);
     server.listen(path, () => {
       server.off('error', reject);
+      // Later errors (an accept that fails for want of descriptors) cost a client, never tsvmm.
+      server.on('error', (error) => log.warn(`vsock ${path}: ${error.message}`));
       resolve();
     });
   });
