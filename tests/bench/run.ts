@@ -86,7 +86,7 @@ async function benchInL1(hostWhy: string, out: string, skipBoot: boolean): Promi
     return false;
   }
   process.stderr.write(`bench: ${hostWhy}; running inside the L1 VM (nested KVM under QEMU TCG)\n`);
-  const run = await runInL1(`exec node dist/tests/bench/run.js --out "$TSVMM_L1_RESULTS/bench.json"${skipBoot ? ' --skip-boot' : ''}${only !== undefined ? ` --only '${only}'` : ''}`, {
+  const run = await runInL1(`exec node dist/tests/bench/run.js --out "$TSVMM_L1_RESULTS/bench.json"${skipBoot ? ' --skip-boot' : ''}${only !== undefined ? ` --only '${only.replaceAll("'", "'\\''")}'` : ''}`, {
     env: { ...process.env, TSVMM_TEST_HOST_KVM: '1' },
     onOutput: (chunk) => process.stdout.write(chunk),
   });
