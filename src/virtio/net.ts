@@ -6,7 +6,7 @@
 // dropped and counted, never lost silently.
 import type { NetBackend } from './net/backend.js';
 import type { NetConfig } from '../config/schema.js';
-import { hasFeature, VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
+import { hasFeature, serveQueue, VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 import { after, gather, scatter } from './buffers.js';
 import { QueueError, type DescriptorChain } from './queue.js';
 
@@ -63,12 +63,11 @@ export class VirtioNet implements VirtioDevice {
   }
 
   private transmit(): void {
-    const queues = this.queues;
-    if (!queues) return;
-    for (let chain = queues.pop(TX_QUEUE); chain; chain = queues.pop(TX_QUEUE)) {
+    if (!this.queues) return;
+    serveQueue(this.queues, TX_QUEUE, (chain) => {
       this.send(chain);
-      queues.complete(TX_QUEUE, chain.head, 0);
-    }
+      return 0;
+    });
   }
 
   private send(chain: DescriptorChain): void {

@@ -6,7 +6,7 @@
 // control are in vsock/connection.ts; this file routes packets between the
 // queues and the connections, and bounds what a guest can make it hold.
 import type { Socket } from 'node:net';
-import { VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
+import { serveQueue, VirtioDeviceId, type DeviceQueues, type VirtioDevice } from './device.js';
 import { after, gather, scatter } from './buffers.js';
 import { QueueError, type DescriptorChain } from './queue.js';
 import { connectionKey, resetFor, VsockConnection } from './vsock/connection.js';
@@ -92,13 +92,11 @@ export class VirtioVsock implements VirtioDevice {
   }
 
   private takeGuestPackets(): void {
-    const queues = this.queues;
-    if (!queues) return;
-    for (let chain = queues.pop(TX_QUEUE); chain; chain = queues.pop(TX_QUEUE)) {
+    if (!this.queues) return;
+    serveQueue(this.queues, TX_QUEUE, (chain) => {
       this.fromGuest(chain);
-      queues.complete(TX_QUEUE, chain.head, 0);
-      if (!queues.live) return;
-    }
+      return 0;
+    });
   }
 
   private fromGuest(chain: DescriptorChain): void {

@@ -67,7 +67,6 @@ export class VsockConnection {
   private guestSendDone = false;
   private guestReceiveDone = false;
   private stream: HostStream | undefined;
-  readonly bytes = { toGuest: 0, toHost: 0 };
 
   constructor(
     readonly guestCid: bigint,
@@ -178,7 +177,6 @@ export class VsockConnection {
       return `the guest sent ${payload.length} bytes past its credit (${BUF_ALLOC - u32(this.received - this.fwdCnt)} left)`;
     }
     this.received = u32(this.received + payload.length);
-    this.bytes.toHost += payload.length;
     const copy = payload.slice();
     this.stream?.write(copy, () => this.consumed(copy.length));
     return undefined;
@@ -272,7 +270,6 @@ export class VsockConnection {
     if (length <= 0) return undefined;
     const payload = this.takeToGuest(length);
     this.sentToGuest = u32(this.sentToGuest + length);
-    this.bytes.toGuest += length;
     return { header: this.header(Op.Rw, length), payload };
   }
 
