@@ -3,10 +3,12 @@
 // gcc into ~/.cache/tsvmm/vsock-tool/<hash>/vsock-tool. About a second.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheRoot } from './cache.js';
+import { S_IFREG } from './cpio.js';
+import { kitInitramfs } from './kit.js';
 import { compilerVersion } from './test-guest.js';
 
 const source = fileURLToPath(new URL('../../guest/vsock-tool/vsock-tool.c', import.meta.url));
@@ -24,4 +26,9 @@ export function buildVsockTool(): string {
   if (result.status !== 0) throw new Error(`building vsock-tool failed:\n${result.stderr}`);
   renameSync(partial, tool);
   return tool;
+}
+
+/** Writes the kit's initramfs with the tool as /bin/vsock-tool to `path`, for the tests and the bench. */
+export function writeKitInitramfsWithVsockTool(path: string): void {
+  writeFileSync(path, kitInitramfs([{ path: 'bin/vsock-tool', mode: S_IFREG | 0o755, data: readFileSync(buildVsockTool()) }]));
 }

@@ -6,13 +6,11 @@
 // vhost-vsock needs /dev/vhost-vsock, which L1 (and most hosts without the
 // vhost_vsock module) lacks: the QEMU column is n/a, and the reason is in the JSON.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S_IFREG } from '../../guest/cpio.js';
-import { kitInitramfs } from '../../guest/kit.js';
-import { buildVsockTool } from '../../guest/vsock-tool.js';
+import { writeKitInitramfsWithVsockTool } from '../../guest/vsock-tool.js';
 import { BASE_CMDLINE, guestKit, run64, TSVMM } from '../helpers/tsvmm.js';
 import { summarize, WORK_DIVISOR, type LatencySummary } from './stats.js';
 
@@ -90,7 +88,7 @@ export async function benchVsock(): Promise<VsockBenchResult> {
   const kit = guestKit();
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-bench-vsock-'));
   const initramfs = join(dir, 'initramfs.cpio');
-  writeFileSync(initramfs, kitInitramfs([{ path: 'bin/vsock-tool', mode: S_IFREG | 0o755, data: readFileSync(buildVsockTool()) }]));
+  writeKitInitramfsWithVsockTool(initramfs);
   const vsockPath = join(dir, 'vsock.sock');
   const child = spawn(process.execPath, [TSVMM, '--kernel', kit.vmlinux, '--initramfs', initramfs, '--memory', 'size=256M',
     '--serial', 'tty', '--console', 'off', '--vsock', `cid=3,socket=${vsockPath}`,

@@ -12,18 +12,15 @@
 // instead of 16 MiB.
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { S_IFREG } from '../../guest/cpio.js';
-import { kitInitramfs } from '../../guest/kit.js';
-import { buildVsockTool } from '../../guest/vsock-tool.js';
+import { writeKitInitramfsWithVsockTool } from '../../guest/vsock-tool.js';
 import { ApiClient } from '../helpers/api.js';
 import { BASE_CMDLINE, guestKit, run64, runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 import { TIME_SCALE, waitUntil } from '../helpers/wait.js';
-import { readFileSync } from 'node:fs';
 
 const CONNS = 64;
 const BYTES = TIME_SCALE > 1 ? 4 * 2 ** 20 : 16 * 2 ** 20;
@@ -74,7 +71,7 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     const kit = guestKit();
     const dir = mkdtempSync(join(tmpdir(), 'tsvmm-vsock-linux-'));
     const initramfs = join(dir, 'initramfs.cpio');
-    writeFileSync(initramfs, kitInitramfs([{ path: 'bin/vsock-tool', mode: S_IFREG | 0o755, data: readFileSync(buildVsockTool()) }]));
+    writeKitInitramfsWithVsockTool(initramfs);
     const vsockPath = join(dir, 'vsock.sock');
     const apiSocket = join(dir, 'api.sock');
 

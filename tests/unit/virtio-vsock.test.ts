@@ -122,15 +122,21 @@ function collect(socket: Socket): { socket: Socket; text: () => string; bytes: (
   return { socket, text: () => Buffer.concat(chunks).toString(), bytes: () => Buffer.concat(chunks), ended };
 }
 
+/** A host program connects and writes `command`; resolves once the device sent the guest its REQUEST. */
+async function hostRequest(g: Guest, command: string): Promise<{ fromGuest: ReturnType<typeof collect>; request: PacketHeader }> {
+  const host = await connectHost(g.socketPath);
+  const fromGuest = collect(host);
+  const before = g.received().length;
+  host.write(command);
+  await waitUntil(() => g.received().length > before, 'the REQUEST', 5000);
+  return { fromGuest, request: g.received()[before]?.header as PacketHeader };
+}
+
 t.test('host to guest: CONNECT, REQUEST, RESPONSE, OK <port>, data both ways, guest close gets an RST', async (t) => {
   const g = await device(t);
   t.same([...g.vsock.config], [3, 0, 0, 0, 0, 0, 0, 0], 'config space: guest_cid');
   g.offerRx();
-  const host = await connectHost(g.socketPath);
-  const fromGuest = collect(host);
-  host.write('CONNECT 52\nearly');
-  await waitUntil(() => g.received().length >= 1, 'the REQUEST', 5000);
-  const request = g.received()[0]?.header as PacketHeader;
+  const { fromGuest, request } = await hostRequest(g, 'CONNECT 52\nearly');
   t.match(request, { op: Op.Request, srcCid: HOST_CID, dstCid: GUEST_CID, dstPort: 52, bufAlloc: BUF_ALLOC });
   t.ok(request.srcPort >= 2 ** 30, 'host-initiated ports start at 2^30');
   g.send({ op: Op.Response, srcPort: 52, dstPort: request.srcPort });
@@ -148,11 +154,7 @@ t.test('host to guest: CONNECT, REQUEST, RESPONSE, OK <port>, data both ways, gu
 t.test('host to guest: a guest that resets the REQUEST (nothing listens) closes the host socket', async (t) => {
   const g = await device(t);
   g.offerRx();
-  const host = await connectHost(g.socketPath);
-  const fromGuest = collect(host);
-  host.write('CONNECT 99\n');
-  await waitUntil(() => g.received().length >= 1, 'the REQUEST', 5000);
-  const request = g.received()[0]?.header as PacketHeader;
+  const { fromGuest, request } = await hostRequest(g, 'CONNECT 99\n');
   g.send({ op: Op.Rst, srcPort: 99, dstPort: request.srcPort });
   await fromGuest.ended;
   t.equal(fromGuest.text(), '', 'no OK line');
@@ -163,11 +165,7 @@ t.test('closing the device closes host programs that never sent CONNECT or still
   const g = await device(t);
   g.offerRx();
   const silent = collect(await connectHost(g.socketPath));
-  const connected = await connectHost(g.socketPath);
-  const held = collect(connected);
-  connected.write('CONNECT 52\n');
-  await waitUntil(() => g.received().length >= 1, 'the REQUEST', 5000);
-  const request = g.received()[0]?.header as PacketHeader;
+  const { fromGuest: held, request } = await hostRequest(g, 'CONNECT 52\n');
   g.send({ op: Op.Response, srcPort: 52, dstPort: request.srcPort });
   await waitUntil(() => held.text().startsWith('OK '), 'OK', 5000);
   await g.vsock.close();
