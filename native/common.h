@@ -42,9 +42,26 @@ struct CountOnlyHeader {
 #define TSVMM_KVM_GET_MSRS _IOWR(KVMIO, 0x88, struct tsvmm::CountHeader)
 #define TSVMM_KVM_SET_MSRS _IOW(KVMIO, 0x89, struct tsvmm::CountHeader)
 #define TSVMM_KVM_SET_CPUID2 _IOW(KVMIO, 0x90, struct tsvmm::CountHeader)
+// struct kvm_xsave ends in a flexible array too: 4096 bytes in C.
+struct XsaveRegion {
+  uint32_t region[1024];
+};
+#define TSVMM_KVM_GET_XSAVE2 _IOR(KVMIO, 0xcf, struct tsvmm::XsaveRegion)
+#define TSVMM_KVM_SET_XSAVE _IOW(KVMIO, 0xa5, struct tsvmm::XsaveRegion)
 
 int Ioctl(int fd, unsigned long request, void* arg);
 int IoctlValue(int fd, unsigned long request, unsigned long arg);
+
+// Fixed-size struct ioctls: the caller passes a typed array of exactly
+// sizeof(struct); layouts are decoded in TypeScript.
+#define STRUCT_IOCTL(name, request, type)                                     \
+  static Napi::Value name(const Napi::CallbackInfo& info) {                   \
+    Napi::TypedArray bytes = ArgBytes(info, 1, sizeof(type));                 \
+    if (Ioctl(ArgInt(info, 0), request, BytesData(bytes)) < 0) {              \
+      ThrowErrno(info.Env(), #request, errno);                                \
+    }                                                                         \
+    return info.Env().Undefined();                                            \
+  }
 
 void InitKvm(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);

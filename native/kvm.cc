@@ -90,6 +90,15 @@ static Napi::Value SetUserMemoryRegion(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// VM-wide state for snapshots; getIrqchip/setIrqchip take a kvm_irqchip
+// whose chip_id the caller set.
+STRUCT_IOCTL(GetIrqchip, KVM_GET_IRQCHIP, struct kvm_irqchip)
+STRUCT_IOCTL(SetIrqchip, KVM_SET_IRQCHIP, struct kvm_irqchip)
+STRUCT_IOCTL(GetPit2, KVM_GET_PIT2, struct kvm_pit_state2)
+STRUCT_IOCTL(SetPit2, KVM_SET_PIT2, struct kvm_pit_state2)
+STRUCT_IOCTL(GetClock, KVM_GET_CLOCK, struct kvm_clock_data)
+STRUCT_IOCTL(SetClock, KVM_SET_CLOCK, struct kvm_clock_data)
+
 // Returns the raw kvm_cpuid_entry2 array (40 bytes an entry).
 static Napi::Value GetSupportedCpuid(const Napi::CallbackInfo& info) {
   int fd = ArgInt(info, 0);
@@ -136,6 +145,12 @@ void InitKvm(Napi::Env env, Napi::Object exports) {
   exports.Set("createPit2", Napi::Function::New(env, CreatePit2));
   exports.Set("irqLine", Napi::Function::New(env, IrqLine));
   exports.Set("setUserMemoryRegion", Napi::Function::New(env, SetUserMemoryRegion));
+  exports.Set("getIrqchip", Napi::Function::New(env, GetIrqchip));
+  exports.Set("setIrqchip", Napi::Function::New(env, SetIrqchip));
+  exports.Set("getPit2", Napi::Function::New(env, GetPit2));
+  exports.Set("setPit2", Napi::Function::New(env, SetPit2));
+  exports.Set("getClock", Napi::Function::New(env, GetClock));
+  exports.Set("setClock", Napi::Function::New(env, SetClock));
   exports.Set("getSupportedCpuid", Napi::Function::New(env, GetSupportedCpuid));
   exports.Set("getMsrIndexList", Napi::Function::New(env, GetMsrIndexList));
 }

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -105,17 +106,6 @@ static Napi::Value Run(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
-// Fixed-size struct ioctls: the caller passes a typed array of exactly
-// sizeof(struct); layouts are decoded in TypeScript.
-#define STRUCT_IOCTL(name, request, type)                                     \
-  static Napi::Value name(const Napi::CallbackInfo& info) {                   \
-    Napi::TypedArray bytes = ArgBytes(info, 1, sizeof(type));                 \
-    if (Ioctl(ArgInt(info, 0), request, BytesData(bytes)) < 0) {              \
-      ThrowErrno(info.Env(), #request, errno);                                \
-    }                                                                         \
-    return info.Env().Undefined();                                            \
-  }
-
 STRUCT_IOCTL(GetRegs, KVM_GET_REGS, struct kvm_regs)
 STRUCT_IOCTL(SetRegs, KVM_SET_REGS, struct kvm_regs)
 STRUCT_IOCTL(GetSregs, KVM_GET_SREGS, struct kvm_sregs)
@@ -128,6 +118,40 @@ STRUCT_IOCTL(GetMpState, KVM_GET_MP_STATE, struct kvm_mp_state)
 STRUCT_IOCTL(SetMpState, KVM_SET_MP_STATE, struct kvm_mp_state)
 STRUCT_IOCTL(GetVcpuEvents, KVM_GET_VCPU_EVENTS, struct kvm_vcpu_events)
 STRUCT_IOCTL(SetVcpuEvents, KVM_SET_VCPU_EVENTS, struct kvm_vcpu_events)
+// The XSAVE area can outgrow struct kvm_xsave (AMX): KVM_GET_XSAVE2 writes,
+// and KVM_SET_XSAVE reads, as many bytes as KVM_CAP_XSAVE2 says. The kernel
+// is given a buffer no smaller than any XSAVE area, whatever the caller's
+// length, and only the caller's length is copied back.
+static constexpr size_t kMaxXsaveBytes = 64 * 1024;
+
+static std::vector<uint8_t> XsaveBuffer(Napi::TypedArray bytes) {
+  std::vector<uint8_t> buffer(std::max(bytes.ByteLength(), kMaxXsaveBytes));
+  memcpy(buffer.data(), BytesData(bytes), bytes.ByteLength());
+  return buffer;
+}
+
+static Napi::Value GetXsave2(const Napi::CallbackInfo& info) {
+  Napi::TypedArray bytes = ArgBytes(info, 1, 0);
+  std::vector<uint8_t> buffer = XsaveBuffer(bytes);
+  if (Ioctl(ArgInt(info, 0), TSVMM_KVM_GET_XSAVE2, buffer.data()) < 0) ThrowErrno(info.Env(), "KVM_GET_XSAVE2", errno);
+  memcpy(BytesData(bytes), buffer.data(), bytes.ByteLength());
+  return info.Env().Undefined();
+}
+
+static Napi::Value SetXsave(const Napi::CallbackInfo& info) {
+  Napi::TypedArray bytes = ArgBytes(info, 1, 0);
+  if (bytes.ByteLength() < sizeof(XsaveRegion)) {
+    throw Napi::RangeError::New(info.Env(), "an XSAVE area has at least sizeof(struct kvm_xsave) bytes");
+  }
+  std::vector<uint8_t> buffer = XsaveBuffer(bytes);
+  if (Ioctl(ArgInt(info, 0), TSVMM_KVM_SET_XSAVE, buffer.data()) < 0) ThrowErrno(info.Env(), "KVM_SET_XSAVE", errno);
+  return info.Env().Undefined();
+}
+
+STRUCT_IOCTL(GetXcrs, KVM_GET_XCRS, struct kvm_xcrs)
+STRUCT_IOCTL(SetXcrs, KVM_SET_XCRS, struct kvm_xcrs)
+STRUCT_IOCTL(GetDebugRegs, KVM_GET_DEBUGREGS, struct kvm_debugregs)
+STRUCT_IOCTL(SetDebugRegs, KVM_SET_DEBUGREGS, struct kvm_debugregs)
 
 // The ioctl argument for a count header followed by `entries` (a whole
 // number of `entry_size` structs), as kvm_cpuid2 and kvm_msrs are laid out.
@@ -182,6 +206,12 @@ void InitVcpu(Napi::Env env, Napi::Object exports) {
   exports.Set("setMpState", Napi::Function::New(env, SetMpState));
   exports.Set("getVcpuEvents", Napi::Function::New(env, GetVcpuEvents));
   exports.Set("setVcpuEvents", Napi::Function::New(env, SetVcpuEvents));
+  exports.Set("getXsave2", Napi::Function::New(env, GetXsave2));
+  exports.Set("setXsave", Napi::Function::New(env, SetXsave));
+  exports.Set("getXcrs", Napi::Function::New(env, GetXcrs));
+  exports.Set("setXcrs", Napi::Function::New(env, SetXcrs));
+  exports.Set("getDebugRegs", Napi::Function::New(env, GetDebugRegs));
+  exports.Set("setDebugRegs", Napi::Function::New(env, SetDebugRegs));
   exports.Set("setCpuid2", Napi::Function::New(env, SetCpuid2));
   exports.Set("getMsrs", Napi::Function::New(env, GetMsrs));
   exports.Set("setMsrs", Napi::Function::New(env, SetMsrs));
@@ -193,6 +223,12 @@ void InitVcpu(Napi::Env env, Napi::Object exports) {
   sizes.Set("kvm_lapic_state", Napi::Number::New(env, sizeof(struct kvm_lapic_state)));
   sizes.Set("kvm_mp_state", Napi::Number::New(env, sizeof(struct kvm_mp_state)));
   sizes.Set("kvm_vcpu_events", Napi::Number::New(env, sizeof(struct kvm_vcpu_events)));
+  sizes.Set("kvm_xsave", Napi::Number::New(env, sizeof(XsaveRegion)));
+  sizes.Set("kvm_xcrs", Napi::Number::New(env, sizeof(struct kvm_xcrs)));
+  sizes.Set("kvm_debugregs", Napi::Number::New(env, sizeof(struct kvm_debugregs)));
+  sizes.Set("kvm_irqchip", Napi::Number::New(env, sizeof(struct kvm_irqchip)));
+  sizes.Set("kvm_pit_state2", Napi::Number::New(env, sizeof(struct kvm_pit_state2)));
+  sizes.Set("kvm_clock_data", Napi::Number::New(env, sizeof(struct kvm_clock_data)));
   sizes.Set("kvm_cpuid_entry2", Napi::Number::New(env, sizeof(struct kvm_cpuid_entry2)));
   sizes.Set("kvm_msr_entry", Napi::Number::New(env, sizeof(struct kvm_msr_entry)));
   exports.Set("structSizes", sizes);

@@ -14,6 +14,12 @@ export interface StructSizes {
   kvm_vcpu_events: number;
   kvm_cpuid_entry2: number;
   kvm_msr_entry: number;
+  kvm_xsave: number;
+  kvm_xcrs: number;
+  kvm_debugregs: number;
+  kvm_irqchip: number;
+  kvm_pit_state2: number;
+  kvm_clock_data: number;
 }
 
 /** An opaque handle from watchFd. */
@@ -42,10 +48,21 @@ export interface NativeAddon {
     vmFd: Fd, slot: number, flags: number, guestPhysAddr: number,
     memoryId: number, offset: number, size: number,
   ): void;
+  /** `chip` is a kvm_irqchip whose chip_id (its first u32) says which chip: 0 and 1 the PICs, 2 the IOAPIC. */
+  getIrqchip(vmFd: Fd, chip: Uint8Array): void;
+  setIrqchip(vmFd: Fd, chip: Uint8Array): void;
+  getPit2(vmFd: Fd, out: Uint8Array): void;
+  setPit2(vmFd: Fd, state: Uint8Array): void;
+  getClock(vmFd: Fd, out: Uint8Array): void;
+  setClock(vmFd: Fd, clock: Uint8Array): void;
   getSupportedCpuid(kvmFd: Fd): Uint8Array;
   getMsrIndexList(kvmFd: Fd): number[];
 
   mapGuestMemory(size: number): number;
+  /** Guest memory mapped copy-on-write from a file (a snapshot's memory). */
+  mapGuestMemoryFile(fd: Fd, size: number): number;
+  /** One byte per 4 KiB page of the range: 1 where the page is not all zero. */
+  nonZeroPages(memoryId: number, offset: number, length: number): Uint8Array;
   guestMemoryBuffer(memoryId: number, offset: number, length: number): ArrayBuffer;
   unmapGuestMemory(memoryId: number): void;
 
@@ -65,6 +82,13 @@ export interface NativeAddon {
   setMpState(vcpuFd: Fd, state: Uint8Array): void;
   getVcpuEvents(vcpuFd: Fd, out: Uint8Array): void;
   setVcpuEvents(vcpuFd: Fd, events: Uint8Array): void;
+  /** KVM_GET_XSAVE2: `out` is KVM_CAP_XSAVE2's size (at least kvm_xsave's). */
+  getXsave2(vcpuFd: Fd, out: Uint8Array): void;
+  setXsave(vcpuFd: Fd, xsave: Uint8Array): void;
+  getXcrs(vcpuFd: Fd, out: Uint8Array): void;
+  setXcrs(vcpuFd: Fd, xcrs: Uint8Array): void;
+  getDebugRegs(vcpuFd: Fd, out: Uint8Array): void;
+  setDebugRegs(vcpuFd: Fd, debugRegs: Uint8Array): void;
   setCpuid2(vcpuFd: Fd, entries: Uint8Array): void;
   getMsrs(vcpuFd: Fd, entries: Uint8Array): number;
   setMsrs(vcpuFd: Fd, entries: Uint8Array): number;

@@ -16,6 +16,8 @@ export type DiskConfig = Schemas['DiskConfig'];
 export type NetConfig = Schemas['NetConfig'];
 export type VsockConfig = Schemas['VsockConfig'];
 export type ConsoleConfig = Schemas['ConsoleConfig'];
+export type VmSnapshotConfig = Schemas['VmSnapshotConfig'];
+export type RestoreConfig = Schemas['RestoreConfig'];
 export type EventRecord = Schemas['EventRecord'];
 
 export type RequestBody<Name extends ActionName> = operations[Name] extends { requestBody: { content: { 'application/json': infer B } } } ? B : undefined;
@@ -65,6 +67,8 @@ export abstract class VmmClient {
   addDisk(disk: DiskConfig): Promise<void> { return this.call('vm.add-disk', disk); }
   addNet(net: NetConfig): Promise<void> { return this.call('vm.add-net', net); }
   addVsock(vsock: VsockConfig): Promise<void> { return this.call('vm.add-vsock', vsock); }
+  snapshot(config: VmSnapshotConfig): Promise<void> { return this.call('vm.snapshot', config); }
+  restore(config: RestoreConfig): Promise<void> { return this.call('vm.restore', config); }
   info(): Promise<VmInfo> { return this.call('vm.info'); }
   counters(): Promise<VmCounters> { return this.call('vm.counters'); }
 

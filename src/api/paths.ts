@@ -7,6 +7,6 @@ export const EVENT_STREAM_ACTION = 'vmm.events';
 /** Cloud Hypervisor's (v53.0) endpoints that tsvmm does not have: a 501 that names them, not a 404. */
 export const NOT_SUPPORTED_ACTIONS: ReadonlySet<string> = new Set([
   'vm.resize', 'vm.resize-disk', 'vm.resize-zone', 'vm.add-device', 'vm.remove-device', 'vm.add-fs',
-  'vm.add-generic-vhost-user', 'vm.add-pmem', 'vm.add-vdpa', 'vm.add-user-device', 'vm.snapshot',
-  'vm.coredump', 'vm.restore', 'vm.receive-migration', 'vm.send-migration',
+  'vm.add-generic-vhost-user', 'vm.add-pmem', 'vm.add-vdpa', 'vm.add-user-device',
+  'vm.coredump', 'vm.receive-migration', 'vm.send-migration',
 ]);

@@ -253,11 +253,30 @@ export const VmConfigSchema = Type.Object({
   pvmemcontrol: unsupported(anyObject),
 }, { ...strict, $id: 'VmConfig', description: "Virtual machine configuration: Cloud Hypervisor v53.0's VmConfig" });
 
+/** vm.snapshot's body, as Cloud Hypervisor's VmSnapshotConfig. */
+export const VmSnapshotConfigSchema = Type.Object({
+  destination_url: Type.String({ minLength: 1, description: 'file:///DIR: the directory the snapshot is written into (made if missing; it must hold no snapshot)' }),
+}, { ...strict, $id: 'VmSnapshotConfig' });
+
+/** vm.restore's body and --restore's option string, as Cloud Hypervisor's RestoreConfig. */
+export const RestoreConfigSchema = Type.Object({
+  source_url: Type.String({ minLength: 1, description: 'file:///DIR: a directory vm.snapshot wrote' }),
+  prefault: withDefault(Type.Boolean({ description: 'With OnDemand, read every saved page in before the VM is ready' }), false),
+  memory_restore_mode: withDefault(literals(['Copy', 'OnDemand'] as const, {
+    description: 'Copy reads guest memory from the snapshot before the VM is ready; OnDemand maps the snapshot copy-on-write, so pages are read when the guest first touches them',
+  }), 'Copy'),
+  resume: withDefault(Type.Boolean({ description: 'Resume the VM once restored instead of leaving it Paused' }), false),
+  net_fds: unsupported(anyList),
+  vfio_fds: unsupported(anyList),
+  iommufd_fd: unsupported(Type.Integer()),
+  zone_updates: unsupported(anyList),
+}, { ...strict, $id: 'RestoreConfig' });
+
 /** Every named config schema, for `$ref` resolution and the OpenAPI document. */
 export const CONFIG_SCHEMAS: readonly TSchema[] = [
   VmConfigSchema, PayloadConfigSchema, CpusConfigSchema, CpuTopologySchema, MemoryConfigSchema, SerialConfigSchema,
   ConsoleConfigSchema, DebugConsoleConfigSchema, RngConfigSchema, DiskConfigSchema, NetConfigSchema, VsockConfigSchema,
-  PlatformConfigSchema,
+  PlatformConfigSchema, VmSnapshotConfigSchema, RestoreConfigSchema,
 ];
 
 export type VmConfigBody = Static<typeof VmConfigSchema>;
@@ -271,6 +290,8 @@ export type RngConfig = Static<typeof RngConfigSchema>;
 export type DiskConfig = Static<typeof DiskConfigSchema>;
 export type NetConfig = Static<typeof NetConfigSchema>;
 export type VsockConfig = Static<typeof VsockConfigSchema>;
+export type VmSnapshotConfig = Static<typeof VmSnapshotConfigSchema>;
+export type RestoreConfig = Required<Pick<Static<typeof RestoreConfigSchema>, 'source_url' | 'prefault' | 'memory_restore_mode' | 'resume'>>;
 
 /** A VmConfig after `completeConfig`: every section with a default is there. */
 export type VmConfig = VmConfigBody & {

@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'HostFileRejected', // a file the user named cannot be used (kind, size, permissions)
   'ResourceBusy', // a disk, socket or path is in use by someone else
   'InvalidPayload', // the kernel, initramfs or command line cannot be loaded
+  'InvalidSnapshot', // a snapshot that is not tsvmm's, is from another format version, or is corrupt or truncated
   'VmNotCreated', // the action needs a VM and there is none
   'VmAlreadyCreated', // vm.create while a VM exists
   'InvalidState', // the VM's state forbids the action
@@ -61,6 +62,13 @@ export class ConfigError extends VmmError {
 export class PayloadError extends VmmError {
   constructor(message: string, options?: VmmErrorOptions) {
     super(400, 'InvalidPayload', message, options);
+  }
+}
+
+/** A snapshot that is not tsvmm's, of another format version, corrupt, or not for this config or host. */
+export class SnapshotError extends VmmError {
+  constructor(message: string, options?: VmmErrorOptions) {
+    super(400, 'InvalidSnapshot', message, options);
   }
 }
 

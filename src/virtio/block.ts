@@ -310,11 +310,15 @@ export class VirtioBlock implements VirtioDevice {
     this.queues = undefined;
   }
 
+  async quiesce(): Promise<void> {
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+  }
+
   /** Waits for requests in flight (they write guest memory), then closes the image and its lock; once. */
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.reset();
-      if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+      await this.quiesce();
       await closeFd(this.image.fd);
     })();
     return this.closed;

@@ -33,6 +33,10 @@ export interface VirtioDevice {
   notify(queue: number): void;
   /** The driver reset the device (or the VM stops): drop the queues. */
   reset(): void;
+  /** A snapshot is being taken: resolves once no request is in flight (the queues hand out nothing meanwhile). */
+  quiesce?(): Promise<void>;
+  /** The VM was restored from a snapshot and its queues are live again: drop what the host side cannot carry over. */
+  restored?(): void;
   /** The VM is gone: wait for requests in flight, then release host resources. */
   close(): Promise<void>;
   /** Counters for vm.counters, by name. */

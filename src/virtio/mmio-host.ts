@@ -6,8 +6,8 @@ import { native, type FdWatch } from '../native.js';
 import { RateLimitedLog } from '../util/rate-limit.js';
 import type { GuestMemory } from '../vm/memory.js';
 import type { DeviceQueues, VirtioDevice } from './device.js';
-import { Interrupt, VirtioMmioSignals } from './mmio.js';
-import { QueueError, SplitQueue, type DescriptorChain, type QueueLayout } from './queue.js';
+import { Interrupt, VirtioMmioRegisters, VirtioMmioSignals } from './mmio.js';
+import { QueueError, SplitQueue, type DescriptorChain, type QueueIndices, type QueueLayout } from './queue.js';
 
 const QUEUE_NOTIFY = 0x050;
 const KVM_IOEVENTFD_FLAG_DATAMATCH = 1;
@@ -26,6 +26,12 @@ export interface VirtioMmioSlot {
   config: Uint8Array;
 }
 
+/** A transport in a snapshot: its register file's bytes and, while live, where the device is in each queue. */
+export interface VirtioTransportState {
+  registers: Uint8Array;
+  queues: Array<QueueIndices | null>;
+}
+
 export type TransportEvent =
   | { type: 'activate'; queues: Array<QueueLayout | undefined>; features: bigint }
   | { type: 'reset' };
@@ -36,13 +42,15 @@ export type TransportEvent =
  */
 class LiveQueues implements DeviceQueues {
   live = true;
+  /** While a snapshot is taken: nothing is handed out, so guest memory and the indices stay still. */
+  frozen = false;
   private readonly pending = new Set<number>();
   private signalScheduled = false;
 
   constructor(private readonly queues: Array<SplitQueue | undefined>, private readonly host: VirtioMmioHost) {}
 
   pop(queue: number): DescriptorChain | undefined {
-    const ring = this.live ? this.queues[queue] : undefined;
+    const ring = this.live && !this.frozen ? this.queues[queue] : undefined;
     if (!ring) return undefined;
     try {
       return ring.pop();
@@ -79,6 +87,10 @@ class LiveQueues implements DeviceQueues {
 
   fail(error: unknown): void {
     this.host.fail(error);
+  }
+
+  get indices(): Array<QueueIndices | null> {
+    return this.queues.map((queue) => queue?.indices ?? null);
   }
 }
 
@@ -122,17 +134,62 @@ export class VirtioMmioHost {
   onTransportEvent(event: TransportEvent): void {
     this.endActivation();
     if (event.type === 'reset') return;
+    this.activate(event.queues, event.features);
+  }
+
+  private activate(layouts: Array<QueueLayout | undefined>, features: bigint, indices: Array<QueueIndices | null> = []): void {
     let queues: Array<SplitQueue | undefined>;
     try {
-      queues = event.queues.map((layout) => (layout ? new SplitQueue(this.memory, layout) : undefined));
+      queues = layouts.map((layout) => (layout ? new SplitQueue(this.memory, layout) : undefined));
     } catch (error) {
       this.fail(error);
       return;
     }
+    queues.forEach((queue, i) => {
+      const saved = indices[i];
+      if (queue && saved) queue.restoreIndices(saved);
+    });
     this.live = new LiveQueues(queues, this);
-    this.device.activate(this.live, event.features);
+    this.device.activate(this.live, features);
+    if (indices.length > 0) this.device.restored?.();
     // Buffers offered before this message arrived were notified into the void.
     queues.forEach((_, queue) => this.notify(queue));
+  }
+
+  /** Stops handing out buffers and waits for the device's requests in flight, for a snapshot. */
+  async freeze(): Promise<void> {
+    if (!this.live) return;
+    this.live.frozen = true;
+    await this.device.quiesce?.();
+  }
+
+  /** Hands out buffers again after a snapshot, and serves what the guest offered meanwhile. */
+  thaw(): void {
+    if (!this.live?.frozen) return;
+    this.live.frozen = false;
+    this.device.queueSizes.forEach((_, queue) => this.notify(queue));
+  }
+
+  /** The transport's state; the device must be frozen (or never activated). */
+  saveState(): VirtioTransportState {
+    return { registers: new Uint8Array(this.slot.state).slice(), queues: this.live?.indices ?? [] };
+  }
+
+  /**
+   * Puts a saved state into a new transport before its vCPUs run: the
+   * register file, and, when the driver had the device live, its queues
+   * with their indices.
+   */
+  restoreState(state: VirtioTransportState): void {
+    const registers = new Uint8Array(this.slot.state);
+    if (state.registers.length !== registers.length) {
+      throw new Error(`virtio ${this.device.id}: the snapshot's register file has ${state.registers.length} bytes, not ${registers.length}`);
+    }
+    registers.set(state.registers);
+    const activation = new VirtioMmioRegisters(this.slot.state, this.slot, () => {}, {
+      activate: () => {}, reset: () => {}, validateQueue: () => {},
+    }).activation();
+    if (activation) this.activate(activation.queues, activation.features, state.queues);
   }
 
   private notify(queue: number): void {

@@ -299,6 +299,15 @@ export class VirtioMmioRegisters extends VirtioMmioSignals implements BusDevice 
     };
   }
 
+  /** What the driver activated, when the device is live (a snapshot's restore starts it again from this). */
+  activation(): { queues: Array<QueueLayout | undefined>; features: bigint } | undefined {
+    return this.locked(() => {
+      const status = this.get(Slot.Status);
+      if (!(status & Status.DriverOk) || status & Status.NeedsReset) return undefined;
+      return { queues: this.readyQueues(), features: this.driverFeatures() };
+    });
+  }
+
   private readyQueues(): Array<QueueLayout | undefined> {
     return this.info.queueSizes.map((_, q) =>
       (this.get(Slot.Global + q * QueueSlot.Size + QueueSlot.Ready) ? this.layoutOf(q) : undefined));

@@ -64,6 +64,13 @@ export function checkQueueLayout(memory: GuestMemory, layout: QueueLayout): void
   }
 }
 
+/** Where the device is in a queue's rings: all a snapshot needs besides guest memory. */
+export interface QueueIndices {
+  lastAvailable: number;
+  usedIndex: number;
+  lastSignalledUsed: number;
+}
+
 export class SplitQueue {
   /** The next available-ring slot the device will read. */
   private lastAvailable = 0;
@@ -78,6 +85,17 @@ export class SplitQueue {
 
   private get size(): number {
     return this.layout.size;
+  }
+
+  get indices(): QueueIndices {
+    return { lastAvailable: this.lastAvailable, usedIndex: this.usedIndex, lastSignalledUsed: this.lastSignalledUsed };
+  }
+
+  /** Continues where a snapshot left the queue (each index is taken modulo 2^16). */
+  restoreIndices(indices: QueueIndices): void {
+    this.lastAvailable = indices.lastAvailable & 0xffff;
+    this.usedIndex = indices.usedIndex & 0xffff;
+    this.lastSignalledUsed = indices.lastSignalledUsed & 0xffff;
   }
 
   /** Takes the next available chain, or undefined when the guest has offered none. */

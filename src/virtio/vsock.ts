@@ -91,6 +91,11 @@ export class VirtioVsock implements VirtioDevice {
     queues.complete(EVENT_QUEUE, chain.head, scatter(chain.writable, [event], 0));
   }
 
+  /** The host's sockets did not survive a snapshot: the guest learns that every connection is gone, as on Firecracker. */
+  restored(): void {
+    this.transportReset();
+  }
+
   private takeGuestPackets(): void {
     if (!this.queues) return;
     serveQueue(this.queues, TX_QUEUE, (chain) => {

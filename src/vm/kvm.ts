@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { isNativeError, native } from '../native.js';
 import { HostError } from '../util/errors.js';
+import type { VcpuStateSupport } from './vcpu-state.js';
 
 const KVM_API_VERSION = 12;
 
@@ -18,6 +19,9 @@ export const Capability = {
   Ioeventfd: 36,
   SetIdentityMapAddr: 37,
   VcpuEvents: 41,
+  DebugRegs: 50,
+  Xcrs: 56,
+  Xsave2: 208,
   MaxVcpus: 66,
   ImmediateExit: 136,
 } as const;
@@ -33,6 +37,8 @@ export class Kvm {
   readonly maxVcpus: number;
   readonly supportedCpuid: Uint8Array;
   readonly msrIndexList: number[];
+  /** What a snapshot can save of a vCPU beyond the basic structs. */
+  readonly vcpuState: VcpuStateSupport;
 
   private constructor(fd: number) {
     this.fd = fd;
@@ -46,6 +52,13 @@ export class Kvm {
     this.maxVcpus = native.checkExtension(fd, Capability.MaxVcpus) || native.checkExtension(fd, Capability.NrVcpus);
     this.supportedCpuid = native.getSupportedCpuid(fd);
     this.msrIndexList = native.getMsrIndexList(fd);
+    const has = (capability: number): boolean => native.checkExtension(fd, capability) > 0;
+    // KVM_CAP_XSAVE2 answers the XSAVE area's size; KVM_GET_XSAVE2 needs it.
+    const xsave2Size = native.checkExtension(fd, Capability.Xsave2);
+    this.vcpuState = {
+      xsaveSize: xsave2Size > 0 ? Math.max(xsave2Size, native.structSizes.kvm_xsave) : 0,
+      xcrs: has(Capability.Xcrs), debugRegs: has(Capability.DebugRegs), msrIndexList: this.msrIndexList,
+    };
   }
 
   static open(path = '/dev/kvm'): Kvm {

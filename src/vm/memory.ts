@@ -68,6 +68,12 @@ export class GuestMemory {
     return GuestMemory.attach({ memoryId, size, regions: planRegions(size) });
   }
 
+  /** Guest memory mapped copy-on-write from a file laid out as the mapping is (a snapshot's memory). */
+  static mapFile(fd: number, size: number): GuestMemory {
+    const memoryId = native.mapGuestMemoryFile(fd, size);
+    return GuestMemory.attach({ memoryId, size, regions: planRegions(size) });
+  }
+
   /** Wraps memory allocated by another thread of this process. */
   static attach(layout: GuestMemoryLayout): GuestMemory {
     const buffers = layout.regions.map((region) =>
@@ -84,6 +90,17 @@ export class GuestMemory {
   /** Releases the mapping; no thread may touch this memory afterwards. */
   free(): void {
     if (this.layout.memoryId !== 0) native.unmapGuestMemory(this.layout.memoryId);
+  }
+
+  /**
+   * Bytes of the mapping by their offset in it (not by guest address): what
+   * a snapshot's memory file holds at the same offset. The range must lie in
+   * one region.
+   */
+  mappingBytes(offset: number, length: number): Uint8Array {
+    const region = this.regions.find((r) => offset >= r.hostOffset && offset + length <= r.hostOffset + r.size);
+    if (!region) throw new GuestMemoryError(`mapping range 0x${offset.toString(16)}+0x${length.toString(16)} is not within one region`);
+    return region.bytes.subarray(offset - region.hostOffset, offset - region.hostOffset + length);
   }
 
   /** End of RAM below the MMIO gap. */

@@ -45,7 +45,7 @@ export interface VcpuInit {
   mmapSize: number;
   supportedCpuid: Uint8Array;
   msrIndexList: number[];
-  /** Present for the boot vCPU only; the others wait for INIT/SIPI. */
+  /** Present for the boot vCPU only; the others wait for INIT/SIPI (and a restored VM's vCPUs get their state from the snapshot). */
   boot?: BootEntry;
   memory: GuestMemoryLayout;
   /** The Control slots, as an Int32Array shared by all vCPUs of the VM. */
@@ -57,7 +57,8 @@ export interface VcpuInit {
 }
 
 export type VcpuMessage =
-  | { type: 'ready'; vcpuId: number; handle: number }
+  /** `fd`: the vCPU's file descriptor, for a snapshot's state ioctls while the vCPU is parked. */
+  | { type: 'ready'; vcpuId: number; handle: number; fd: number }
   | { type: 'exit'; vcpuId: number; exit: VcpuExit }
   | { type: 'virtio'; slot: number; event: TransportEvent }
   /** A device reported a guest event (a panic through pvpanic). */

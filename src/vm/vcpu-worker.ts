@@ -54,7 +54,7 @@ function main(): VcpuExit {
   try {
     vcpu.configure();
     const control = new Int32Array(init.control);
-    post({ type: 'ready', vcpuId: init.vcpuId, handle: vcpu.attachThread() });
+    post({ type: 'ready', vcpuId: init.vcpuId, handle: vcpu.attachThread(), fd: vcpu.fd });
     while (Atomics.load(control, Control.Command) === VcpuCommand.Wait) {
       Atomics.wait(control, Control.Command, VcpuCommand.Wait);
     }

@@ -104,7 +104,7 @@ export class Vcpu {
     // Every VM's control array starts at generation 0: an NMI requested before
     // this thread got here is still delivered.
     let nmiSeen = 0;
-    while (obeyCommand(control)) {
+    while (obeyCommand(control, () => this.completePendingIo())) {
       const nmi = Atomics.load(control, Control.NmiGeneration);
       if (nmi !== nmiSeen) {
         nmiSeen = nmi;
@@ -123,7 +123,7 @@ export class Vcpu {
 
   /** The exit-cost benchmark's loop: exits are handled in C; commands are still obeyed between kicks. */
   runLoopInC(control: Int32Array): VcpuExit {
-    while (obeyCommand(control)) {
+    while (obeyCommand(control, () => this.completePendingIo())) {
       const result = native.runExitLoopInC(this.fd, this.run.buffer as ArrayBuffer);
       if (result === -1) {
         this.run.setUint8(RUN_IMMEDIATE_EXIT, 0);
@@ -134,6 +134,17 @@ export class Vcpu {
       return this.handleExit(-result - 1000) ?? this.failure(`the C exit loop stopped at exit reason ${-result - 1000}`);
     }
     return { kind: 'stopped' };
+  }
+
+  /**
+   * An exit's port or MMIO read is finished by the next KVM_RUN. Before the
+   * vCPU parks (a snapshot may read its state) one KVM_RUN with immediate_exit
+   * set finishes it without running the guest, as the KVM API asks.
+   */
+  private completePendingIo(): void {
+    this.run.setUint8(RUN_IMMEDIATE_EXIT, 1);
+    native.run(this.fd);
+    this.run.setUint8(RUN_IMMEDIATE_EXIT, 0);
   }
 
   private handleExit(reason: number): VcpuExit | undefined {
@@ -219,13 +230,13 @@ export class Vcpu {
   }
 }
 
-/** Waits, out of KVM_RUN, until the VMM lifts the pause. */
-/** Parks while the VMM says Pause; false once it says Stop, true when the vCPU may run. */
-function obeyCommand(control: Int32Array): boolean {
+/** Parks while the VMM says Pause (after `beforePark`); false once it says Stop, true when the vCPU may run. */
+function obeyCommand(control: Int32Array, beforePark: () => void): boolean {
   for (;;) {
     const command = Atomics.load(control, Control.Command);
     if (command === VcpuCommand.Stop) return false;
     if (command !== VcpuCommand.Pause) return true;
+    beforePark();
     park(control);
   }
 }

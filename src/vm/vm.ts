@@ -6,10 +6,10 @@ import { loadPayload, type BootEntry } from '../arch/x86_64/boot.js';
 import type { GuestConsole } from '../console/guest-console.js';
 import type { EmitEvent } from '../events/record.js';
 import { COM1_IRQ, GED_GSI, KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from '../arch/x86_64/layout.js';
-import { legacyAcpiEntries, legacyDevicesOf, type LegacyDeviceState } from '../devices/legacy.js';
+import { legacyAcpiEntries, legacyDevicesOf, type LegacyDeviceState, type LegacyName } from '../devices/legacy.js';
 import { Serial16550 } from '../devices/serial.js';
 import { native } from '../native.js';
-import { HostError } from '../util/errors.js';
+import { HostError, SnapshotError } from '../util/errors.js';
 import { RateLimitedLog } from '../util/rate-limit.js';
 import { log, logSettings } from '../util/log.js';
 import type { NetConfig, VmConfig } from '../config/schema.js';
@@ -28,6 +28,9 @@ import { MMIO_SIZE } from '../virtio/mmio.js';
 import {
   Control, VcpuCommand, type DeviceStates, type VcpuExit, type VcpuInit, type VcpuMessage,
 } from './vcpu-control.js';
+import { applyVcpuState, captureVcpuState, type VcpuState } from './vcpu-state.js';
+import { applyVmState, captureVmState, type KvmVmState } from './vm-state.js';
+import type { VirtioTransportState } from '../virtio/mmio-host.js';
 
 /** KVM_PIT_SPEAKER_DUMMY: the in-kernel PIT also answers port 0x61. */
 const PIT_SPEAKER_DUMMY = 1;
@@ -65,7 +68,40 @@ export interface VmHostSide {
 interface VcpuThread {
   worker: Worker;
   handle: number;
+  /** The vCPU's fd, for state ioctls while it is parked. */
+  fd: number;
   done: Promise<void>;
+}
+
+/** Everything of a VM but its memory and config, as a snapshot holds it. */
+export interface VmSavedState {
+  vcpus: VcpuState[];
+  vm: KvmVmState;
+  /** The legacy devices' shared registers. */
+  legacy: Array<{ name: LegacyName; state: Uint8Array }>;
+  virtio: Array<{ id: string; transport: VirtioTransportState }>;
+}
+
+/** The VM a restore starts: its saved state, and its guest memory already filled from the snapshot. */
+export interface RestoreSource {
+  state: VmSavedState;
+  memory: GuestMemory;
+}
+
+
+/** Puts the saved shared registers into the new VM's legacy devices, which must be the same devices. */
+function restoreLegacyStates(legacy: LegacyDeviceState[], saved: VmSavedState['legacy']): void {
+  const withState = legacy.filter(({ state }) => state !== undefined);
+  const names = withState.map(({ name }) => name);
+  if (saved.length !== withState.length || saved.some(({ name }, i) => name !== names[i])) {
+    throw new SnapshotError(`the snapshot's port devices (${saved.map(({ name }) => name).join(', ')}) are not the config's (${names.join(', ')})`);
+  }
+  withState.forEach(({ name, state }, i) => {
+    const target = new Uint8Array(state as SharedArrayBuffer);
+    const bytes = saved[i]?.state ?? new Uint8Array();
+    if (bytes.length !== target.length) throw new SnapshotError(`the snapshot's ${name} state has ${bytes.length} bytes, not ${target.length}`);
+    target.set(bytes);
+  });
 }
 
 export class Vm {
@@ -74,7 +110,8 @@ export class Vm {
   readonly exited: Promise<VcpuExit>;
   private readonly vmFd: number;
   private readonly memory: GuestMemory;
-  private readonly bootEntry: BootEntry;
+  /** Undefined for a restored VM: its vCPUs get their state from the snapshot. */
+  private readonly bootEntry: BootEntry | undefined;
   private readonly control = new Int32Array(new SharedArrayBuffer(Control.Size * 4));
   private readonly devices: DeviceStates;
   private readonly serial: Serial16550 | undefined;
@@ -85,7 +122,7 @@ export class Vm {
   private readonly guestEventLog = new RateLimitedLog();
 
   private constructor(
-    private readonly kvm: Kvm, config: VmConfig, memory: GuestMemory, bootEntry: BootEntry, legacy: LegacyDeviceState[],
+    private readonly kvm: Kvm, config: VmConfig, memory: GuestMemory, bootEntry: BootEntry | undefined, legacy: LegacyDeviceState[],
     virtio: VirtioDevicePlan[], private readonly host: VmHostSide,
   ) {
     this.config = config;
@@ -124,6 +161,52 @@ export class Vm {
    */
   static async create(kvm: Kvm, config: VmConfig, host: VmHostSide): Promise<Vm> {
     const payload = readBootPayload(config.payload);
+    return Vm.build(kvm, config, host, (placements, legacy) => {
+      const announce = acpiDisabled(payload.cmdline) ? placements.map(announceVirtioDevice) : [];
+      const cmdline = [payload.cmdline, ...announce].filter((part) => part !== '').join(' ');
+      const memory = GuestMemory.allocate(config.memory.size);
+      try {
+        const entry = loadPayload(memory, { ...payload, cmdline }, config.cpus.boot_vcpus, acpiInput(config, legacy, placements));
+        return { memory, entry };
+      } catch (error) {
+        memory.free();
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * A VM from a snapshot of one made from the same config: its memory is the
+   * snapshot's, its devices' and vCPUs' states are put back before any vCPU
+   * runs. It starts parked: `start()` resumes the guest where it was. On
+   * failure the source's memory is freed.
+   */
+  static async restore(kvm: Kvm, config: VmConfig, host: VmHostSide, source: RestoreSource): Promise<Vm> {
+    let taken = false;
+    let vm: Vm;
+    try {
+      vm = await Vm.build(kvm, config, host, () => {
+        taken = true;
+        return { memory: source.memory, entry: undefined };
+      }, source.state);
+    } catch (error) {
+      if (!taken) source.memory.free();
+      throw error;
+    }
+    try {
+      vm.applyState(source.state);
+    } catch (error) {
+      await vm.destroy();
+      throw error;
+    }
+    return vm;
+  }
+
+  private static async build(
+    kvm: Kvm, config: VmConfig, host: VmHostSide,
+    prepareMemory: (placements: VirtioPlacement[], legacy: LegacyDeviceState[]) => { memory: GuestMemory; entry: BootEntry | undefined },
+    saved?: VmSavedState,
+  ): Promise<Vm> {
     const cpuCount = config.cpus.boot_vcpus;
     if (cpuCount > kvm.maxVcpus) throw new HostError(`this host's KVM allows at most ${kvm.maxVcpus} vCPUs`);
     const devices = await createVirtioDevices(config, host.console);
@@ -132,12 +215,11 @@ export class Vm {
     try {
       const placements = placeVirtioDevices(devices.length);
       const plan = devices.map((device, i) => ({ device, placement: placements[i] as VirtioPlacement }));
-      const announce = acpiDisabled(payload.cmdline) ? placements.map(announceVirtioDevice) : [];
-      const cmdline = [payload.cmdline, ...announce].filter((part) => part !== '').join(' ');
-      memory = GuestMemory.allocate(config.memory.size);
       const legacy = legacyDevicesOf(config);
-      const entry = loadPayload(memory, { ...payload, cmdline }, cpuCount, acpiInput(config, legacy, placements));
-      vm = new Vm(kvm, config, memory, entry, legacy, plan, host);
+      if (saved) restoreLegacyStates(legacy, saved.legacy);
+      const prepared = prepareMemory(placements, legacy);
+      memory = prepared.memory;
+      vm = new Vm(kvm, config, memory, prepared.entry, legacy, plan, host);
     } catch (error) {
       memory?.free();
       host.console?.disconnectInput();
@@ -145,12 +227,29 @@ export class Vm {
       throw error;
     }
     try {
+      if (saved) vm.restoreTransports(saved.virtio);
       await vm.spawnVcpus();
     } catch (error) {
       await vm.destroy();
       throw error;
     }
     return vm;
+  }
+
+  private restoreTransports(saved: VmSavedState['virtio']): void {
+    const ids = this.virtio.map((host) => host.device.id);
+    if (saved.length !== ids.length || saved.some(({ id }, i) => id !== ids[i])) {
+      throw new SnapshotError(`the snapshot's virtio devices (${saved.map(({ id }) => id).join(', ')}) are not the config's (${ids.join(', ')})`);
+    }
+    saved.forEach(({ transport }, i) => this.virtio[i]?.restoreState(transport));
+  }
+
+  private applyState(saved: VmSavedState): void {
+    if (saved.vcpus.length !== this.vcpus.length) {
+      throw new SnapshotError(`the snapshot has ${saved.vcpus.length} vCPUs; the config ${this.vcpus.length}`);
+    }
+    this.vcpus.forEach((vcpu, id) => applyVcpuState(vcpu.fd, id, saved.vcpus[id] as VcpuState));
+    applyVmState(this.vmFd, saved.vm);
   }
 
   private vcpuInit(vcpuId: number): VcpuInit {
@@ -176,11 +275,12 @@ export class Vm {
     const ready: Promise<void>[] = [];
     for (let id = 0; id < this.config.cpus.boot_vcpus; id++) {
       const worker = new Worker(new URL('./vcpu-worker.js', import.meta.url), { workerData: this.vcpuInit(id) });
-      const thread: VcpuThread = { worker, handle: 0, done: Promise.resolve() };
+      const thread: VcpuThread = { worker, handle: 0, fd: -1, done: Promise.resolve() };
       ready.push(new Promise((resolve, reject) => {
         worker.on('message', (message: VcpuMessage) => {
           if (message.type === 'ready') {
             thread.handle = message.handle;
+            thread.fd = message.fd;
             resolve();
           } else if (message.type === 'virtio') {
             this.onTransportEvent(message.slot, message.event);
@@ -245,6 +345,26 @@ export class Vm {
     while (Atomics.load(this.control, Control.Parked) < this.vcpus.length) {
       if (Date.now() > deadline) throw new HostError('vCPUs did not stop within 10 s');
       await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  /**
+   * Saves the state of a paused VM. The virtio devices hand out no buffers
+   * and have no request in flight from before the capture until
+   * `saveMemory` has finished, so memory and queue indices agree.
+   */
+  async snapshot<T>(saveMemory: (memory: GuestMemory) => Promise<T>): Promise<{ state: VmSavedState; memory: T }> {
+    await Promise.all(this.virtio.map((host) => host.freeze()));
+    try {
+      const state: VmSavedState = {
+        vcpus: this.vcpus.map((vcpu) => captureVcpuState(vcpu.fd, this.kvm.vcpuState)),
+        vm: captureVmState(this.vmFd),
+        legacy: this.devices.legacy.flatMap(({ name, state: shared }) => (shared ? [{ name, state: new Uint8Array(shared).slice() }] : [])),
+        virtio: this.virtio.map((host) => ({ id: host.device.id, transport: host.saveState() })),
+      };
+      return { state, memory: await saveMemory(this.memory) };
+    } finally {
+      this.virtio.forEach((host) => host.thaw());
     }
   }
 

@@ -4,8 +4,10 @@
 // CLI all read this table; adding an endpoint is adding an entry.
 import type { TSchema } from '@sinclair/typebox';
 import { VmCountersSchema, VmInfoSchema, VmmPingResponseSchema } from '../api/schema.js';
-import type { DiskConfig, NetConfig, VmConfig, VsockConfig } from '../config/schema.js';
-import { DiskConfigSchema, NetConfigSchema, VmConfigSchema, VsockConfigSchema } from '../config/schema.js';
+import type { DiskConfig, NetConfig, RestoreConfig, VmConfig, VmSnapshotConfig, VsockConfig } from '../config/schema.js';
+import {
+  DiskConfigSchema, NetConfigSchema, RestoreConfigSchema, VmConfigSchema, VmSnapshotConfigSchema, VsockConfigSchema,
+} from '../config/schema.js';
 import type { Vmm } from './vmm.js';
 
 export interface ActionSpec {
@@ -56,6 +58,14 @@ export const ACTIONS = define({
   'vm.add-vsock': {
     method: 'PUT', summary: 'Add the vsock device to a VM that is not running (one per VM; hotplug is not supported yet)',
     request: VsockConfigSchema, handler: (vmm, body) => vmm.addVsock(body as VsockConfig),
+  },
+  'vm.snapshot': {
+    method: 'PUT', summary: 'Write a snapshot of the paused VM into a directory (file:///DIR)',
+    request: VmSnapshotConfigSchema, handler: (vmm, body) => vmm.snapshot(body as VmSnapshotConfig),
+  },
+  'vm.restore': {
+    method: 'PUT', summary: 'Start the VM of a snapshot in this VMM, which must have none; it is Paused unless resume is true',
+    request: RestoreConfigSchema, handler: (vmm, body) => vmm.restore(body as RestoreConfig),
   },
   'vm.info': {
     method: 'GET', summary: 'The VM configuration and state', response: VmInfoSchema,

@@ -4,7 +4,10 @@
 import type { VmCountersBody, VmInfoBody, VmmPingBody } from '../api/schema.js';
 import { withDeviceChoices } from '../config/devices.js';
 import { deviceIds, validateVmConfig } from '../config/rules.js';
-import { MAX_DEVICES_PER_KIND, type DiskConfig, type NetConfig, type VmConfig, type VsockConfig } from '../config/schema.js';
+import {
+  MAX_DEVICES_PER_KIND, type DiskConfig, type NetConfig, type RestoreConfig, type VmConfig, type VmSnapshotConfig, type VsockConfig,
+} from '../config/schema.js';
+import { loadSnapshot, snapshotDestination, takeSnapshot } from '../snapshot/snapshot.js';
 import { GuestConsole } from '../console/guest-console.js';
 import type { EmitEvent } from '../events/record.js';
 import { ConfigError, ConflictError, errorMessage, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
@@ -70,10 +73,14 @@ export class Vmm {
   private async startVm(): Promise<void> {
     const config = this.requireConfig();
     this.kvm ??= Kvm.open();
-    const vm = await Vm.create(this.kvm, config, { serial: this.serial, console: this.console, emit: this.host.report });
-    this.vm = vm;
-    vm.start();
+    this.adopt(await Vm.create(this.kvm, config, { serial: this.serial, console: this.console, emit: this.host.report }));
+    this.vm?.start();
     this.state = 'Running';
+  }
+
+  /** Makes `vm` this VMM's VM and follows how it ends. */
+  private adopt(vm: Vm): void {
+    this.vm = vm;
     void vm.exited.then((exit) => {
       if (exit.kind !== 'stopped') this.host.schedule(() => this.onGuestEnded(vm, exit));
     });
@@ -149,6 +156,48 @@ export class Vmm {
     this.vm?.start();
     this.state = 'Running';
     this.host.report('vm', 'resumed');
+  }
+
+  /** Writes a paused VM's snapshot; the VM stays paused (resume it, or shut it down). */
+  async snapshot(body: VmSnapshotConfig): Promise<void> {
+    const config = this.requireConfig();
+    this.requireState('snapshot', ['Paused']);
+    const vm = this.vm as Vm;
+    const destination = snapshotDestination(body.destination_url);
+    this.host.report('vm', 'snapshotting');
+    try {
+      await takeSnapshot(vm, config, destination, this.host.report);
+    } catch (error) {
+      this.host.report('vm', 'snapshot-failed', { message: errorMessage(error) });
+      throw error;
+    }
+    this.host.report('vm', 'snapshotted', { destination_url: body.destination_url });
+    log.info(`VM snapshotted to ${body.destination_url}`);
+  }
+
+  /** Starts the VM of a snapshot in this VMM, which has none; it is Paused unless `resume` says otherwise. */
+  async restore(body: RestoreConfig): Promise<void> {
+    if (this.config) throw new StateError('a VM is created already; restore needs a VMM without one', { code: 'VmAlreadyCreated' });
+    this.host.report('vm', 'restoring');
+    try {
+      const { config, source } = await loadSnapshot(body, this.host.report);
+      await this.openConsoles(config);
+      try {
+        this.kvm ??= Kvm.open();
+        this.adopt(await Vm.restore(this.kvm, config, { serial: this.serial, console: this.console, emit: this.host.report }, source));
+      } catch (error) {
+        await this.closeConsoles();
+        throw error;
+      }
+      this.config = config;
+      this.state = 'Paused';
+    } catch (error) {
+      this.host.report('vm', 'restore-failed', { message: errorMessage(error) });
+      throw error;
+    }
+    this.host.report('vm', 'restored', { source_url: body.source_url });
+    log.info(`VM restored from ${body.source_url}`);
+    if (body.resume) this.resume();
   }
 
   /** Idempotent, as Cloud Hypervisor's: deleting when there is no VM succeeds. */

@@ -3,44 +3,15 @@
 // output made while no one is attached is replayed to the next client, and
 // a second client of a socket or tcp console is told it is busy.
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { TsvmmClient, type ConsoleConfig } from '../../src/api/client.js';
-import { parseTcpConsole } from '../../src/config/rules.js';
 import { ApiVmm } from '../helpers/api.js';
+import { attachStream, waitFor, type ConsoleClient } from '../helpers/console-client.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
-import { sleep, waitUntil } from '../helpers/wait.js';
-
-
-interface ConsoleClient {
-  text(): string;
-  send(text: string): void;
-  waitFor(needle: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-function waitFor(read: () => string, needle: string): Promise<void> {
-  return waitUntil(() => read().includes(needle), JSON.stringify(needle), 20_000, () => JSON.stringify(read()));
-}
-
-async function attachStream(config: ConsoleConfig): Promise<ConsoleClient> {
-  const socket: Socket = config.mode === 'Socket'
-    ? connect(config.socket ?? '')
-    : connect(parseTcpConsole('tcp', config.tcp ?? '').port, '127.0.0.1');
-  let text = '';
-  socket.on('data', (chunk: Buffer) => { text += chunk.toString('latin1'); });
-  await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
-  const closed = new Promise((resolve) => socket.once('close', resolve));
-  return {
-    text: () => text,
-    send: (data) => socket.write(data),
-    waitFor: (needle) => waitFor(() => text, needle),
-    close: async () => { socket.end(); await closed; },
-  };
-}
+import { sleep } from '../helpers/wait.js';
 
 /** A pty client: the slave opened non-blocking and polled, as a terminal program would read it. */
 async function attachPty(config: ConsoleConfig): Promise<ConsoleClient> {

@@ -238,6 +238,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/vm.snapshot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Write a snapshot of the paused VM into a directory (file:///DIR) */
+        put: operations["vm.snapshot"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vm.restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Start the VM of a snapshot in this VMM, which must have none; it is Paused unless resume is true */
+        put: operations["vm.restore"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/vm.info": {
         parameters: {
             query?: never;
@@ -660,6 +694,34 @@ export interface components {
             /** @default true */
             vfio_p2p_dma?: boolean;
         };
+        VmSnapshotConfig: {
+            /** @description file:///DIR: the directory the snapshot is written into (made if missing; it must hold no snapshot) */
+            destination_url: string;
+        };
+        RestoreConfig: {
+            /** @description file:///DIR: a directory vm.snapshot wrote */
+            source_url: string;
+            /**
+             * @description With OnDemand, read every saved page in before the VM is ready
+             * @default false
+             */
+            prefault?: boolean;
+            /**
+             * @description Copy reads guest memory from the snapshot before the VM is ready; OnDemand maps the snapshot copy-on-write, so pages are read when the guest first touches them
+             * @default Copy
+             * @enum {string}
+             */
+            memory_restore_mode?: "Copy" | "OnDemand";
+            /**
+             * @description Resume the VM once restored instead of leaving it Paused
+             * @default false
+             */
+            resume?: boolean;
+            net_fds?: unknown[];
+            vfio_fds?: unknown[];
+            iommufd_fd?: number;
+            zone_updates?: unknown[];
+        };
         /** @description One event, as one line of the event-monitor file and of GET /vmm.events */
         EventRecord: {
             /** @description Time since the VMM started */
@@ -682,7 +744,7 @@ export interface components {
              * @description A stable name of the error class; clients branch on it, never on the message
              * @enum {string}
              */
-            code: "InvalidConfig" | "InvalidBody" | "UnsupportedField" | "DuplicateDeviceId" | "DeviceLimit" | "HostFileRejected" | "ResourceBusy" | "InvalidPayload" | "VmNotCreated" | "VmAlreadyCreated" | "InvalidState" | "NotSupported" | "NoSuchEndpoint" | "MethodNotAllowed" | "BodyTooLarge" | "ExpectationFailed" | "HostUnavailable" | "InternalError";
+            code: "InvalidConfig" | "InvalidBody" | "UnsupportedField" | "DuplicateDeviceId" | "DeviceLimit" | "HostFileRejected" | "ResourceBusy" | "InvalidPayload" | "InvalidSnapshot" | "VmNotCreated" | "VmAlreadyCreated" | "InvalidState" | "NotSupported" | "NoSuchEndpoint" | "MethodNotAllowed" | "BodyTooLarge" | "ExpectationFailed" | "HostUnavailable" | "InternalError";
             message: string;
             causes: string[];
         };
@@ -1583,6 +1645,158 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["VsockConfig"];
+            };
+        };
+        responses: {
+            /** @description Success, no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a body that does not match the schema or asks for what tsvmm does not implement (the field is named), or a body on an action that takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown path, or no VM is created */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong method; the Allow header names the right one */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The VM state forbids this action, or a device id is already in use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal failure */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "vm.snapshot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VmSnapshotConfig"];
+            };
+        };
+        responses: {
+            /** @description Success, no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a body that does not match the schema or asks for what tsvmm does not implement (the field is named), or a body on an action that takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown path, or no VM is created */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong method; the Allow header names the right one */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The VM state forbids this action, or a device id is already in use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal failure */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "vm.restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestoreConfig"];
             };
         };
         responses: {

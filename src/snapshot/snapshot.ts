@@ -1,0 +1,81 @@
+// vm.snapshot and vm.restore's work, for the VMM control loop: write a paused
+// VM into a directory, and read one back into what Vm.restore takes.
+import { rmSync } from 'node:fs';
+import { acceptBody } from '../config/accept.js';
+import { validateVmConfig } from '../config/rules.js';
+import { VmConfigSchema, type RestoreConfig, type VmConfig } from '../config/schema.js';
+import type { EmitEvent } from '../events/record.js';
+import { SnapshotError, VmmError } from '../util/errors.js';
+import { GuestMemory } from '../vm/memory.js';
+import type { RestoreSource, Vm } from '../vm/vm.js';
+import { mapMemoryFile, readMemoryFile, writeMemoryFile, type Progress } from './memory-file.js';
+import { checkDisks, decodeState, prepareDestination, readManifest, snapshotDirectory, writeManifest } from './store.js';
+
+/** Progress events: one per tenth of the bytes, the last when all are done. */
+function progressEvents(emit: EmitEvent, event: string): Progress {
+  let reported = 0;
+  return (done, total) => {
+    const tenth = Math.floor((done * 10) / total);
+    if (tenth === reported) return;
+    reported = tenth;
+    emit('vm', event, { bytes_done: String(done), bytes_total: String(total) });
+  };
+}
+
+export interface SnapshotDestination {
+  dir: string;
+  memoryPath: string;
+}
+
+/** The directory `url` names, made if needed; one that holds a snapshot is refused. */
+export function snapshotDestination(url: string): SnapshotDestination {
+  const dir = snapshotDirectory('destination_url', url);
+  return { dir, ...prepareDestination(dir) };
+}
+
+/** Writes a paused VM's snapshot into the destination. */
+export async function takeSnapshot(vm: Vm, config: VmConfig, { dir, memoryPath }: SnapshotDestination, emit: EmitEvent): Promise<void> {
+  const progress = progressEvents(emit, 'snapshotting');
+  try {
+    const { state, memory } = await vm.snapshot((guest) => writeMemoryFile(guest, memoryPath, progress));
+    writeManifest(dir, config, state, memory);
+  } catch (error) {
+    rmSync(memoryPath, { force: true });
+    throw error;
+  }
+}
+
+/** The snapshot's config, checked as vm.create's body is; a bad one is the snapshot's fault. */
+function snapshotConfig(value: unknown): VmConfig {
+  try {
+    const config = acceptBody<VmConfig>('snapshot config', VmConfigSchema, value);
+    validateVmConfig(config);
+    return config;
+  } catch (error) {
+    if (error instanceof VmmError) throw new SnapshotError(`the snapshot's config is not valid: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Reads a snapshot: its config, its state, and guest memory filled (or mapped) from it. */
+export async function loadSnapshot(restore: RestoreConfig, emit: EmitEvent): Promise<{ config: VmConfig; source: RestoreSource }> {
+  const dir = snapshotDirectory('source_url', restore.source_url);
+  const { manifest, memoryPath } = readManifest(dir);
+  const config = snapshotConfig(manifest.config);
+  if (config.memory.size !== manifest.memory.size) {
+    throw new SnapshotError(`the snapshot's memory file is for ${manifest.memory.size} bytes; its config says ${config.memory.size}`);
+  }
+  checkDisks(manifest);
+  const state = decodeState(manifest);
+  if (restore.memory_restore_mode === 'OnDemand') {
+    return { config, source: { state, memory: mapMemoryFile(memoryPath, manifest.memory, restore.prefault) } };
+  }
+  const memory = GuestMemory.allocate(manifest.memory.size);
+  try {
+    await readMemoryFile(memory, memoryPath, manifest.memory, progressEvents(emit, 'restoring'));
+  } catch (error) {
+    memory.free();
+    throw error;
+  }
+  return { config, source: { state, memory } };
+}
