@@ -4,9 +4,10 @@
 // is checked by the control loop, as an API body is.
 import { parseApiSocket, type ApiSocketSpec } from '../api/socket.js';
 import {
-  parseConsole, parseCpus, parseDebugConsole, parseDisk, parseMemory, parseNet, parsePlatform, parseRng, parseSerial, parseVsock,
+  parseConsole, parseCpus, parseDebugConsole, parseDisk, parseMemory, parseNet, parsePlatform, parseRestore, parseRng, parseSerial,
+  parseVsock,
 } from '../config/options.js';
-import type { VmConfigBody } from '../config/schema.js';
+import type { RestoreConfigBody, VmConfigBody } from '../config/schema.js';
 import { checkObjectPath, checkServiceName } from '../dbus/names.js';
 import type { DbusApiSpec } from '../dbus/service.js';
 import { parseEventMonitor, type EventMonitorSpec } from '../events/monitor-file.js';
@@ -17,6 +18,8 @@ export interface CliCommand {
   kind: 'run';
   /** The VM to create and boot at once, when a payload was given. */
   config?: VmConfigBody & Required<Pick<VmConfigBody, 'serial' | 'console'>>;
+  /** The snapshot to restore at once (--restore), instead of a VM to boot. */
+  restore?: RestoreConfigBody;
   apiSocket?: ApiSocketSpec;
   /** Serve the API on D-Bus too (or only). */
   dbus?: DbusApiSpec;
@@ -39,7 +42,7 @@ const flag: OptionSpec = { arity: 'flag' };
 const OPTIONS: Record<string, OptionSpec> = {
   'api-socket': one, kernel: one, initramfs: one, cmdline: one, cpus: one, memory: one, platform: one,
   serial: one, console: one, 'debug-console': one, rng: one, disk: many, net: many, vsock: one, pvpanic: flag,
-  seccomp: one, 'no-shutdown': flag, 'event-monitor': one, 'log-file': one,
+  restore: one, seccomp: one, 'no-shutdown': flag, 'event-monitor': one, 'log-file': one,
   'dbus-service-name': one, 'dbus-object-path': one, 'dbus-system-bus': flag,
   v: { arity: 'count', short: 'v' }, verbose: { arity: 'count' }, version: { arity: 'flag', short: 'V' }, help: { arity: 'flag', short: 'h' },
 };
@@ -49,7 +52,7 @@ const NOT_SUPPORTED: Record<string, OptionSpec> = {
   balloon: one, device: many, fs: many, 'generic-vhost-user': many, pmem: many, 'user-device': many, vdpa: many,
   numa: many, 'memory-zone': many, 'pci-segment': many, 'rate-limit-group': many, tpm: one,
   landlock: flag, 'landlock-rules': many, watchdog: flag, rtc: { arity: 'optional' }, gdb: one, ivshmem: one,
-  igvm: one, 'host-data': one, 'fw-cfg-config': one, pvmemcontrol: flag, restore: one, firmware: one,
+  igvm: one, 'host-data': one, 'fw-cfg-config': one, pvmemcontrol: flag, firmware: one,
   'log-format': one,
 };
 
@@ -131,6 +134,13 @@ export function parseCommandLine(argv: string[]): CliRequest {
   const eventMonitor = monitorText === undefined ? undefined : parseEventMonitor(monitorText);
   const common = { verbosity, noShutdown, ...(dbus ? { dbus } : {}), ...(logFile ? { logFile } : {}), ...(eventMonitor ? { eventMonitor } : {}) };
   const kernel = single(parsed, 'kernel');
+  const restoreText = single(parsed, 'restore');
+  if (restoreText !== undefined) {
+    if (kernel !== undefined || MACHINE_OPTIONS.some((name) => parsed.has(name))) {
+      throw new ConfigError('--restore takes the VM from the snapshot: give no --kernel or other VM options with it');
+    }
+    return { kind: 'run', restore: parseRestore(restoreText), apiSocket, ...common };
+  }
   if (kernel === undefined) {
     if (apiSocket === undefined && dbus === undefined) {
       throw new ConfigError('give --kernel to boot, or --api-socket (or --dbus-service-name) to serve the API (see --help)');

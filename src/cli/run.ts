@@ -9,6 +9,8 @@ import { listenApiSocket, type ApiSocket } from '../api/socket.js';
 import { log } from '../util/log.js';
 import { VmmError } from '../util/errors.js';
 import { VmmHandle } from '../vmm/handle.js';
+import type { VmInfoBody } from '../api/schema.js';
+import type { VmConfigBody } from '../config/schema.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
 import type { CliCommand } from './args.js';
 import { forwardStdin, type TerminalInput } from './terminal.js';
@@ -79,8 +81,12 @@ export async function runVmm(command: CliCommand): Promise<number> {
     await startFrontends(command, vmm, frontends, () => { if (!command.apiSocket) finish(EXIT_HOST); });
     if (command.config) {
       await vmm.request('vm.create', command.config);
-      if (command.config.serial.mode === 'Tty' || command.config.console.mode === 'Tty') input = forwardStdin((bytes) => vmm.terminalInput(bytes));
+      if (usesTerminal(command.config)) input = forwardStdin((bytes) => vmm.terminalInput(bytes));
       await vmm.request('vm.boot');
+    }
+    if (command.restore) {
+      await vmm.request('vm.restore', command.restore);
+      if (usesTerminal(((await vmm.request('vm.info')) as VmInfoBody).config)) input = forwardStdin((bytes) => vmm.terminalInput(bytes));
     }
   } catch (error) {
     if (!(error instanceof VmmError)) throw error;
@@ -96,4 +102,9 @@ export async function runVmm(command: CliCommand): Promise<number> {
   await vmm.request('vmm.shutdown').catch(() => undefined);
   await vmm.close();
   return code;
+}
+
+/** Whether the serial port or the console is tsvmm's own terminal, whose input must then be forwarded. */
+function usesTerminal(config: VmConfigBody): boolean {
+  return config.serial?.mode === 'Tty' || config.console?.mode === 'Tty';
 }

@@ -68,6 +68,13 @@ Devices:
   (--fs, --pmem, --balloon, --device, --numa, --watchdog, ...) are
   refused by name.
 
+Snapshots:
+  --restore source_url=file:///DIR[,prefault=on][,memory_restore_mode=copy|ondemand][,resume=on]
+                           start the VM of a snapshot (vm.snapshot wrote DIR)
+                           instead of booting one; it stays Paused for the API
+                           unless resume=on; ondemand maps the memory file
+                           copy-on-write instead of reading it
+
 Life cycle:
   A guest that resets (reboot) boots again in the same process. A guest that
   powers off ends tsvmm with status 0, unless the API is served or:

@@ -8,7 +8,7 @@ import { ConfigError } from '../util/errors.js';
 import { parseInteger, parseOnOff, parseOptionString, parseSize } from './option-string.js';
 import {
   DEFAULT_MEMORY, DEFAULT_RNG_SOURCE, type ConsoleConfig, type CpusConfig, type DiskConfig, type MemoryConfig, type NetConfig,
-  type RngConfig, type SerialConfig, type VmConfigBody, type VsockConfig,
+  type RestoreConfigBody, type RngConfig, type SerialConfig, type VmConfigBody, type VsockConfig,
 } from './schema.js';
 
 type Convert = (option: string, key: string, text: string) => unknown;
@@ -84,6 +84,12 @@ const PLATFORM_KEYS: KeyTable = {
   iommu_segments: 'refuse', oem_strings: 'refuse', iommufd_fd: 'refuse',
 };
 
+const RESTORE_KEYS: KeyTable = {
+  source_url: as('source_url', text), prefault: as('prefault', toggle), resume: as('resume', toggle),
+  memory_restore_mode: as('memory_restore_mode', oneOf({ copy: 'Copy', ondemand: 'OnDemand' })),
+  net_fds: 'refuse', vfio_fds: 'refuse', iommufd_fd: 'refuse', zone_updates: 'refuse',
+};
+
 const DEBUG_CONSOLE_KEYS: KeyTable = { file: as('file', text), iobase: as('iobase', integer) };
 
 /** Reads `input` with `table`; `valueless` words are handed back separately. */
@@ -140,6 +146,13 @@ export function parseVsock(input: string): VsockConfig {
   if (section.socket === undefined) throw new ConfigError('--vsock: socket is required');
   if (section.cid === undefined) throw new ConfigError('--vsock: cid is required');
   return section as VsockConfig;
+}
+
+/** `--restore source_url=file:///DIR[,prefault=on][,memory_restore_mode=copy|ondemand][,resume=on]` */
+export function parseRestore(input: string): RestoreConfigBody {
+  const { section } = readSection('--restore', input, RESTORE_KEYS);
+  if (section.source_url === undefined) throw new ConfigError('--restore: source_url is required');
+  return section as RestoreConfigBody;
 }
 
 /** `--platform ...` */

@@ -291,6 +291,8 @@ export type DiskConfig = Static<typeof DiskConfigSchema>;
 export type NetConfig = Static<typeof NetConfigSchema>;
 export type VsockConfig = Static<typeof VsockConfigSchema>;
 export type VmSnapshotConfig = Static<typeof VmSnapshotConfigSchema>;
+export type RestoreConfigBody = Static<typeof RestoreConfigSchema>;
+/** vm.restore's body with its defaults filled in. */
 export type RestoreConfig = Required<Pick<Static<typeof RestoreConfigSchema>, 'source_url' | 'prefault' | 'memory_restore_mode' | 'resume'>>;
 
 /** A VmConfig after `completeConfig`: every section with a default is there. */

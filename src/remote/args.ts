@@ -6,14 +6,14 @@ import { ConfigError } from '../util/errors.js';
 
 export const COMMANDS = [
   'ping', 'info', 'counters', 'create', 'boot', 'pause', 'resume', 'reboot', 'shutdown', 'delete', 'power-button', 'nmi',
-  'add-disk', 'add-net', 'add-vsock', 'shutdown-vmm', 'events', 'console',
+  'add-disk', 'add-net', 'add-vsock', 'snapshot', 'restore', 'shutdown-vmm', 'events', 'console',
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** ch-remote's (v53.0) commands for features tsvmm does not have: refused by name. */
 const CH_REMOTE_ONLY: ReadonlySet<string> = new Set([
   'add-device', 'add-fs', 'add-pmem', 'add-user-device', 'add-vdpa', 'coredump', 'receive-migration',
-  'remove-device', 'resize', 'resize-disk', 'resize-zone', 'restore', 'send-migration', 'snapshot',
+  'remove-device', 'resize', 'resize-disk', 'resize-zone', 'send-migration',
 ]);
 
 export interface RemoteCommand {
@@ -97,6 +97,8 @@ const ARGUMENT_COUNT: Partial<Record<CommandName, [number, number, string]>> = {
   'add-disk': [1, 1, 'add-disk takes one option string, e.g. path=/images/data.raw'],
   'add-net': [1, 1, 'add-net takes one option string, e.g. remote=192.0.2.1:4000'],
   'add-vsock': [1, 1, 'add-vsock takes one option string, e.g. cid=3,socket=/run/vm.vsock'],
+  snapshot: [1, 1, 'snapshot takes one destination URL, e.g. file:///var/lib/vm/snap'],
+  restore: [1, 1, 'restore takes one option string, e.g. source_url=file:///var/lib/vm/snap'],
   console: [0, 1, 'console takes at most one console name: serial'],
 };
 

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { ApiError, TsvmmClient, VmmUnreachableError, type VmConfig, type VmmClient } from '../api/client.js';
 import { ConfigError } from '../util/errors.js';
-import { parseDisk, parseNet, parseVsock } from '../config/options.js';
+import { parseDisk, parseNet, parseRestore, parseVsock } from '../config/options.js';
+import { withProgress } from './progress.js';
 import type { CommandName, RemoteCommand } from './args.js';
 import { attachConsole, consoleAddress } from './console-client.js';
 
@@ -83,6 +84,8 @@ export async function runRemoteCommand(command: RemoteCommand): Promise<number> 
       case 'add-disk': await client.addDisk(parseDisk(command.args[0] ?? '')); return EXIT_OK;
       case 'add-net': await client.addNet(parseNet(command.args[0] ?? '')); return EXIT_OK;
       case 'add-vsock': await client.addVsock(parseVsock(command.args[0] ?? '')); return EXIT_OK;
+      case 'snapshot': await withProgress(client, 'snapshotting', () => client.snapshot({ destination_url: command.args[0] ?? '' })); return EXIT_OK;
+      case 'restore': await withProgress(client, 'restoring', () => client.restore(parseRestore(command.args[0] ?? ''))); return EXIT_OK;
       case 'events': return await followEvents(client, command);
       case 'console': {
         const { config } = await client.info();

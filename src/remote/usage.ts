@@ -21,6 +21,11 @@ Commands:
   add-disk OPTIONS         add a disk, OPTIONS as tsvmm --disk (path=F,readonly=on,...)
   add-net OPTIONS          add a NIC, OPTIONS as tsvmm --net (tap=..., remote=HOST:PORT,...)
   add-vsock OPTIONS        add the vsock device, OPTIONS as tsvmm --vsock (cid=N,socket=PATH)
+  snapshot URL             write a snapshot of the paused VM to URL (file:///DIR)
+  restore OPTIONS          restore a snapshot into a VMM without a VM, OPTIONS as
+                           tsvmm --restore (source_url=file:///DIR,resume=on,...);
+                           both show their progress on stderr: a bar on a
+                           terminal, a line per step otherwise
   shutdown-vmm             shut the VM down and end tsvmm
   events [--until SOURCE:EVENT] [--timeout SECONDS]
                            print each event as one JSON line as it happens;
@@ -35,7 +40,7 @@ Commands:
                            exits 0 once the output, recent output replayed on
                            attach included, contains TEXT.
 
-ch-remote's commands for what tsvmm lacks (snapshot, restore, resize,
+ch-remote's commands for what tsvmm lacks (resize,
 add-fs, add-pmem, add-device, remove-device, the migrations, ...)
 are refused by name with status 2.
 

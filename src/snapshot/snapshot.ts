@@ -7,7 +7,8 @@ import { VmConfigSchema, type RestoreConfig, type VmConfig } from '../config/sch
 import type { EmitEvent } from '../events/record.js';
 import { SnapshotError, VmmError } from '../util/errors.js';
 import { GuestMemory } from '../vm/memory.js';
-import type { RestoreSource, Vm } from '../vm/vm.js';
+import type { Vm, VmSavedState } from '../vm/vm.js';
+import type { Manifest } from './manifest.js';
 import { mapMemoryFile, readMemoryFile, writeMemoryFile, type Progress } from './memory-file.js';
 import { checkDisks, decodeState, prepareDestination, readManifest, snapshotDirectory, writeManifest } from './store.js';
 
@@ -57,8 +58,16 @@ function snapshotConfig(value: unknown): VmConfig {
   }
 }
 
-/** Reads a snapshot: its config, its state, and guest memory filled (or mapped) from it. */
-export async function loadSnapshot(restore: RestoreConfig, emit: EmitEvent): Promise<{ config: VmConfig; source: RestoreSource }> {
+/** A snapshot whose manifest, config, disks and state passed every check; its memory is read last. */
+export interface OpenedSnapshot {
+  config: VmConfig;
+  state: VmSavedState;
+  /** Guest memory filled (Copy) or mapped (OnDemand) from the snapshot; the caller owns it. */
+  loadMemory(): Promise<GuestMemory>;
+}
+
+/** Reads and checks a snapshot's manifest and what it names, before any guest memory is touched. */
+export function openSnapshot(restore: RestoreConfig, emit: EmitEvent): OpenedSnapshot {
   const dir = snapshotDirectory('source_url', restore.source_url);
   const { manifest, memoryPath } = readManifest(dir);
   const config = snapshotConfig(manifest.config);
@@ -66,16 +75,17 @@ export async function loadSnapshot(restore: RestoreConfig, emit: EmitEvent): Pro
     throw new SnapshotError(`the snapshot's memory file is for ${manifest.memory.size} bytes; its config says ${config.memory.size}`);
   }
   checkDisks(manifest);
-  const state = decodeState(manifest);
-  if (restore.memory_restore_mode === 'OnDemand') {
-    return { config, source: { state, memory: mapMemoryFile(memoryPath, manifest.memory, restore.prefault) } };
-  }
-  const memory = GuestMemory.allocate(manifest.memory.size);
+  return { config, state: decodeState(manifest), loadMemory: () => loadMemory(memoryPath, manifest.memory, restore, emit) };
+}
+
+async function loadMemory(path: string, saved: Manifest['memory'], restore: RestoreConfig, emit: EmitEvent): Promise<GuestMemory> {
+  if (restore.memory_restore_mode === 'OnDemand') return mapMemoryFile(path, saved, restore.prefault);
+  const memory = GuestMemory.allocate(saved.size);
   try {
-    await readMemoryFile(memory, memoryPath, manifest.memory, progressEvents(emit, 'restoring'));
+    await readMemoryFile(memory, path, saved, progressEvents(emit, 'restoring'));
   } catch (error) {
     memory.free();
     throw error;
   }
-  return { config, source: { state, memory } };
+  return memory;
 }

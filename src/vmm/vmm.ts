@@ -7,7 +7,7 @@ import { deviceIds, validateVmConfig } from '../config/rules.js';
 import {
   MAX_DEVICES_PER_KIND, type DiskConfig, type NetConfig, type RestoreConfig, type VmConfig, type VmSnapshotConfig, type VsockConfig,
 } from '../config/schema.js';
-import { loadSnapshot, snapshotDestination, takeSnapshot } from '../snapshot/snapshot.js';
+import { openSnapshot, snapshotDestination, takeSnapshot } from '../snapshot/snapshot.js';
 import { GuestConsole } from '../console/guest-console.js';
 import type { EmitEvent } from '../events/record.js';
 import { ConfigError, ConflictError, errorMessage, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
@@ -180,11 +180,12 @@ export class Vmm {
     if (this.config) throw new StateError('a VM is created already; restore needs a VMM without one', { code: 'VmAlreadyCreated' });
     this.host.report('vm', 'restoring');
     try {
-      const { config, source } = await loadSnapshot(body, this.host.report);
+      const { config, state, loadMemory } = openSnapshot(body, this.host.report);
       await this.openConsoles(config);
       try {
         this.kvm ??= Kvm.open();
-        this.adopt(await Vm.restore(this.kvm, config, { serial: this.serial, console: this.console, emit: this.host.report }, source));
+        const memory = await loadMemory();
+        this.adopt(await Vm.restore(this.kvm, config, { serial: this.serial, console: this.console, emit: this.host.report }, { state, memory }));
       } catch (error) {
         await this.closeConsoles();
         throw error;

@@ -17,6 +17,7 @@ import type { GuestVmm } from '../helpers/guest-vmm.js';
 import { ensureQemu } from '../helpers/qemu.js';
 import type { LatencySummary } from './stats.js';
 import { benchVsock } from './vsock.js';
+import { benchSnapshot } from './snapshot.js';
 import {
   benchBlock, benchExits, benchImage, benchMemory, benchNet, benchSerial, benchStartup, benchTouch, NET_FRAMES, SERIAL_BYTES, type PerVmm,
 } from './test-guest.js';
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
   const qmp = await step('QMP', () => benchQmp());
   const dbus = await step('D-Bus API', () => benchDbusApi());
   const vsock = kvm ? await step('vsock', () => benchVsock()) : undefined;
+  const snapshot = kvm ? await step('snapshot', () => benchSnapshot()) : undefined;
   // One boot at a time: guest kernel code is CPU-bound here, and two at once would slow both.
   const runBoots = !values['skip-boot'] && kvm;
   const tsvmmPvh = runBoots ? await step('kit Linux boot, tsvmm, vmlinux', () => bootTsvmm('vmlinux')) : undefined;
@@ -158,6 +160,10 @@ async function main(): Promise<void> {
     { benchmark: 'vmm.ping throughput, 16 connections (req/s)', tsvmm: value(api?.throughput_rps), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: `vsock connect, CONNECT and OK, p50 / p99 (µs; plain UNIX socket ${latency(vsock?.unix_socket.connect)})`, tsvmm: latency(vsock?.tsvmm.connect), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: `vsock echo through the guest, one connection (MiB/s; plain UNIX socket ${value(vsock?.unix_socket.echo_mib_s)})`, tsvmm: value(vsock?.tsvmm.echo_mib_s), qemu: 'n/a', ratio: 'n/a' },
+    ...(snapshot?.rows ?? []).flatMap((row) => [
+      { benchmark: `vm.snapshot, idle ${row.memory_mib} MiB guest (ms; ${value(row.size_on_disk_mib)} MiB on disk)`, tsvmm: value(row.snapshot_ms), qemu: 'n/a', ratio: 'n/a' },
+      { benchmark: `vm.restore, ${row.memory_mib} MiB, Copy / OnDemand (ms)`, tsvmm: `${value(row.restore_copy_ms)} / ${value(row.restore_ondemand_ms)}`, qemu: 'n/a', ratio: 'n/a' },
+    ]),
     { benchmark: 'kit Linux, vmlinux (PVH): s to marker / to exit', tsvmm: boot(tsvmmPvh), qemu: boot(qemuPvh), ratio: ratio(tsvmmPvh?.marker_ms, qemuPvh?.marker_ms) },
     { benchmark: 'kit Linux, bzImage: s to marker / to exit', tsvmm: boot(tsvmmBzImage), qemu: 'n/a', ratio: 'n/a' },
   ];
@@ -171,6 +177,7 @@ async function main(): Promise<void> {
     start_up_without_vm: hostStartup,
     api: { ...api, qmp_query_status: qmp, dbus },
     vsock,
+    snapshot,
     boot: { tsvmm_vmlinux: tsvmmPvh, tsvmm_bzimage: tsvmmBzImage, qemu_microvm_vmlinux: qemuPvh },
   };
   writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);

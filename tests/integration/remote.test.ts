@@ -1,7 +1,6 @@
 // tsvmm-remote against a real VMM (the CPL3 test guest): every command, its
 // output and exit status, and the error paths (the server's message and a
 // non-zero status; bad command lines; no VMM on the socket).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,31 +8,9 @@ import t from 'tap';
 import type { VmConfig, VmInfo } from '../../src/api/client.js';
 import { ApiVmm } from '../helpers/api.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
-import { skipWithoutKvm, TSVMM_REMOTE } from '../helpers/tsvmm.js';
+import { remote, type Run } from '../helpers/remote.js';
+import { skipWithoutKvm } from '../helpers/tsvmm.js';
 import { scaled } from '../helpers/wait.js';
-
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs tsvmm-remote; `live` is what it has printed so far. */
-function remote(args: string[], stdin?: string): Promise<Run> & { live: Run } {
-  const child = spawn(process.execPath, [TSVMM_REMOTE, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const run: Run = { code: null, stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk: Buffer) => { run.stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { run.stderr += chunk.toString(); });
-  child.stdin.end(stdin ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), scaled(60_000));
-  const done = new Promise<Run>((resolve) => child.on('close', (code) => {
-    clearTimeout(timer);
-    run.code = code;
-    resolve(run);
-  }));
-  return Object.assign(done, { live: run });
-}
 
 if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('every command against a running VMM', async (t) => {
@@ -139,7 +116,8 @@ if (!skipWithoutKvm(t, import.meta.url)) {
       [['--api-socket', '/x'], /no command given/],
       [['--api-socket', '/x', 'boot', 'now'], /boot takes no arguments/],
       [['--api-socket', '/x', 'add-disk'], /add-disk takes one option string/],
-      [['--api-socket', '/x', 'snapshot', 'file:///tmp/s'], /snapshot is not supported by tsvmm/],
+      [['--api-socket', '/x', 'send-migration', 'unix:/tmp/s'], /send-migration is not supported by tsvmm/],
+      [['--api-socket', '/x', 'snapshot'], /snapshot takes one destination URL/],
       [['--api-socket', '/x', 'events', '--until', 'booted'], /not SOURCE:EVENT/],
       [['--api-socket', '/x', 'ping', '--until', 'x'], /are for events and console/],
       [['--api-socket', '/x', 'events', '--timeout', 'soon'], /is not a number of seconds/],
