@@ -41,7 +41,7 @@ async function withVmm<T>(body: (client: TsvmmClient) => Promise<T>): Promise<T>
 async function timed(body: () => Promise<void>): Promise<number> {
   const start = process.hrtime.bigint();
   await body();
-  return Number(process.hrtime.bigint() - start) / 1e6;
+  return Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10;
 }
 
 async function benchSize(dir: string, memoryMib: number): Promise<SnapshotBenchRow> {
@@ -54,7 +54,7 @@ async function benchSize(dir: string, memoryMib: number): Promise<SnapshotBenchR
     await client.pause();
     return timed(() => client.snapshot({ destination_url: `file://${snapshot}` }));
   });
-  const sizeOnDisk = (statSync(join(snapshot, 'memory')).blocks * 512) / MiB;
+  const sizeOnDisk = Math.round((statSync(join(snapshot, 'memory')).blocks * 512) / MiB * 100) / 100;
   const restore = (mode: 'Copy' | 'OnDemand'): Promise<number> =>
     withVmm((client) => timed(() => client.restore({ source_url: `file://${snapshot}`, memory_restore_mode: mode })));
   const row = {
