@@ -88,7 +88,6 @@ export interface RestoreSource {
   memory: GuestMemory;
 }
 
-
 /** Puts the saved shared registers into the new VM's legacy devices, which must be the same devices. */
 function restoreLegacyStates(legacy: LegacyDeviceState[], saved: VmSavedState['legacy']): void {
   const withState = legacy.filter(({ state }) => state !== undefined);
