@@ -34,6 +34,13 @@ static Napi::Value TryLockFd(const Napi::CallbackInfo& info) {
   ThrowErrno(info.Env(), "flock", errno);
 }
 
+// unlockFd(fd): drops this open file description's flock, so another
+// process may take it while the fd stays open.
+static Napi::Value UnlockFd(const Napi::CallbackInfo& info) {
+  if (flock(ArgInt(info, 0), LOCK_UN) < 0) ThrowErrno(info.Env(), "flock", errno);
+  return info.Env().Undefined();
+}
+
 // fallocate(fd, mode, offset, length): FALLOC_FL_* modes, for discard
 // (punch hole) and write-zeroes (zero range) on disk images.
 static Napi::Value Fallocate(const Napi::CallbackInfo& info) {
@@ -49,6 +56,7 @@ static Napi::Value Fallocate(const Napi::CallbackInfo& info) {
 void InitHost(Napi::Env env, Napi::Object exports) {
   exports.Set("lockFile", Napi::Function::New(env, LockFile));
   exports.Set("tryLockFd", Napi::Function::New(env, TryLockFd));
+  exports.Set("unlockFd", Napi::Function::New(env, UnlockFd));
   exports.Set("fallocate", Napi::Function::New(env, Fallocate));
 }
 

@@ -90,6 +90,22 @@ static Napi::Value SetUserMemoryRegion(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// getDirtyLog(vmFd, slot, bitmap): KVM_GET_DIRTY_LOG for a slot registered
+// with KVM_MEM_LOG_DIRTY_PAGES; one bit per page, and KVM clears its log as
+// it copies. The caller sizes the bitmap (a multiple of 8 bytes covering
+// the slot); KVM writes exactly that many bytes for a slot of that size.
+static Napi::Value GetDirtyLog(const Napi::CallbackInfo& info) {
+  Napi::TypedArray bitmap = ArgBytes(info, 2, 0);
+  if (bitmap.ByteLength() == 0 || bitmap.ByteLength() % 8 != 0) {
+    throw Napi::RangeError::New(info.Env(), "dirty bitmap length must be a non-zero multiple of 8 bytes");
+  }
+  struct kvm_dirty_log log = {};
+  log.slot = ArgUint(info, 1);
+  log.dirty_bitmap = BytesData(bitmap);
+  if (Ioctl(ArgInt(info, 0), KVM_GET_DIRTY_LOG, &log) < 0) ThrowErrno(info.Env(), "KVM_GET_DIRTY_LOG", errno);
+  return info.Env().Undefined();
+}
+
 // VM-wide state for snapshots; getIrqchip/setIrqchip take a kvm_irqchip
 // whose chip_id the caller set.
 STRUCT_IOCTL(GetIrqchip, KVM_GET_IRQCHIP, struct kvm_irqchip)
@@ -145,6 +161,7 @@ void InitKvm(Napi::Env env, Napi::Object exports) {
   exports.Set("createPit2", Napi::Function::New(env, CreatePit2));
   exports.Set("irqLine", Napi::Function::New(env, IrqLine));
   exports.Set("setUserMemoryRegion", Napi::Function::New(env, SetUserMemoryRegion));
+  exports.Set("getDirtyLog", Napi::Function::New(env, GetDirtyLog));
   exports.Set("getIrqchip", Napi::Function::New(env, GetIrqchip));
   exports.Set("setIrqchip", Napi::Function::New(env, SetIrqchip));
   exports.Set("getPit2", Napi::Function::New(env, GetPit2));

@@ -48,6 +48,8 @@ export interface NativeAddon {
     vmFd: Fd, slot: number, flags: number, guestPhysAddr: number,
     memoryId: number, offset: number, size: number,
   ): void;
+  /** KVM_GET_DIRTY_LOG: one bit per page of the slot; `bitmap` is ceil(pages / 64) * 8 bytes. */
+  getDirtyLog(vmFd: Fd, slot: number, bitmap: Uint8Array): void;
   /** `chip` is a kvm_irqchip whose chip_id (its first u32) says which chip: 0 and 1 the PICs, 2 the IOAPIC. */
   getIrqchip(vmFd: Fd, chip: Uint8Array): void;
   setIrqchip(vmFd: Fd, chip: Uint8Array): void;
@@ -110,6 +112,8 @@ export interface NativeAddon {
   lockFile(path: string): Fd;
   /** An exclusive flock on an open fd; false when another holder has one. */
   tryLockFd(fd: Fd): boolean;
+  /** Drops the flock taken by tryLockFd; the fd stays open. */
+  unlockFd(fd: Fd): void;
   /** preadv2 with RWF_NOWAIT: bytes read, or -errno (-EAGAIN when it would block). */
   tryPreadv(fd: Fd, buffers: Uint8Array[], position: number): number;
   /** pwritev2 with RWF_NOWAIT: bytes written, or -errno (-EAGAIN when it would block). */

@@ -18,32 +18,35 @@ export type MemoryRange = [offset: number, length: number];
 /** Called after each chunk with the bytes done and the bytes in all. */
 export type Progress = (done: number, total: number) => void;
 
-/** The runs of non-zero pages, by offset in the mapping, each at most CHUNK long. */
-export function dataRanges(memory: GuestMemory): MemoryRange[] {
+/** The runs of marked pages (1 in `pages`, one byte per page from mapping offset `base`), each at most `maxBytes` long. */
+export function pageRuns(base: number, pages: Uint8Array, maxBytes: number): MemoryRange[] {
   const ranges: MemoryRange[] = [];
-  for (const region of memory.layout.regions) {
-    const pages = native.nonZeroPages(memory.layout.memoryId, region.hostOffset, region.size);
-    let start = -1;
-    const flush = (end: number): void => {
-      ranges.push([region.hostOffset + start * PAGE, (end - start) * PAGE]);
-      start = -1;
-    };
-    for (let page = 0; page < pages.length; page++) {
-      if (pages[page] !== 1) {
-        if (start >= 0) flush(page);
-      } else if (start < 0) {
-        start = page;
-      } else if ((page - start) * PAGE >= CHUNK) {
-        flush(page);
-        start = page;
-      }
+  let start = -1;
+  const flush = (end: number): void => {
+    ranges.push([base + start * PAGE, (end - start) * PAGE]);
+    start = -1;
+  };
+  for (let page = 0; page < pages.length; page++) {
+    if (pages[page] !== 1) {
+      if (start >= 0) flush(page);
+    } else if (start < 0) {
+      start = page;
+    } else if ((page - start) * PAGE >= maxBytes) {
+      flush(page);
+      start = page;
     }
-    if (start >= 0) flush(pages.length);
   }
+  if (start >= 0) flush(pages.length);
   return ranges;
 }
 
-function totalOf(ranges: MemoryRange[]): number {
+/** The runs of non-zero pages, by offset in the mapping, each at most `maxBytes` long and within one region. */
+export function dataRanges(memory: GuestMemory, maxBytes = CHUNK): MemoryRange[] {
+  return memory.layout.regions.flatMap((region) =>
+    pageRuns(region.hostOffset, native.nonZeroPages(memory.layout.memoryId, region.hostOffset, region.size), maxBytes));
+}
+
+export function totalOf(ranges: MemoryRange[]): number {
   return ranges.reduce((sum, [, length]) => sum + length, 0);
 }
 

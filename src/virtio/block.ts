@@ -314,6 +314,16 @@ export class VirtioBlock implements VirtioDevice {
     if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
   }
 
+  /** Takes the image's writer lock (a read-only image needs none); false when another writer holds it. */
+  lockImage(): boolean {
+    return this.image.readonly || native.tryLockFd(this.image.fd);
+  }
+
+  /** Lets another process take the writer lock: a migration's destination, once this VM is paused for good. */
+  unlockImage(): void {
+    if (!this.image.readonly) native.unlockFd(this.image.fd);
+  }
+
   /** Waits for requests in flight (they write guest memory), then closes the image and its lock; once. */
   close(): Promise<void> {
     this.closed ??= (async () => {

@@ -78,6 +78,8 @@ export class SplitQueue {
   private usedIndex = 0;
   /** The used index when the guest was last interrupted (for EVENT_IDX). */
   private lastSignalledUsed = 0;
+  /** By head, the writable buffers of chains taken and not yet used: a migration resends them once used. */
+  private readonly inFlight: Array<Uint8Array[] | undefined> = [];
 
   constructor(private readonly memory: GuestMemory, readonly layout: QueueLayout) {
     checkQueueLayout(memory, layout);
@@ -110,7 +112,9 @@ export class SplitQueue {
     const head = this.memory.readU16(this.layout.availableRing + 4 + 2 * slot);
     this.lastAvailable = (this.lastAvailable + 1) & 0xffff;
     if (this.layout.eventIndex) this.publishAvailableEvent();
-    return this.walk(head);
+    const chain = this.walk(head);
+    if (chain.writable.length > 0) this.inFlight[head] = chain.writable;
+    return chain;
   }
 
   /**
@@ -129,6 +133,16 @@ export class SplitQueue {
     this.memory.writeU32(element + 4, writtenLength);
     this.usedIndex = (this.usedIndex + 1) & 0xffff;
     this.memory.storeU16Atomic(this.layout.usedRing + 2, this.usedIndex);
+    const written = this.inFlight[head];
+    this.inFlight[head] = undefined;
+    if (this.memory.tracksWrites) this.markUsed(element, written);
+  }
+
+  /** A migration must resend what the device wrote: the chain's buffers and the used ring. */
+  private markUsed(element: number, written: Uint8Array[] | undefined): void {
+    for (const view of written ?? []) this.memory.markWritten(view);
+    this.memory.markWrittenAt(element, USED_ELEMENT_SIZE);
+    this.memory.markWrittenAt(this.layout.usedRing + 2, 2);
   }
 
   /** Whether the guest wants an interrupt for what was pushed since the last one. */
@@ -146,7 +160,9 @@ export class SplitQueue {
 
   /** With EVENT_IDX, asks the guest to notify when it adds past what was taken. */
   private publishAvailableEvent(): void {
-    this.memory.storeU16Atomic(this.layout.usedRing + 4 + USED_ELEMENT_SIZE * this.size, this.lastAvailable);
+    const at = this.layout.usedRing + 4 + USED_ELEMENT_SIZE * this.size;
+    this.memory.storeU16Atomic(at, this.lastAvailable);
+    this.memory.markWrittenAt(at, 2);
   }
 
   private readDescriptor(table: number, index: number): Descriptor {

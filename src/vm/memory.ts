@@ -48,9 +48,16 @@ export function planRegions(size: number): MemoryRegionLayout[] {
   return regions;
 }
 
+const PAGE = 4096;
+
 export class GuestMemory {
   readonly layout: GuestMemoryLayout;
   private readonly regions: Region[];
+  /**
+   * While a migration runs: one byte per page (by mapping offset) the VMM's
+   * own devices wrote, which KVM's dirty log does not see.
+   */
+  private written: Uint8Array | undefined;
 
   private constructor(layout: GuestMemoryLayout, buffers: ArrayBuffer[]) {
     this.layout = layout;
@@ -101,6 +108,41 @@ export class GuestMemory {
     const region = this.regions.find((r) => offset >= r.hostOffset && offset + length <= r.hostOffset + r.size);
     if (!region) throw new GuestMemoryError(`mapping range 0x${offset.toString(16)}+0x${length.toString(16)} is not within one region`);
     return region.bytes.subarray(offset - region.hostOffset, offset - region.hostOffset + length);
+  }
+
+  /** Starts (or stops) recording the pages the VMM writes: see `markWritten`. */
+  trackWrites(on: boolean): void {
+    this.written = on ? new Uint8Array(Math.ceil(this.layout.size / PAGE)) : undefined;
+  }
+
+  get tracksWrites(): boolean {
+    return this.written !== undefined;
+  }
+
+  /** Records that the VMM wrote into `view`, a view `slice` returned. */
+  markWritten(view: Uint8Array): void {
+    if (!this.written || view.length === 0) return;
+    const region = this.regions.find((r) => r.bytes.buffer === view.buffer);
+    if (region) this.markMappingRange(region.hostOffset + view.byteOffset - region.bytes.byteOffset, view.length);
+  }
+
+  /** Records that the VMM wrote guest bytes [address, address + length). */
+  markWrittenAt(address: number, length: number): void {
+    if (!this.written) return;
+    const region = this.find(address, length);
+    if (region) this.markMappingRange(region.hostOffset + address - region.guestAddress, length);
+  }
+
+  /** The pages written since the last call (one byte per page, 1 = written); recording goes on. */
+  takeWrittenPages(): Uint8Array {
+    const pages = this.written ?? new Uint8Array(Math.ceil(this.layout.size / PAGE));
+    if (this.written) this.written = new Uint8Array(pages.length);
+    return pages;
+  }
+
+  private markMappingRange(offset: number, length: number): void {
+    const written = this.written as Uint8Array;
+    written.fill(1, Math.floor(offset / PAGE), Math.ceil((offset + length) / PAGE));
   }
 
   /** End of RAM below the MMIO gap. */

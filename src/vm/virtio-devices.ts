@@ -3,7 +3,6 @@
 // described in the DSDT, or announced on the kernel command line when the
 // guest is told acpi=off.
 import { closeSync, constants } from 'node:fs';
-import { native } from '../native.js';
 import type { GuestConsole } from '../console/guest-console.js';
 import { VirtioBlock } from '../virtio/block.js';
 import { VirtioConsole } from '../virtio/console.js';
@@ -44,19 +43,24 @@ export function announceVirtioDevice({ base, gsi }: VirtioPlacement): string {
   return `virtio_mmio.device=4K@0x${base.toString(16)}:${gsi}`;
 }
 
-/** Opens and locks an image: a second writer (another tsvmm) is refused. */
-function openDisk(disk: DiskConfig, index: number): VirtioBlock {
+export function diskBusy(name: string): ConfigError {
+  return new ConfigError(`disk ${name} is in use by another writer (it is locked)`, { code: 'ResourceBusy' });
+}
+
+/** Opens an image and, when `lock`, takes its writer lock: a second writer (another tsvmm) is refused. */
+function openDisk(disk: DiskConfig, index: number, lock: boolean): VirtioBlock {
   const flags = (disk.readonly ? constants.O_RDONLY : constants.O_RDWR) | (disk.direct ? constants.O_DIRECT : 0);
   const { fd, stat } = openHostFile('disk', disk.path, flags, ['regular file', 'block device']);
-  if (!disk.readonly && !native.tryLockFd(fd)) {
-    closeSync(fd);
-    throw new ConfigError(`disk ${disk.path} is in use by another writer (it is locked)`, { code: 'ResourceBusy' });
-  }
   const id = disk.id ?? `_disk${index}`;
   const readonly = disk.readonly ?? false;
   const discard = !readonly && (stat.isFile() || stat.isBlockDevice());
   const image = { fd, size: stat.size, readonly, serial: disk.serial ?? id, discard, direct: disk.direct ?? false };
-  return new VirtioBlock(id, image, disk.queue_size);
+  const block = new VirtioBlock(id, image, disk.queue_size);
+  if (lock && !block.lockImage()) {
+    closeSync(fd);
+    throw diskBusy(disk.path);
+  }
+  return block;
 }
 
 async function openNet(net: NetConfig, index: number): Promise<VirtioNet> {
@@ -84,8 +88,8 @@ async function openVsock(vsock: VsockConfig): Promise<VirtioVsock> {
  * TAP, a bound port or a listening socket is not held by a VM that is merely
  * created.
  */
-export async function checkVirtioDeviceFiles(config: VmConfig): Promise<void> {
-  const devices = await createVirtioDevices({ ...config, net: [], vsock: undefined });
+export async function checkVirtioDeviceFiles(config: VmConfig, lockDisks = true): Promise<void> {
+  const devices = await createVirtioDevices({ ...config, net: [], vsock: undefined }, undefined, lockDisks);
   await Promise.all(devices.map((device) => device.close()));
 }
 
@@ -104,11 +108,13 @@ function openConsole(console: GuestConsole, id = '_console'): VirtioConsole {
 /**
  * Opens what the devices need; a missing file is a ConfigError before any
  * VM exists. The virtio console is made only when its host side is given.
+ * Disks are opened unlocked only on a migration's destination, whose source
+ * holds their locks until it pauses for good.
  */
-export async function createVirtioDevices(config: VmConfig, console?: GuestConsole): Promise<VirtioDevice[]> {
+export async function createVirtioDevices(config: VmConfig, console?: GuestConsole, lockDisks = true): Promise<VirtioDevice[]> {
   const devices: VirtioDevice[] = [];
   try {
-    (config.disks ?? []).forEach((disk, i) => devices.push(openDisk(disk, i)));
+    (config.disks ?? []).forEach((disk, i) => devices.push(openDisk(disk, i, lockDisks)));
     for (const [i, net] of (config.net ?? []).entries()) devices.push(await openNet(net, i));
     devices.push(openRng(config.rng));
     if (config.vsock) devices.push(await openVsock(config.vsock));

@@ -19,8 +19,9 @@ import { readBootPayload } from './payload.js';
 import { VirtioMmioHost, type TransportEvent } from '../virtio/mmio-host.js';
 import type { VirtioDevice } from '../virtio/device.js';
 import { VirtioNet } from '../virtio/net.js';
+import { VirtioBlock } from '../virtio/block.js';
 import {
-  acpiDisabled, announceVirtioDevice, createVirtioDevices, placeVirtioDevices, type VirtioPlacement,
+  acpiDisabled, announceVirtioDevice, createVirtioDevices, diskBusy, placeVirtioDevices, type VirtioPlacement,
 } from './virtio-devices.js';
 import type { AcpiInput } from '../arch/x86_64/acpi/index.js';
 import { ACPI_RESET_VALUE, AcpiPmPort } from '../devices/acpi-pm.js';
@@ -34,6 +35,8 @@ import type { VirtioTransportState } from '../virtio/mmio-host.js';
 
 /** KVM_PIT_SPEAKER_DUMMY: the in-kernel PIT also answers port 0x61. */
 const PIT_SPEAKER_DUMMY = 1;
+const KVM_MEM_LOG_DIRTY_PAGES = 1;
+const PAGE = 4096;
 const PAUSE_TIMEOUT_MS = 10_000;
 
 interface VirtioDevicePlan {
@@ -86,6 +89,8 @@ export interface VmSavedState {
 export interface RestoreSource {
   state: VmSavedState;
   memory: GuestMemory;
+  /** False on a migration's destination: its source holds the disks' locks until it pauses for good (then `lockDisks()`). */
+  lockDisks?: boolean;
 }
 
 /** Puts the saved shared registers into the new VM's legacy devices, which must be the same devices. */
@@ -108,7 +113,8 @@ export class Vm {
   /** Resolves with the first reason a vCPU stopped; every vCPU is stopped by then. */
   readonly exited: Promise<VcpuExit>;
   private readonly vmFd: number;
-  private readonly memory: GuestMemory;
+  /** Guest RAM; a migration reads it while the guest runs. */
+  readonly memory: GuestMemory;
   /** Undefined for a restored VM: its vCPUs get their state from the snapshot. */
   private readonly bootEntry: BootEntry | undefined;
   private readonly control = new Int32Array(new SharedArrayBuffer(Control.Size * 4));
@@ -135,10 +141,7 @@ export class Vm {
       native.setIdentityMapAddr(this.vmFd, KVM_IDENTITY_MAP_ADDR);
       native.createIrqchip(this.vmFd);
       native.createPit2(this.vmFd, PIT_SPEAKER_DUMMY);
-      memory.layout.regions.forEach((region, slot) => {
-        native.setUserMemoryRegion(this.vmFd, slot, 0, region.guestAddress, memory.layout.memoryId,
-          region.hostOffset, region.size);
-      });
+      this.registerMemory(0);
     } catch (error) {
       native.close(this.vmFd);
       throw error;
@@ -187,7 +190,7 @@ export class Vm {
       vm = await Vm.build(kvm, config, host, () => {
         taken = true;
         return { memory: source.memory, entry: undefined };
-      }, source.state);
+      }, source.state, source.lockDisks);
     } catch (error) {
       if (!taken) source.memory.free();
       throw error;
@@ -205,10 +208,11 @@ export class Vm {
     kvm: Kvm, config: VmConfig, host: VmHostSide,
     prepareMemory: (placements: VirtioPlacement[], legacy: LegacyDeviceState[]) => { memory: GuestMemory; entry: BootEntry | undefined },
     saved?: VmSavedState,
+    lockDisks = true,
   ): Promise<Vm> {
     const cpuCount = config.cpus.boot_vcpus;
     if (cpuCount > kvm.maxVcpus) throw new HostError(`this host's KVM allows at most ${kvm.maxVcpus} vCPUs`);
-    const devices = await createVirtioDevices(config, host.console);
+    const devices = await createVirtioDevices(config, host.console, lockDisks);
     let memory: GuestMemory | undefined;
     let vm: Vm;
     try {
@@ -365,6 +369,65 @@ export class Vm {
     } finally {
       this.virtio.forEach((host) => host.thaw());
     }
+  }
+
+  /** One KVM memory slot per region of guest memory, with `flags`. */
+  private registerMemory(flags: number): void {
+    this.memory.layout.regions.forEach((region, slot) => {
+      native.setUserMemoryRegion(this.vmFd, slot, flags, region.guestAddress, this.memory.layout.memoryId, region.hostOffset, region.size);
+    });
+  }
+
+  /**
+   * Starts recording every page written from now on: by the guest (KVM's
+   * dirty log) and by the VMM's devices (GuestMemory's own record).
+   */
+  startDirtyLog(): void {
+    this.registerMemory(KVM_MEM_LOG_DIRTY_PAGES);
+    this.memory.trackWrites(true);
+  }
+
+  stopDirtyLog(): void {
+    this.memory.trackWrites(false);
+    this.registerMemory(0);
+  }
+
+  /** The pages written since the last call (or the start): one byte per page of the mapping, 1 = written. */
+  takeDirtyPages(): Uint8Array {
+    const pages = this.memory.takeWrittenPages();
+    this.memory.layout.regions.forEach((region, slot) => {
+      const bitmap = new Uint8Array(Math.ceil(region.size / PAGE / 64) * 8);
+      native.getDirtyLog(this.vmFd, slot, bitmap);
+      const first = region.hostOffset / PAGE;
+      bitmap.forEach((byte, i) => {
+        for (let bit = 0; byte !== 0; bit++, byte >>= 1) if (byte & 1) pages[first + i * 8 + bit] = 1;
+      });
+    });
+    return pages;
+  }
+
+  /**
+   * Takes every writable disk's lock, all or none: a migration's destination
+   * does so once its source has let them go.
+   */
+  lockDisks(): void {
+    const taken: VirtioBlock[] = [];
+    for (const disk of this.disks()) {
+      if (!disk.lockImage()) {
+        taken.forEach((held) => held.unlockImage());
+        throw diskBusy(disk.id);
+      }
+      taken.push(disk);
+    }
+  }
+
+  /** Lets the disks' locks go: a migration's source, paused, before its destination takes them. */
+  unlockDisks(): void {
+    this.disks().forEach((disk) => disk.unlockImage());
+  }
+
+  private disks(): VirtioBlock[] {
+    return this.virtio.flatMap(({ device }) => (device instanceof VirtioBlock ? [device] : []));
   }
 
   /** An edge on the Generic Event Device's GSI: the guest's ACPI notifies its power button. */

@@ -236,3 +236,22 @@ t.test('failures are counted: a request out of range, a malformed one, and host 
   t.equal(status[0], BlockStatus.IoError, 'a write the host refuses');
   t.match(device.counters(), { out_of_range: 1, malformed_requests: 1, io_errors: 1, last_errno: 9 });
 });
+
+t.test('the writer lock: one holder at a time, handed over by unlockImage (live migration), none for a read-only image', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'tsvmm-blk-')), 'disk.img');
+  writeFileSync(path, new Uint8Array(SECTORS * 512));
+  const open = (readonly: boolean): VirtioBlock =>
+    new VirtioBlock('disk0', { fd: openSync(path, readonly ? 'r' : 'r+'), size: SECTORS * 512, readonly, serial: 's', discard: false });
+  const source = open(false);
+  const destination = open(false);
+  const reader = open(true);
+  t.teardown(() => Promise.all([source.close(), destination.close(), reader.close()]));
+  t.ok(source.lockImage(), 'the source takes the lock');
+  t.notOk(destination.lockImage(), 'a second writer is refused while the source holds it');
+  t.ok(reader.lockImage(), 'a read-only image needs no lock');
+  source.unlockImage();
+  t.ok(destination.lockImage(), 'the destination takes it once the source let it go');
+  t.notOk(source.lockImage(), 'and the source cannot take it back');
+  await destination.close();
+  t.ok(source.lockImage(), 'closing the image releases its lock');
+});
