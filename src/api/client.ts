@@ -18,6 +18,8 @@ export type VsockConfig = Schemas['VsockConfig'];
 export type ConsoleConfig = Schemas['ConsoleConfig'];
 export type VmSnapshotConfig = Schemas['VmSnapshotConfig'];
 export type RestoreConfig = Schemas['RestoreConfig'];
+export type VmSendMigrationConfig = Schemas['VmSendMigrationConfig'];
+export type VmReceiveMigrationConfig = Schemas['VmReceiveMigrationConfig'];
 export type EventRecord = Schemas['EventRecord'];
 
 export type RequestBody<Name extends ActionName> = operations[Name] extends { requestBody: { content: { 'application/json': infer B } } } ? B : undefined;
@@ -49,7 +51,8 @@ export abstract class VmmClient {
   protected abstract call<Name extends ActionName>(name: Name, body?: RequestBody<Name>): Promise<ReplyBody<Name>>;
 
   /** Each event as it happens, until the VMM shuts down, `signal` aborts, or the caller stops iterating. */
-  abstract events(signal?: AbortSignal): AsyncGenerator<EventRecord>;
+  /** The events from now on; `opened` is called once the VMM will send every later event to this stream. */
+  abstract events(signal?: AbortSignal, opened?: () => void): AsyncGenerator<EventRecord>;
 
   abstract close(): Promise<void>;
 
@@ -69,12 +72,14 @@ export abstract class VmmClient {
   addVsock(vsock: VsockConfig): Promise<void> { return this.call('vm.add-vsock', vsock); }
   snapshot(config: VmSnapshotConfig): Promise<void> { return this.call('vm.snapshot', config); }
   restore(config: RestoreConfig): Promise<void> { return this.call('vm.restore', config); }
+  sendMigration(config: VmSendMigrationConfig): Promise<void> { return this.call('vm.send-migration', config); }
+  receiveMigration(config: VmReceiveMigrationConfig): Promise<void> { return this.call('vm.receive-migration', config); }
   info(): Promise<VmInfo> { return this.call('vm.info'); }
   counters(): Promise<VmCounters> { return this.call('vm.counters'); }
 
   /** Waits for the first event that `matches`, following the events from now. */
-  async waitForEvent(matches: (record: EventRecord) => boolean, signal?: AbortSignal): Promise<EventRecord> {
-    for await (const record of this.events(signal)) if (matches(record)) return record;
+  async waitForEvent(matches: (record: EventRecord) => boolean, signal?: AbortSignal, opened?: () => void): Promise<EventRecord> {
+    for await (const record of this.events(signal, opened)) if (matches(record)) return record;
     throw new ApiError(503, 'the event stream ended before the event came');
   }
 }
@@ -116,11 +121,12 @@ export class TsvmmClient extends VmmClient {
    * shuts down, `signal` aborts, or the caller stops iterating. Uses its own
    * connection, so other requests are not held behind the stream.
    */
-  async *events(signal?: AbortSignal): AsyncGenerator<EventRecord> {
+  async *events(signal?: AbortSignal, opened?: () => void): AsyncGenerator<EventRecord> {
     const stream = new Client('http://localhost', { socketPath: this.socketPath, bodyTimeout: 0 });
     try {
       const reply = await stream.request({ path: `${API_PREFIX}${EVENT_STREAM_ACTION}`, method: 'GET', signal });
       if (reply.statusCode >= 400) throw errorFrom(reply.statusCode, await reply.body.text());
+      opened?.();
       let pending = '';
       for await (const chunk of reply.body) {
         pending += (chunk as Buffer).toString('utf8');

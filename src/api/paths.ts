@@ -8,5 +8,5 @@ export const EVENT_STREAM_ACTION = 'vmm.events';
 export const NOT_SUPPORTED_ACTIONS: ReadonlySet<string> = new Set([
   'vm.resize', 'vm.resize-disk', 'vm.resize-zone', 'vm.add-device', 'vm.remove-device', 'vm.add-fs',
   'vm.add-generic-vhost-user', 'vm.add-pmem', 'vm.add-vdpa', 'vm.add-user-device',
-  'vm.coredump', 'vm.receive-migration', 'vm.send-migration',
+  'vm.coredump',
 ]);

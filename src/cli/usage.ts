@@ -75,6 +75,12 @@ Snapshots:
                            unless resume=on; ondemand maps the memory file
                            copy-on-write instead of reading it
 
+Live migration (through the API, as in Cloud Hypervisor):
+  PUT vm.receive-migration {"receiver_url": "unix:/PATH"|"tcp:HOST:PORT"} on a
+  VMM without a VM, then PUT vm.send-migration {"destination_url": ...} on the
+  source (or tsvmm-remote receive-migration / send-migration): pre-copy with
+  KVM's dirty log; the source ends in Shutdown. See the README.
+
 Life cycle:
   A guest that resets (reboot) boots again in the same process. A guest that
   powers off ends tsvmm with status 0, unless the API is served or:

@@ -90,6 +90,20 @@ const RESTORE_KEYS: KeyTable = {
   net_fds: 'refuse', vfio_fds: 'refuse', iommufd_fd: 'refuse', zone_updates: 'refuse',
 };
 
+const SEND_MIGRATION_KEYS: KeyTable = {
+  destination_url: as('destination_url', text), local: as('local', toggle), preserve_source: as('preserve_source', toggle),
+  ...same(integer)(['downtime_ms', 'timeout_s', 'connections']),
+  timeout_strategy: as('timeout_strategy', oneOf({ cancel: 'Cancel', ignore: 'Ignore' })),
+  memory_mode: as('memory_mode', oneOf({ precopy: 'Precopy', postcopy: 'Postcopy' })),
+  tls_dir: 'refuse',
+};
+
+const RECEIVE_MIGRATION_KEYS: KeyTable = {
+  receiver_url: as('receiver_url', text),
+  memory_mode: as('memory_mode', oneOf({ precopy: 'Precopy', postcopy: 'Postcopy' })),
+  tls_dir: 'refuse', vfio_fds: 'refuse', iommufd_fd: 'refuse', zone_updates: 'refuse',
+};
+
 const DEBUG_CONSOLE_KEYS: KeyTable = { file: as('file', text), iobase: as('iobase', integer) };
 
 /** Reads `input` with `table`; `valueless` words are handed back separately. */
@@ -153,6 +167,25 @@ export function parseRestore(input: string): RestoreConfigBody {
   const { section } = readSection('--restore', input, RESTORE_KEYS);
   if (section.source_url === undefined) throw new ConfigError('--restore: source_url is required');
   return section as RestoreConfigBody;
+}
+
+/** A URL alone stands for `key=URL`, as older ch-remote took it. */
+function urlOrOptions(key: string, input: string): string {
+  return /^(unix|tcp):/.test(input) && !input.includes(',') ? `${key}=${input}` : input;
+}
+
+/** ch-remote's `send-migration destination_url=URL[,downtime_ms=N,timeout_s=N,timeout_strategy=cancel|ignore,...]` */
+export function parseSendMigration(input: string): Record<string, unknown> {
+  const { section } = readSection('send-migration', urlOrOptions('destination_url', input), SEND_MIGRATION_KEYS);
+  if (section.destination_url === undefined) throw new ConfigError('send-migration: destination_url is required');
+  return section;
+}
+
+/** ch-remote's `receive-migration receiver_url=URL` */
+export function parseReceiveMigration(input: string): Record<string, unknown> {
+  const { section } = readSection('receive-migration', urlOrOptions('receiver_url', input), RECEIVE_MIGRATION_KEYS);
+  if (section.receiver_url === undefined) throw new ConfigError('receive-migration: receiver_url is required');
+  return section;
 }
 
 /** `--platform ...` */

@@ -272,11 +272,36 @@ export const RestoreConfigSchema = Type.Object({
   zone_updates: unsupported(anyList),
 }, { ...strict, $id: 'RestoreConfig' });
 
+/** vm.send-migration's body, as Cloud Hypervisor's VmSendMigrationData (pre-copy over one connection). */
+export const VmSendMigrationConfigSchema = Type.Object({
+  destination_url: Type.String({ minLength: 1, description: 'unix:/PATH or tcp:HOST:PORT, where a tsvmm waits in vm.receive-migration' }),
+  local: withDefault(Type.Boolean({ description: 'Only false: tsvmm always sends guest memory over the connection' }), false),
+  preserve_source: withDefault(Type.Boolean({ description: 'Keep the source VM, Paused, once the destination runs it (instead of shutting it down)' }), false),
+  downtime_ms: withDefault(Type.Integer({ minimum: 1, description: 'The pause the final round aims for: rounds of dirty pages go on until the rest takes this long to send' }), 300),
+  timeout_s: withDefault(Type.Integer({ minimum: 1, description: 'How long the rounds may take in all before timeout_strategy applies' }), 3600),
+  timeout_strategy: withDefault(literals(['Cancel', 'Ignore'] as const, {
+    description: 'At the timeout, Cancel ends the migration and the VM runs on at the source; Ignore pauses it and sends the rest whatever the downtime',
+  }), 'Cancel'),
+  connections: withDefault(Type.Integer({ minimum: 1, maximum: 1, description: 'Only 1: tsvmm migrates over one connection' }), 1),
+  memory_mode: withDefault(literals(['Precopy'] as const, { description: 'Only Precopy' }), 'Precopy'),
+  tls_dir: unsupported(Type.String()),
+}, { ...strict, $id: 'VmSendMigrationConfig' });
+
+/** vm.receive-migration's body, as Cloud Hypervisor's VmReceiveMigrationData. */
+export const VmReceiveMigrationConfigSchema = Type.Object({
+  receiver_url: Type.String({ minLength: 1, description: 'unix:/PATH or tcp:HOST:PORT to listen on for the one sender' }),
+  memory_mode: withDefault(literals(['Precopy'] as const, { description: 'Only Precopy' }), 'Precopy'),
+  tls_dir: unsupported(Type.String()),
+  vfio_fds: unsupported(anyList),
+  iommufd_fd: unsupported(Type.Integer()),
+  zone_updates: unsupported(anyList),
+}, { ...strict, $id: 'VmReceiveMigrationConfig' });
+
 /** Every named config schema, for `$ref` resolution and the OpenAPI document. */
 export const CONFIG_SCHEMAS: readonly TSchema[] = [
   VmConfigSchema, PayloadConfigSchema, CpusConfigSchema, CpuTopologySchema, MemoryConfigSchema, SerialConfigSchema,
   ConsoleConfigSchema, DebugConsoleConfigSchema, RngConfigSchema, DiskConfigSchema, NetConfigSchema, VsockConfigSchema,
-  PlatformConfigSchema, VmSnapshotConfigSchema, RestoreConfigSchema,
+  PlatformConfigSchema, VmSnapshotConfigSchema, RestoreConfigSchema, VmSendMigrationConfigSchema, VmReceiveMigrationConfigSchema,
 ];
 
 export type VmConfigBody = Static<typeof VmConfigSchema>;
@@ -294,6 +319,11 @@ export type VmSnapshotConfig = Static<typeof VmSnapshotConfigSchema>;
 export type RestoreConfigBody = Static<typeof RestoreConfigSchema>;
 /** vm.restore's body with its defaults filled in. */
 export type RestoreConfig = Required<Pick<Static<typeof RestoreConfigSchema>, 'source_url' | 'prefault' | 'memory_restore_mode' | 'resume'>>;
+
+/** vm.send-migration's body with its defaults filled in. */
+export type VmSendMigrationConfig = Required<Omit<Static<typeof VmSendMigrationConfigSchema>, 'tls_dir'>>;
+/** vm.receive-migration's body with its defaults filled in. */
+export type VmReceiveMigrationConfig = Required<Pick<Static<typeof VmReceiveMigrationConfigSchema>, 'receiver_url' | 'memory_mode'>>;
 
 /** A VmConfig after `completeConfig`: every section with a default is there. */
 export type VmConfig = VmConfigBody & {

@@ -94,7 +94,7 @@ export class DbusVmmClient extends VmmClient {
   }
 
   /** The Event signals from now on; ends when the VMM lets go of its name (it shut down), `signal` aborts, or the bus goes. */
-  async *events(signal?: AbortSignal): AsyncGenerator<EventRecord> {
+  async *events(signal?: AbortSignal, opened?: () => void): AsyncGenerator<EventRecord> {
     const { serviceName, objectPath } = this.target;
     await this.addMatch(`type='signal',sender='${serviceName}',interface='${DBUS_INTERFACE}',member='${EVENT_SIGNAL}',path='${objectPath}'`);
     await this.addMatch(`type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='${serviceName}'`);
@@ -110,6 +110,7 @@ export class DbusVmmClient extends VmmClient {
     });
     this.connection.onClose(() => queue.end());
     signal?.addEventListener('abort', () => queue.end(), { once: true });
+    opened?.();
     try {
       yield* queue.drain();
     } finally {

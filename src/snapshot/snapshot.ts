@@ -10,7 +10,9 @@ import { GuestMemory } from '../vm/memory.js';
 import type { Vm, VmSavedState } from '../vm/vm.js';
 import type { Manifest } from './manifest.js';
 import { mapMemoryFile, readMemoryFile, writeMemoryFile, type Progress } from './memory-file.js';
-import { checkDisks, decodeState, prepareDestination, readManifest, snapshotDirectory, writeManifest } from './store.js';
+import {
+  buildManifest, checkDisks, decodeState, prepareDestination, readManifest, snapshotDirectory, writeManifest,
+} from './store.js';
 
 /** Progress events: one per tenth of the bytes, the last when all are done. */
 function progressEvents(emit: EmitEvent, event: string): Progress {
@@ -39,7 +41,7 @@ export async function takeSnapshot(vm: Vm, config: VmConfig, { dir, memoryPath }
   const progress = progressEvents(emit, 'snapshotting');
   try {
     const { state, memory } = await vm.snapshot((guest) => writeMemoryFile(guest, memoryPath, progress));
-    writeManifest(dir, config, state, memory);
+    writeManifest(dir, buildManifest(config, state, memory));
   } catch (error) {
     rmSync(memoryPath, { force: true });
     throw error;
@@ -47,7 +49,7 @@ export async function takeSnapshot(vm: Vm, config: VmConfig, { dir, memoryPath }
 }
 
 /** The snapshot's config, checked as vm.create's body is; a bad one is the snapshot's fault. */
-function snapshotConfig(value: unknown): VmConfig {
+export function snapshotConfig(value: unknown): VmConfig {
   try {
     const config = acceptBody<VmConfig>('snapshot config', VmConfigSchema, value);
     validateVmConfig(config);
@@ -70,12 +72,17 @@ export interface OpenedSnapshot {
 export function openSnapshot(restore: RestoreConfig, emit: EmitEvent): OpenedSnapshot {
   const dir = snapshotDirectory('source_url', restore.source_url);
   const { manifest, memoryPath } = readManifest(dir);
+  return { ...checkedState(manifest), loadMemory: () => loadMemory(memoryPath, manifest.memory, restore, emit) };
+}
+
+/** A parsed manifest's config and state, checked against each other, the disks and this host. */
+export function checkedState(manifest: Manifest): { config: VmConfig; state: VmSavedState } {
   const config = snapshotConfig(manifest.config);
   if (config.memory.size !== manifest.memory.size) {
-    throw new SnapshotError(`the snapshot's memory file is for ${manifest.memory.size} bytes; its config says ${config.memory.size}`);
+    throw new SnapshotError(`the snapshot's memory is ${manifest.memory.size} bytes; its config says ${config.memory.size}`);
   }
   checkDisks(manifest);
-  return { config, state: decodeState(manifest), loadMemory: () => loadMemory(memoryPath, manifest.memory, restore, emit) };
+  return { config, state: decodeState(manifest) };
 }
 
 async function loadMemory(path: string, saved: Manifest['memory'], restore: RestoreConfig, emit: EmitEvent): Promise<GuestMemory> {

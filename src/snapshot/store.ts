@@ -69,9 +69,9 @@ function encodeVcpu(vcpu: VmSavedState['vcpus'][number]): ManifestVcpu {
   };
 }
 
-/** Writes the manifest; the memory file is in place already. */
-export function writeManifest(dir: string, config: VmConfig, state: VmSavedState, memory: Manifest['memory']): void {
-  const manifest: Manifest = {
+/** A manifest of the VM's state; `memory` says where its memory's data is. */
+export function buildManifest(config: VmConfig, state: VmSavedState, memory: Manifest['memory']): Manifest {
+  return {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
     tsvmm_version: VERSION,
@@ -87,6 +87,10 @@ export function writeManifest(dir: string, config: VmConfig, state: VmSavedState
     disks: (config.disks ?? []).map(diskIdentity),
     memory,
   };
+}
+
+/** Writes the manifest; the memory file is in place already. */
+export function writeManifest(dir: string, manifest: Manifest): void {
   const temporary = join(dir, `.${MANIFEST_FILE}.tmp`);
   writeFileSync(temporary, `${JSON.stringify(manifest, null, 1)}\n`, { mode: 0o600 });
   renameSync(temporary, join(dir, MANIFEST_FILE));

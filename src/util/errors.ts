@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'ResourceBusy', // a disk, socket or path is in use by someone else
   'InvalidPayload', // the kernel, initramfs or command line cannot be loaded
   'InvalidSnapshot', // a snapshot that is not tsvmm's, is from another format version, or is corrupt or truncated
+  'MigrationFailed', // a migration's connection broke, or its peer refused or sent what it must not
   'VmNotCreated', // the action needs a VM and there is none
   'VmAlreadyCreated', // vm.create while a VM exists
   'InvalidState', // the VM's state forbids the action
@@ -69,6 +70,13 @@ export class PayloadError extends VmmError {
 export class SnapshotError extends VmmError {
   constructor(message: string, options?: VmmErrorOptions) {
     super(400, 'InvalidSnapshot', message, options);
+  }
+}
+
+/** A migration that did not complete: the source runs on, the destination has no VM (500, as Cloud Hypervisor's). */
+export class MigrationError extends VmmError {
+  constructor(message: string, options?: VmmErrorOptions) {
+    super(500, 'MigrationFailed', message, options);
   }
 }
 

@@ -4,9 +4,12 @@
 // CLI all read this table; adding an endpoint is adding an entry.
 import type { TSchema } from '@sinclair/typebox';
 import { VmCountersSchema, VmInfoSchema, VmmPingResponseSchema } from '../api/schema.js';
-import type { DiskConfig, NetConfig, RestoreConfig, VmConfig, VmSnapshotConfig, VsockConfig } from '../config/schema.js';
+import type {
+  DiskConfig, NetConfig, RestoreConfig, VmConfig, VmReceiveMigrationConfig, VmSendMigrationConfig, VmSnapshotConfig, VsockConfig,
+} from '../config/schema.js';
 import {
-  DiskConfigSchema, NetConfigSchema, RestoreConfigSchema, VmConfigSchema, VmSnapshotConfigSchema, VsockConfigSchema,
+  DiskConfigSchema, NetConfigSchema, RestoreConfigSchema, VmConfigSchema, VmReceiveMigrationConfigSchema, VmSendMigrationConfigSchema,
+  VmSnapshotConfigSchema, VsockConfigSchema,
 } from '../config/schema.js';
 import type { Vmm } from './vmm.js';
 
@@ -66,6 +69,14 @@ export const ACTIONS = define({
   'vm.restore': {
     method: 'PUT', summary: 'Start the VM of a snapshot in this VMM, which must have none; it is Paused unless resume is true',
     request: RestoreConfigSchema, handler: (vmm, body) => vmm.restore(body as RestoreConfig),
+  },
+  'vm.send-migration': {
+    method: 'PUT', summary: 'Start migrating the VM to a tsvmm waiting in vm.receive-migration (unix:/PATH or tcp:HOST:PORT); the outcome comes as events',
+    request: VmSendMigrationConfigSchema, handler: (vmm, body) => vmm.sendMigration(body as VmSendMigrationConfig),
+  },
+  'vm.receive-migration': {
+    method: 'PUT', summary: 'Wait for one migration on receiver_url; replies once the VM runs here (this VMM must have no VM)',
+    request: VmReceiveMigrationConfigSchema, handler: (vmm, body) => vmm.receiveMigration(body as VmReceiveMigrationConfig),
   },
   'vm.info': {
     method: 'GET', summary: 'The VM configuration and state', response: VmInfoSchema,

@@ -8,6 +8,7 @@ import { eventRecord } from '../events/record.js';
 import { ConfigError, errorBodyOf, VmmError } from '../util/errors.js';
 import { configureLog, log, nameLogThread } from '../util/log.js';
 import { ACTIONS, type ActionName, type ActionSpec } from './actions.js';
+import { Deferred } from './deferred.js';
 import type { VmmMessage, VmmReply, VmmRequest, VmmWorkerData } from './messages.js';
 import { Vmm } from './vmm.js';
 
@@ -55,17 +56,30 @@ function main(): void {
     report: (source, event, properties) => post({ kind: 'record', record: eventRecord(source, event, properties) }),
   });
 
-  const handle = async (request: VmmRequest): Promise<VmmReply> => {
+  const reply = async (id: number, work: () => Promise<unknown>): Promise<VmmReply> => {
     try {
-      const body = request.kind === 'terminal-input'
-        ? await vmm.terminalInput(request.bytes)
-        : await runAction(vmm, request.action, request.body);
-      return { kind: 'reply', id: request.id, ok: true, body: body ?? null };
+      const body = await work();
+      return { kind: 'reply', id, ok: true, body: body ?? null };
     } catch (error) {
-      return { kind: 'reply', id: request.id, ok: false, error: toErrorBody(error) };
+      return { kind: 'reply', id, ok: false, error: toErrorBody(error) };
     }
   };
-  port.on('message', (request: VmmRequest) => schedule(async () => post(await handle(request))));
+  const handle = async (request: VmmRequest): Promise<void> => {
+    if (request.kind === 'terminal-input') {
+      post(await reply(request.id, () => vmm.terminalInput(request.bytes)));
+      return;
+    }
+    let later: Promise<unknown> | undefined;
+    const now = await reply(request.id, async () => {
+      const result = await runAction(vmm, request.action, request.body);
+      if (result instanceof Deferred) later = result.promise;
+      return result;
+    });
+    // A deferred reply leaves the queue free for the requests that come meanwhile.
+    if (later && now.ok) void reply(request.id, () => later as Promise<unknown>).then(post);
+    else post(now);
+  };
+  port.on('message', (request: VmmRequest) => schedule(() => handle(request)));
 }
 
 main();

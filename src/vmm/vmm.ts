@@ -5,12 +5,18 @@ import type { VmCountersBody, VmInfoBody, VmmPingBody } from '../api/schema.js';
 import { withDeviceChoices } from '../config/devices.js';
 import { deviceIds, validateVmConfig } from '../config/rules.js';
 import {
-  MAX_DEVICES_PER_KIND, type DiskConfig, type NetConfig, type RestoreConfig, type VmConfig, type VmSnapshotConfig, type VsockConfig,
+  MAX_DEVICES_PER_KIND, type DiskConfig, type NetConfig, type RestoreConfig, type VmConfig, type VmReceiveMigrationConfig,
+  type VmSendMigrationConfig, type VmSnapshotConfig, type VsockConfig,
 } from '../config/schema.js';
+import { parseEndpoint } from '../migration/endpoint.js';
+import { MigrationReceiver, type IncomingVm } from '../migration/receive.js';
+import { sendMigration, StrandedMigrationError, type MigrationOutcome } from '../migration/send.js';
 import { openSnapshot, snapshotDestination, takeSnapshot } from '../snapshot/snapshot.js';
 import { GuestConsole } from '../console/guest-console.js';
 import type { EmitEvent } from '../events/record.js';
-import { ConfigError, ConflictError, errorMessage, NotFoundError, NotSupportedError, StateError } from '../util/errors.js';
+import {
+  ConfigError, ConflictError, errorMessage, MigrationError, NotFoundError, NotSupportedError, StateError,
+} from '../util/errors.js';
 import { log } from '../util/log.js';
 import { VERSION } from '../version.js';
 import { Kvm } from '../vm/kvm.js';
@@ -18,6 +24,7 @@ import { readBootPayload } from '../vm/payload.js';
 import { checkVirtioDeviceFiles } from '../vm/virtio-devices.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
 import { Vm } from '../vm/vm.js';
+import { Deferred } from './deferred.js';
 
 export type VmState = 'Created' | 'Running' | 'Paused' | 'Shutdown';
 
@@ -33,6 +40,13 @@ export interface VmmHost {
   report: EmitEvent;
 }
 
+/** A migration this VMM sends or receives; while there is one, nothing else may change the VM. */
+interface Migration {
+  abort: AbortController;
+  /** Settles when the migration has ended and released what it used. */
+  done: Promise<unknown>;
+}
+
 export class Vmm {
   private kvm: Kvm | undefined;
   private config: VmConfig | undefined;
@@ -41,6 +55,7 @@ export class Vmm {
   /** The consoles live as long as the config: across reboots, clients stay attached. */
   private serial: GuestConsole | undefined;
   private console: GuestConsole | undefined;
+  private migration: Migration | undefined;
 
   constructor(private readonly host: VmmHost) {}
 
@@ -51,6 +66,7 @@ export class Vmm {
   /** `body` has passed `acceptBody`: its defaults are filled in. */
   async create(body: VmConfig): Promise<void> {
     if (this.config) throw new StateError('a VM is already created; delete it first', { code: 'VmAlreadyCreated' });
+    this.requireNoMigration('create a VM');
     const config = withDeviceChoices(body);
     validateVmConfig(config);
     readBootPayload(config.payload);
@@ -93,6 +109,7 @@ export class Vmm {
    */
   private async onGuestEnded(vm: Vm, exit: VcpuExit): Promise<void> {
     if (this.vm !== vm) return;
+    await this.cancelMigration('the guest stopped');
     await this.destroyVm();
     this.state = 'Shutdown';
     if (exit.kind === 'reset') {
@@ -178,6 +195,7 @@ export class Vmm {
   /** Starts the VM of a snapshot in this VMM, which has none; it is Paused unless `resume` says otherwise. */
   async restore(body: RestoreConfig): Promise<void> {
     if (this.config) throw new StateError('a VM is created already; restore needs a VMM without one', { code: 'VmAlreadyCreated' });
+    this.requireNoMigration('restore a VM');
     this.host.report('vm', 'restoring');
     try {
       const { config, state, loadMemory } = openSnapshot(body, this.host.report);
@@ -201,14 +219,152 @@ export class Vmm {
     if (body.resume) this.resume();
   }
 
+  /**
+   * Starts migrating the VM to a tsvmm waiting in vm.receive-migration and
+   * returns; the outcome comes as events (as in Cloud Hypervisor, where the
+   * migration runs in a worker). Until it ends, nothing else may change the VM.
+   */
+  sendMigration(body: VmSendMigrationConfig): void {
+    const config = this.requireConfig();
+    this.requireState('migrate', ['Running', 'Paused']);
+    if (body.local) throw new NotSupportedError('local: tsvmm sends guest memory over the connection; migration through shared memory (local=true) is not supported');
+    const endpoint = parseEndpoint('destination_url', body.destination_url);
+    const vm = this.vm as Vm;
+    const abort = new AbortController();
+    this.host.report('vm', 'migration-started', { destination_url: body.destination_url });
+    log.info(`migrating the VM to ${body.destination_url}`);
+    const outcome = sendMigration(endpoint, body, { vm, config, running: this.state === 'Running', report: this.host.report, signal: abort.signal });
+    const migration: Migration = { abort, done: outcome.catch(() => undefined) };
+    this.migration = migration;
+    outcome.then(
+      (result) => this.host.schedule(() => this.migrationSent(migration, vm, body, result)),
+      (error: unknown) => this.host.schedule(async () => this.migrationFailed(migration, error)),
+    );
+  }
+
+  /** The destination runs the VM: this one is shut down, or kept paused with preserve_source. */
+  private async migrationSent(migration: Migration, vm: Vm, body: VmSendMigrationConfig, result: MigrationOutcome): Promise<void> {
+    if (this.migration !== migration) return;
+    this.migration = undefined;
+    this.host.report('vm', 'migration-finished', {
+      destination_url: body.destination_url, rounds: String(result.rounds), bytes: String(result.bytes),
+      total_ms: result.totalMs.toFixed(1), downtime_ms: result.downtimeMs.toFixed(1),
+    });
+    log.info(`VM migrated to ${body.destination_url} in ${result.totalMs.toFixed(0)} ms (${result.rounds} rounds, downtime ${result.downtimeMs.toFixed(0)} ms)`);
+    if (body.preserve_source) {
+      this.state = 'Paused';
+      this.host.report('vm', 'paused');
+      return;
+    }
+    if (this.vm === vm) await this.destroyVm();
+    this.state = 'Shutdown';
+    this.host.report('vm', 'shutdown', { reason: 'migrated' });
+  }
+
+  private migrationFailed(migration: Migration, error: unknown): void {
+    if (this.migration !== migration) return;
+    this.migration = undefined;
+    log.error(`migration failed; the VM stays here: ${errorMessage(error)}`);
+    this.host.report('vm', 'migration-failed', { message: errorMessage(error) });
+    if (error instanceof StrandedMigrationError && this.state === 'Running') {
+      this.state = 'Paused';
+      this.host.report('vm', 'paused');
+    }
+  }
+
+  /**
+   * Listens for a migration and replies once the VM runs here (or the
+   * migration failed); the API answers other requests meanwhile, but none
+   * may create or restore a VM.
+   */
+  async receiveMigration(body: VmReceiveMigrationConfig): Promise<Deferred> {
+    if (this.config) throw new StateError('a VM is created already; receiving a migration needs a VMM without one', { code: 'VmAlreadyCreated' });
+    this.requireNoMigration('receive a migration');
+    const receiver = await MigrationReceiver.listen(parseEndpoint('receiver_url', body.receiver_url));
+    const abort = new AbortController();
+    this.host.report('vm', 'migration-receive-ready', { receiver_url: body.receiver_url });
+    const received = this.receiveInto(receiver, abort.signal);
+    const migration: Migration = { abort, done: received.catch(() => undefined) };
+    this.migration = migration;
+    return new Deferred(received.finally(() => { if (this.migration === migration) this.migration = undefined; }));
+  }
+
+  private async receiveInto(receiver: MigrationReceiver, signal: AbortSignal): Promise<void> {
+    const abort = (): void => receiver.abort();
+    signal.addEventListener('abort', abort);
+    try {
+      await receiver.accept(signal);
+      this.host.report('vm', 'migration-receive-started');
+      await this.runIncoming(await receiver.receive(this.host.report));
+      try {
+        await receiver.confirm({ ok: true });
+      } catch (error) {
+        await this.forgetVm();
+        throw new MigrationError(`the VM ran here, but the sender could not be told (${errorMessage(error)}); it is stopped here so it runs in one place only`);
+      }
+      this.host.report('vm', 'migration-receive-finished');
+      log.info('VM received by migration; it runs');
+    } catch (error) {
+      await receiver.confirm({ ok: false, message: errorMessage(error) }).catch(() => undefined);
+      this.host.report('vm', 'migration-receive-failed', { message: errorMessage(error) });
+      throw error instanceof MigrationError || error instanceof ConfigError ? error : new MigrationError(errorMessage(error));
+    } finally {
+      signal.removeEventListener('abort', abort);
+      await receiver.close();
+    }
+  }
+
+  /** Makes the received VM this VMM's and runs it. */
+  private async runIncoming({ config, state, memory }: IncomingVm): Promise<void> {
+    try {
+      await this.openConsoles(config);
+    } catch (error) {
+      memory.free();
+      throw error;
+    }
+    let vm: Vm;
+    try {
+      this.kvm ??= Kvm.open();
+      vm = await Vm.restore(this.kvm, config, { serial: this.serial, console: this.console, emit: this.host.report }, { state, memory, lockDisks: false });
+    } catch (error) {
+      await this.closeConsoles();
+      throw error;
+    }
+    try {
+      vm.lockDisks();
+    } catch (error) {
+      await vm.destroy();
+      await this.closeConsoles();
+      throw error;
+    }
+    this.adopt(vm);
+    this.config = config;
+    vm.start();
+    this.state = 'Running';
+  }
+
+  /** Ends the migration in progress, if any, and waits until it has let go of the VM. */
+  private async cancelMigration(reason: string): Promise<void> {
+    const migration = this.migration;
+    if (!migration) return;
+    migration.abort.abort(reason);
+    await migration.done;
+    if (this.migration === migration) this.migration = undefined;
+  }
+
   /** Idempotent, as Cloud Hypervisor's: deleting when there is no VM succeeds. */
   async delete(): Promise<void> {
+    this.requireNoMigration('delete the VM');
     if (!this.config) return;
+    await this.forgetVm();
+    this.host.report('vm', 'deleted');
+  }
+
+  private async forgetVm(): Promise<void> {
     await this.destroyVm();
     await this.closeConsoles();
     this.config = undefined;
     this.state = 'Created';
-    this.host.report('vm', 'deleted');
   }
 
   /** Cold-adds a disk to the config; the next boot has it. */
@@ -229,6 +385,7 @@ export class Vmm {
 
   private async addDevice(what: string, id: string | undefined, add: (config: VmConfig) => VmConfig): Promise<void> {
     const config = this.requireConfig();
+    this.requireNoMigration(`add a ${what}`);
     if (this.state === 'Running' || this.state === 'Paused') {
       throw new NotSupportedError(`adding a ${what} to a running VM needs hotplug, which is not supported yet; add it before boot`);
     }
@@ -271,6 +428,7 @@ export class Vmm {
   }
 
   async shutdownVmm(): Promise<void> {
+    await this.cancelMigration('the VMM is shutting down');
     await this.destroyVm();
     await this.closeConsoles();
     this.kvm?.close();
@@ -314,7 +472,12 @@ export class Vmm {
     return this.config;
   }
 
+  private requireNoMigration(action: string): void {
+    if (this.migration) throw new StateError(`cannot ${action} while a migration is in progress`);
+  }
+
   private requireState(action: string, allowed: VmState[]): void {
+    this.requireNoMigration(action);
     if (!allowed.includes(this.state)) {
       throw new StateError(`cannot ${action} a VM that is ${this.state} (allowed: ${allowed.join(', ')})`);
     }

@@ -55,7 +55,7 @@ t.test('bad requests get their status and a JSON error, and the VMM keeps servin
     ['PUT', 'vmm.ping', undefined, 405, 'MethodNotAllowed', /takes GET, not PUT/],
     ['GET', 'vm.nope', undefined, 404, 'NoSuchEndpoint', /no endpoint/],
     ['PUT', 'vm.add-fs', { tag: 'x', socket: '/s', num_queues: 1, queue_size: 1024 }, 501, 'NotSupported', /vm\.add-fs is not supported by tsvmm/],
-    ['PUT', 'vm.send-migration', { destination_url: 'unix:/tmp/s' }, 501, 'NotSupported', /vm\.send-migration is not supported by tsvmm/],
+    ['PUT', 'vm.coredump', { destination_url: 'file:///tmp/core' }, 501, 'NotSupported', /vm\.coredump is not supported by tsvmm/],
     ['GET', '../../etc/passwd', undefined, 404, 'NoSuchEndpoint', /no endpoint/],
     ['PUT', 'vm.boot', undefined, 404, 'VmNotCreated', /no VM is created/],
     ['GET', 'vm.info', undefined, 404, 'VmNotCreated', /no VM is created/],

@@ -167,8 +167,8 @@ t.test('gdbus and busctl from the command line: results, errors and refused argu
   t.match(badField.stderr, /num_queues/, 'a bad field is named');
   const malformed = await vmm.gdbus('VmAddDisk', '{"path":');
   t.match(malformed.stderr, /Error\.InvalidBody: malformed JSON/, 'malformed JSON: InvalidBody');
-  const unsupported = await vmm.gdbus('VmSendMigration', '{"destination_url":"unix:/tmp/x"}');
-  t.match(unsupported.stderr, /Error\.NotSupported: vm\.send-migration is not supported by tsvmm/, 'a Cloud Hypervisor method tsvmm lacks');
+  const unsupported = await vmm.gdbus('VmCoredump', '{"destination_url":"file:///tmp/core"}');
+  t.match(unsupported.stderr, /Error\.NotSupported: vm\.coredump is not supported by tsvmm/, 'a Cloud Hypervisor method tsvmm lacks');
   const wrongArgs = await vmm.tool('busctl', [`--address=${bus.address}`, 'call', vmm.name, vmm.path, 'org.cloudhypervisor.DBusApi1', 'VmBoot', 'u', '7']);
   t.match(wrongArgs.stderr, /VmBoot takes arguments "", not "u"/, 'wrong argument types are refused with InvalidArgs');
   const unknown = await vmm.gdbus('VmFly');
@@ -307,7 +307,7 @@ t.test('tsvmm-remote over D-Bus, with ch-remote\'s --dbus-service-name and --dbu
   t.match(nobody.stderr, /nothing owns org\.tsvmm\.Nobody on the session bus/);
   const half = await runTsvmmRemote(bus, ['--dbus-service-name', 'org.tsvmm.Test', 'ping']);
   t.equal(half.status, 2, 'one D-Bus option without the other: status 2');
-  t.equal((await vmm.remote(['send-migration', 'unix:/tmp/x'])).status, 2, 'a ch-remote command for what tsvmm lacks: status 2');
+  t.equal((await vmm.remote(['coredump', 'file:///tmp/core'])).status, 2, 'a ch-remote command for what tsvmm lacks: status 2');
   t.equal((await vmm.remote(['shutdown-vmm'])).status, 0, 'shutdown-vmm');
   t.equal(await vmm.exited(), 0, 'ends tsvmm');
 });

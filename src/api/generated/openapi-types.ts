@@ -272,6 +272,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/vm.send-migration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Start migrating the VM to a tsvmm waiting in vm.receive-migration (unix:/PATH or tcp:HOST:PORT); the outcome comes as events */
+        put: operations["vm.send-migration"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vm.receive-migration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Wait for one migration on receiver_url; replies once the VM runs here (this VMM must have no VM) */
+        put: operations["vm.receive-migration"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/vm.info": {
         parameters: {
             query?: never;
@@ -722,6 +756,62 @@ export interface components {
             iommufd_fd?: number;
             zone_updates?: unknown[];
         };
+        VmSendMigrationConfig: {
+            /** @description unix:/PATH or tcp:HOST:PORT, where a tsvmm waits in vm.receive-migration */
+            destination_url: string;
+            /**
+             * @description Only false: tsvmm always sends guest memory over the connection
+             * @default false
+             */
+            local?: boolean;
+            /**
+             * @description Keep the source VM, Paused, once the destination runs it (instead of shutting it down)
+             * @default false
+             */
+            preserve_source?: boolean;
+            /**
+             * @description The pause the final round aims for: rounds of dirty pages go on until the rest takes this long to send
+             * @default 300
+             */
+            downtime_ms?: number;
+            /**
+             * @description How long the rounds may take in all before timeout_strategy applies
+             * @default 3600
+             */
+            timeout_s?: number;
+            /**
+             * @description At the timeout, Cancel ends the migration and the VM runs on at the source; Ignore pauses it and sends the rest whatever the downtime
+             * @default Cancel
+             * @enum {string}
+             */
+            timeout_strategy?: "Cancel" | "Ignore";
+            /**
+             * @description Only 1: tsvmm migrates over one connection
+             * @default 1
+             */
+            connections?: number;
+            /**
+             * @description Only Precopy
+             * @default Precopy
+             * @constant
+             */
+            memory_mode?: "Precopy";
+            tls_dir?: string;
+        };
+        VmReceiveMigrationConfig: {
+            /** @description unix:/PATH or tcp:HOST:PORT to listen on for the one sender */
+            receiver_url: string;
+            /**
+             * @description Only Precopy
+             * @default Precopy
+             * @constant
+             */
+            memory_mode?: "Precopy";
+            tls_dir?: string;
+            vfio_fds?: unknown[];
+            iommufd_fd?: number;
+            zone_updates?: unknown[];
+        };
         /** @description One event, as one line of the event-monitor file and of GET /vmm.events */
         EventRecord: {
             /** @description Time since the VMM started */
@@ -744,7 +834,7 @@ export interface components {
              * @description A stable name of the error class; clients branch on it, never on the message
              * @enum {string}
              */
-            code: "InvalidConfig" | "InvalidBody" | "UnsupportedField" | "DuplicateDeviceId" | "DeviceLimit" | "HostFileRejected" | "ResourceBusy" | "InvalidPayload" | "InvalidSnapshot" | "VmNotCreated" | "VmAlreadyCreated" | "InvalidState" | "NotSupported" | "NoSuchEndpoint" | "MethodNotAllowed" | "BodyTooLarge" | "ExpectationFailed" | "HostUnavailable" | "InternalError";
+            code: "InvalidConfig" | "InvalidBody" | "UnsupportedField" | "DuplicateDeviceId" | "DeviceLimit" | "HostFileRejected" | "ResourceBusy" | "InvalidPayload" | "InvalidSnapshot" | "MigrationFailed" | "VmNotCreated" | "VmAlreadyCreated" | "InvalidState" | "NotSupported" | "NoSuchEndpoint" | "MethodNotAllowed" | "BodyTooLarge" | "ExpectationFailed" | "HostUnavailable" | "InternalError";
             message: string;
             causes: string[];
         };
@@ -1797,6 +1887,158 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RestoreConfig"];
+            };
+        };
+        responses: {
+            /** @description Success, no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a body that does not match the schema or asks for what tsvmm does not implement (the field is named), or a body on an action that takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown path, or no VM is created */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong method; the Allow header names the right one */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The VM state forbids this action, or a device id is already in use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal failure */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "vm.send-migration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VmSendMigrationConfig"];
+            };
+        };
+        responses: {
+            /** @description Success, no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a body that does not match the schema or asks for what tsvmm does not implement (the field is named), or a body on an action that takes none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown path, or no VM is created */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong method; the Allow header names the right one */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The VM state forbids this action, or a device id is already in use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal failure */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "vm.receive-migration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VmReceiveMigrationConfig"];
             };
         };
         responses: {
