@@ -6,14 +6,14 @@ import { ConfigError } from '../util/errors.js';
 
 export const COMMANDS = [
   'ping', 'info', 'counters', 'create', 'boot', 'pause', 'resume', 'reboot', 'shutdown', 'delete', 'power-button', 'nmi',
-  'add-disk', 'add-net', 'add-vsock', 'snapshot', 'restore', 'shutdown-vmm', 'events', 'console',
+  'add-disk', 'add-net', 'add-vsock', 'snapshot', 'restore', 'send-migration', 'receive-migration', 'shutdown-vmm', 'events', 'console',
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** ch-remote's (v53.0) commands for features tsvmm does not have: refused by name. */
 const CH_REMOTE_ONLY: ReadonlySet<string> = new Set([
-  'add-device', 'add-fs', 'add-pmem', 'add-user-device', 'add-vdpa', 'coredump', 'receive-migration',
-  'remove-device', 'resize', 'resize-disk', 'resize-zone', 'send-migration',
+  'add-device', 'add-fs', 'add-pmem', 'add-user-device', 'add-vdpa', 'coredump',
+  'remove-device', 'resize', 'resize-disk', 'resize-zone',
 ]);
 
 export interface RemoteCommand {
@@ -99,6 +99,8 @@ const ARGUMENT_COUNT: Partial<Record<CommandName, [number, number, string]>> = {
   'add-vsock': [1, 1, 'add-vsock takes one option string, e.g. cid=3,socket=/run/vm.vsock'],
   snapshot: [1, 1, 'snapshot takes one destination URL, e.g. file:///var/lib/vm/snap'],
   restore: [1, 1, 'restore takes one option string, e.g. source_url=file:///var/lib/vm/snap'],
+  'send-migration': [1, 1, 'send-migration takes one option string, e.g. destination_url=unix:/run/vm-migration.sock'],
+  'receive-migration': [1, 1, 'receive-migration takes one option string, e.g. receiver_url=unix:/run/vm-migration.sock'],
   console: [0, 1, 'console takes at most one console name: serial'],
 };
 

@@ -1,8 +1,12 @@
 // What each tsvmm-remote command does with the client, and its exit status.
 import { readFileSync } from 'node:fs';
-import { ApiError, TsvmmClient, VmmUnreachableError, type VmConfig, type VmmClient } from '../api/client.js';
+import {
+  ApiError, TsvmmClient, VmmUnreachableError, type VmConfig, type VmmClient, type VmReceiveMigrationConfig, type VmSendMigrationConfig,
+} from '../api/client.js';
 import { ConfigError } from '../util/errors.js';
-import { parseDisk, parseNet, parseRestore, parseVsock } from '../config/options.js';
+import {
+  parseDisk, parseNet, parseReceiveMigration, parseRestore, parseSendMigration, parseVsock,
+} from '../config/options.js';
 import { withProgress } from './progress.js';
 import type { CommandName, RemoteCommand } from './args.js';
 import { attachConsole, consoleAddress } from './console-client.js';
@@ -86,6 +90,16 @@ export async function runRemoteCommand(command: RemoteCommand): Promise<number> 
       case 'add-vsock': await client.addVsock(parseVsock(command.args[0] ?? '')); return EXIT_OK;
       case 'snapshot': await withProgress(client, 'snapshotting', () => client.snapshot({ destination_url: command.args[0] ?? '' })); return EXIT_OK;
       case 'restore': await withProgress(client, 'restoring', () => client.restore(parseRestore(command.args[0] ?? ''))); return EXIT_OK;
+      case 'send-migration': {
+        const body = parseSendMigration(command.args[0] ?? '') as VmSendMigrationConfig;
+        await withProgress(client, 'migrating', () => client.sendMigration(body), { done: 'migration-finished', failed: 'migration-failed' });
+        return EXIT_OK;
+      }
+      case 'receive-migration': {
+        const body = parseReceiveMigration(command.args[0] ?? '') as VmReceiveMigrationConfig;
+        await withProgress(client, 'migration-receiving', () => client.receiveMigration(body));
+        return EXIT_OK;
+      }
       case 'events': return await followEvents(client, command);
       case 'console': {
         const { config } = await client.info();

@@ -24,7 +24,17 @@ Commands:
   snapshot URL             write a snapshot of the paused VM to URL (file:///DIR)
   restore OPTIONS          restore a snapshot into a VMM without a VM, OPTIONS as
                            tsvmm --restore (source_url=file:///DIR,resume=on,...);
-                           both show their progress on stderr: a bar on a
+  receive-migration OPTIONS
+                           wait for a migration into this VMM, which has no
+                           VM (receiver_url=unix:/PATH or tcp:HOST:PORT);
+                           returns once the VM runs here
+  send-migration OPTIONS   migrate the VM to a VMM in receive-migration
+                           (destination_url=URL[,downtime_ms=N,timeout_s=N,
+                           timeout_strategy=cancel|ignore,preserve_source=on]);
+                           unlike ch-remote, waits for the outcome: status 0
+                           once the destination runs the VM, 1 if it failed
+                           (the VM then runs on here)
+                           all four show their progress on stderr: a bar on a
                            terminal, a line per step otherwise
   shutdown-vmm             shut the VM down and end tsvmm
   events [--until SOURCE:EVENT] [--timeout SECONDS]
@@ -41,7 +51,7 @@ Commands:
                            attach included, contains TEXT.
 
 ch-remote's commands for what tsvmm lacks (resize,
-add-fs, add-pmem, add-device, remove-device, the migrations, ...)
+add-fs, add-pmem, add-device, remove-device, coredump, ...)
 are refused by name with status 2.
 
 Options:

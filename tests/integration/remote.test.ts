@@ -116,7 +116,7 @@ if (!skipWithoutKvm(t, import.meta.url)) {
       [['--api-socket', '/x'], /no command given/],
       [['--api-socket', '/x', 'boot', 'now'], /boot takes no arguments/],
       [['--api-socket', '/x', 'add-disk'], /add-disk takes one option string/],
-      [['--api-socket', '/x', 'send-migration', 'unix:/tmp/s'], /send-migration is not supported by tsvmm/],
+      [['--api-socket', '/x', 'coredump', 'file:///tmp/core'], /coredump is not supported by tsvmm/],
       [['--api-socket', '/x', 'snapshot'], /snapshot takes one destination URL/],
       [['--api-socket', '/x', 'events', '--until', 'booted'], /not SOURCE:EVENT/],
       [['--api-socket', '/x', 'ping', '--until', 'x'], /are for events and console/],
