@@ -105,7 +105,7 @@ export class ApiVmm extends ApiClient {
   async stop(): Promise<number | null> {
     await this.call('PUT', 'vmm.shutdown').catch(() => undefined);
     await this.client.close().catch(() => undefined);
-    if (this.child.exitCode !== null) return this.child.exitCode;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
     return new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 }
