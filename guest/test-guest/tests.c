@@ -8,6 +8,7 @@
  *   test=notify count=N       N queue notifications to the block device, its ring empty
  *   test=idle                 spins at CPL3 until the VM is stopped
  *   test=touch mib=M          one write per 4 KiB page over M MiB
+ *   test=dirty mib=M          writes every 4 KiB page over M MiB, pass after pass, until stopped
  *   test=blk mode=read|write|randread|randwrite bs=B qd=D total=T
  *                             block I/O at queue depth D, T bytes in all
  *   test=blk-verify seed=S    reads the disk, expecting pattern S; writes pattern S+1; flushes
@@ -70,6 +71,16 @@ static void touch(void) {
   put("TG");
   put_kv("pages", bytes / PAGE_SIZE);
   finish(1, 0);
+}
+
+/* Keeps M MiB dirty: the memory-writing guest of the migration bench. */
+static void dirty(void) {
+  u64 bytes = param_u64("mib", 64) << 20;
+  u8 *memory = alloc(bytes);
+  put("TG dirty\n");
+  for (u8 pass = 1;; pass++) {
+    for (u64 offset = 0; offset < bytes; offset += PAGE_SIZE) memory[offset] = pass;
+  }
 }
 
 /* ---- block ---- */
@@ -493,6 +504,7 @@ void user_main(void) {
   if (param_is("test", "pio")) exit_loop(0);
   if (param_is("test", "mmio")) exit_loop(1);
   if (param_is("test", "touch")) touch();
+  if (param_is("test", "dirty")) dirty();
   if (param_is("test", "notify")) notify_loop();
   if (param_is("test", "idle")) idle();
   if (param_is("test", "blk")) blk_bench();

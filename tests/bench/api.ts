@@ -2,7 +2,6 @@
 // QEMU's QMP `query-status` measured the same way when QEMU is installed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
@@ -10,6 +9,7 @@ import { ApiVmm } from '../helpers/api.js';
 import { callApi, DbusVmm, PrivateBus } from '../helpers/dbus.js';
 import { buildTestElf, HALT_FOREVER } from '../helpers/elf.js';
 import { qemuAvailable } from '../helpers/qemu.js';
+import { Qmp } from '../helpers/qmp.js';
 import { summarize, WORK_DIVISOR, type LatencySummary } from './stats.js';
 
 export interface ApiBenchResult {
@@ -108,33 +108,6 @@ export async function benchDbusApi(): Promise<DbusBenchResult | undefined> {
   }
 }
 
-/** One QMP command at a time, like one keep-alive HTTP connection. */
-class Qmp {
-  private buffer = '';
-  private waiting: ((line: string) => void) | undefined;
-
-  constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString();
-      for (let newline = this.buffer.indexOf('\n'); newline >= 0; newline = this.buffer.indexOf('\n')) {
-        const line = this.buffer.slice(0, newline);
-        this.buffer = this.buffer.slice(newline + 1);
-        if (line.includes('"return"') || line.includes('"QMP"') || line.includes('"error"')) this.waiting?.(line);
-      }
-    });
-  }
-
-  next(): Promise<string> {
-    return new Promise((resolve) => { this.waiting = resolve; });
-  }
-
-  async execute(command: string): Promise<string> {
-    const reply = this.next();
-    this.socket.write(`{"execute":"${command}"}\n`);
-    return reply;
-  }
-}
-
 export async function benchQmp(): Promise<LatencySummary | undefined> {
   if (!qemuAvailable()) return undefined;
   const socketPath = join(mkdtempSync(join(tmpdir(), 'tsvmm-bench-qmp-')), 'qmp.sock');
@@ -143,18 +116,8 @@ export async function benchQmp(): Promise<LatencySummary | undefined> {
     '-qmp', `unix:${socketPath},server=on,wait=off`,
   ], { stdio: 'ignore' });
   try {
-    let socket: Socket | undefined;
-    for (let i = 0; i < 200 && !socket; i++) {
-      socket = await new Promise<Socket | undefined>((resolve) => {
-        const s = connect(socketPath, () => resolve(s));
-        s.on('error', () => resolve(undefined));
-      });
-      if (!socket) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    if (!socket) return undefined;
-    const qmp = new Qmp(socket);
-    await qmp.next();
-    await qmp.execute('qmp_capabilities');
+    const qmp = await Qmp.open(socketPath);
+    if (!qmp) return undefined;
     for (let i = 0; i < 1000; i++) await qmp.execute('query-status');
     const samples: bigint[] = [];
     for (let i = 0; i < SEQUENTIAL; i++) {
@@ -162,7 +125,7 @@ export async function benchQmp(): Promise<LatencySummary | undefined> {
       await qmp.execute('query-status');
       samples.push(process.hrtime.bigint() - start);
     }
-    socket.destroy();
+    qmp.close();
     return summarize(samples);
   } finally {
     qemu.kill('SIGKILL');

@@ -18,6 +18,7 @@ import { ensureQemu } from '../helpers/qemu.js';
 import type { LatencySummary } from './stats.js';
 import { benchVsock } from './vsock.js';
 import { benchSnapshot } from './snapshot.js';
+import { benchMigration, type MigrationFigures } from './migration.js';
 import {
   benchBlock, benchExits, benchImage, benchMemory, benchNet, benchSerial, benchStartup, benchTouch, NET_FRAMES, SERIAL_BYTES, type PerVmm,
 } from './test-guest.js';
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
   const dbus = await step('D-Bus API', () => benchDbusApi());
   const vsock = kvm ? await step('vsock', () => benchVsock()) : undefined;
   const snapshot = kvm ? await step('snapshot', () => benchSnapshot()) : undefined;
+  const migration = kvm ? await step('migration', () => benchMigration()) : undefined;
   // One boot at a time: guest kernel code is CPU-bound here, and two at once would slow both.
   const runBoots = !values['skip-boot'] && kvm;
   const tsvmmPvh = runBoots ? await step('kit Linux boot, tsvmm, vmlinux', () => bootTsvmm('vmlinux')) : undefined;
@@ -164,6 +166,15 @@ async function main(): Promise<void> {
       { benchmark: `vm.snapshot, idle ${row.memory_mib} MiB guest (ms; ${value(row.size_on_disk_mib)} MiB on disk)`, tsvmm: value(row.snapshot_ms), qemu: 'n/a', ratio: 'n/a' },
       { benchmark: `vm.restore, ${row.memory_mib} MiB, Copy / OnDemand (ms)`, tsvmm: `${value(row.restore_copy_ms)} / ${value(row.restore_ondemand_ms)}`, qemu: 'n/a', ratio: 'n/a' },
     ]),
+    ...(['idle', 'dirty'] as const).map((kind) => {
+      const figures = migration?.[kind];
+      const show = (f: MigrationFigures | undefined): string => (f ? `${value(f.total_ms)} / ${value(f.downtime_ms)}` : 'n/a');
+      const guest = kind === 'idle' ? 'idle' : 'writing 64 MiB without pause';
+      return {
+        benchmark: `live migration, 256 MiB guest ${guest}, UNIX socket: total / downtime (ms${figures ? `; tsvmm ${figures.tsvmm.rounds} rounds` : ''})`,
+        tsvmm: show(figures?.tsvmm), qemu: show(figures?.qemu), ratio: ratio(figures?.tsvmm.total_ms, figures?.qemu?.total_ms),
+      };
+    }),
     { benchmark: 'kit Linux, vmlinux (PVH): s to marker / to exit', tsvmm: boot(tsvmmPvh), qemu: boot(qemuPvh), ratio: ratio(tsvmmPvh?.marker_ms, qemuPvh?.marker_ms) },
     { benchmark: 'kit Linux, bzImage: s to marker / to exit', tsvmm: boot(tsvmmBzImage), qemu: 'n/a', ratio: 'n/a' },
   ];
@@ -178,6 +189,7 @@ async function main(): Promise<void> {
     api: { ...api, qmp_query_status: qmp, dbus },
     vsock,
     snapshot,
+    migration,
     boot: { tsvmm_vmlinux: tsvmmPvh, tsvmm_bzimage: tsvmmBzImage, qemu_microvm_vmlinux: qemuPvh },
   };
   writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
