@@ -60,7 +60,7 @@ const L1_CMDLINE = [
 ];
 
 /** Lines of L1's console that mean its kernel is dying or stuck. */
-const L1_DISTRESS = /(Kernel panic|BUG: |Oops|soft lockup|hard LOCKUP|stack guard page|general protection fault|rcu_sched self-detected stall|watchdog: )/;
+const L1_DISTRESS = /(Kernel panic|BUG: |Oops|soft lockup|hard LOCKUP|stack guard page|general protection fault|rcu_\w+ (self-)?detected stall|blocked for more than \d+ seconds|watchdog: )/;
 
 /** Variables that describe the host's shell session rather than the command's environment. */
 const SKIPPED_ENV = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'TERM', 'TERMCAP', 'SSH_AUTH_SOCK', 'DISPLAY']);
