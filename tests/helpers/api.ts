@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { Client } from 'undici';
+import { TsvmmClient } from '../../src/api/client.js';
 import { COMPONENT_SCHEMAS, ErrorBodySchema } from '../../src/api/schema.js';
 import type { ErrorCode } from '../../src/util/errors.js';
 import { ACTIONS, isActionName } from '../../src/vmm/actions.js';
@@ -120,4 +121,15 @@ export function expectOk(t: Test, response: ApiResponse, status: number, what: s
 export function expectError(t: Test, response: ApiResponse, status: number, code: ErrorCode, what: string): void {
   expectOk(t, response, status, what);
   t.match(response.body, { status, code }, `${what}: ${code}`);
+}
+
+/** A VMM and the project's client on it, both ended when `t` ends. */
+export async function startClientVmm(t: Test): Promise<{ vmm: ApiVmm; client: TsvmmClient }> {
+  const vmm = await ApiVmm.start();
+  const client = new TsvmmClient(vmm.socketPath);
+  t.teardown(async () => {
+    await client.close();
+    await vmm.stop();
+  });
+  return { vmm, client };
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ApiError, TsvmmClient, type EventRecord, type VmConfig, type VmSendMigrationConfig } from '../../src/api/client.js';
-import { ApiVmm } from '../helpers/api.js';
+import { startClientVmm, type ApiVmm } from '../helpers/api.js';
 import { attachStream, type ConsoleClient } from '../helpers/console-client.js';
 import { freeTcpPort } from '../helpers/net.js';
 import { BASE_CMDLINE, guestKit, run64, skipWithoutKvm } from '../helpers/tsvmm.js';
@@ -24,15 +24,7 @@ interface Node {
   client: TsvmmClient;
 }
 
-async function startNode(t: Test): Promise<Node> {
-  const vmm = await ApiVmm.start();
-  const client = new TsvmmClient(vmm.socketPath);
-  t.teardown(async () => {
-    await client.close();
-    await vmm.stop();
-  });
-  return { vmm, client };
-}
+const startNode = (t: Test): Promise<Node> => startClientVmm(t);
 
 /** Follows a VMM's events from now on (the stream is open when this resolves). */
 async function follow(client: TsvmmClient): Promise<{ records: EventRecord[]; until: (event: string) => Promise<EventRecord>; stop: () => void }> {

@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { TsvmmClient, type VmConfig } from '../../src/api/client.js';
-import { ApiVmm } from '../helpers/api.js';
+import type { TsvmmClient, VmConfig } from '../../src/api/client.js';
+import { startClientVmm } from '../helpers/api.js';
 import { attachStream, type ConsoleClient } from '../helpers/console-client.js';
 import { freeUdpPorts } from '../helpers/net.js';
 import { BASE_CMDLINE, guestKit, run64, skipWithoutKvm } from '../helpers/tsvmm.js';
@@ -20,13 +20,7 @@ const MiB = 2 ** 20;
 const upEth0 = (ip: string): string => `retry ip addr add ${ip}/24 dev eth0 && retry ip link set eth0 up`;
 
 async function startVmm(t: Test): Promise<TsvmmClient> {
-  const vmm = await ApiVmm.start();
-  const client = new TsvmmClient(vmm.socketPath);
-  t.teardown(async () => {
-    await client.close();
-    await vmm.stop();
-  });
-  return client;
+  return (await startClientVmm(t)).client;
 }
 
 /** Every `COUNT n uptime` line of an output. */
