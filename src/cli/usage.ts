@@ -73,7 +73,9 @@ Snapshots:
                            start the VM of a snapshot (vm.snapshot wrote DIR)
                            instead of booting one; it stays Paused for the API
                            unless resume=on; ondemand maps the memory file
-                           copy-on-write instead of reading it
+                           copy-on-write instead of reading it;
+                           network_overrides=[ID@[local=H:P,remote=H:P],ID@[tap=T]]
+                           gives NICs new backends (tsvmm only)
 
 Live migration (through the API, as in Cloud Hypervisor):
   PUT vm.receive-migration {"receiver_url": "unix:/PATH"|"tcp:HOST:PORT"} on a

@@ -6,7 +6,7 @@ import { ConfigError } from '../util/errors.js';
 export type OptionValues = Map<string, string>;
 
 /** Splits on commas that are outside quotes and brackets. */
-function splitTopLevel(input: string, option: string): string[] {
+export function splitTopLevel(input: string, option: string): string[] {
   const parts: string[] = [];
   let current = '';
   let depth = 0;

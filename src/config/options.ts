@@ -5,7 +5,7 @@
 // Keys whose values have no simple field (rate limiters, affinities) are
 // refused here. Nothing is validated beyond the value's syntax.
 import { ConfigError } from '../util/errors.js';
-import { parseInteger, parseOnOff, parseOptionString, parseSize } from './option-string.js';
+import { parseInteger, parseOnOff, parseOptionString, parseSize, splitTopLevel } from './option-string.js';
 import {
   DEFAULT_MEMORY, DEFAULT_RNG_SOURCE, type ConsoleConfig, type CpusConfig, type DiskConfig, type MemoryConfig, type NetConfig,
   type RestoreConfigBody, type RngConfig, type SerialConfig, type VmConfigBody, type VsockConfig,
@@ -84,8 +84,23 @@ const PLATFORM_KEYS: KeyTable = {
   iommu_segments: 'refuse', oem_strings: 'refuse', iommufd_fd: 'refuse',
 };
 
+const NETWORK_OVERRIDE_KEYS: KeyTable = same(text)(['tap', 'ip', 'mask', 'local', 'remote']);
+
+/** `[ID@[key=value,...],...]`, the shape of Cloud Hypervisor's `net_fds=[net1@[23,24]]`. */
+const networkOverrides: Convert = (option, key, value) => {
+  const list = /^\[(.*)\]$/s.exec(value)?.[1];
+  if (list === undefined) throw new ConfigError(`${option}: ${key} is a list: ${key}=[ID@[tap=T],ID@[local=HOST:PORT,remote=HOST:PORT]]`);
+  if (list.trim() === '') return [];
+  return splitTopLevel(list, option).map((item) => {
+    const match = /^([^@[\]]+)@\[(.*)\]$/s.exec(item.trim());
+    if (!match) throw new ConfigError(`${option}: ${key}: "${item}" is not ID@[key=value,...]`);
+    return { id: match[1], ...readSection(`${option} ${key} ${match[1]}`, match[2] ?? '', NETWORK_OVERRIDE_KEYS).section };
+  });
+};
+
 const RESTORE_KEYS: KeyTable = {
   source_url: as('source_url', text), prefault: as('prefault', toggle), resume: as('resume', toggle),
+  network_overrides: as('network_overrides', networkOverrides),
   memory_restore_mode: as('memory_restore_mode', oneOf({ copy: 'Copy', ondemand: 'OnDemand' })),
   net_fds: 'refuse', vfio_fds: 'refuse', iommufd_fd: 'refuse', zone_updates: 'refuse',
 };
@@ -162,7 +177,7 @@ export function parseVsock(input: string): VsockConfig {
   return section as VsockConfig;
 }
 
-/** `--restore source_url=file:///DIR[,prefault=on][,memory_restore_mode=copy|ondemand][,resume=on]` */
+/** `--restore source_url=file:///DIR[,prefault=on][,memory_restore_mode=copy|ondemand][,resume=on][,network_overrides=[ID@[...]]]` */
 export function parseRestore(input: string): RestoreConfigBody {
   const { section } = readSection('--restore', input, RESTORE_KEYS);
   if (section.source_url === undefined) throw new ConfigError('--restore: source_url is required');

@@ -258,6 +258,20 @@ export const VmSnapshotConfigSchema = Type.Object({
   destination_url: Type.String({ minLength: 1, description: 'file:///DIR: the directory the snapshot is written into (made if missing; it must hold no snapshot)' }),
 }, { ...strict, $id: 'VmSnapshotConfig' });
 
+/**
+ * tsvmm only: a restored NIC's new backend, as Firecracker's `network_overrides`
+ * (Cloud Hypervisor's `net_fds` passes new fds instead). Its fields replace the
+ * NIC's backend fields; its MAC, MTU, queues and the guest's view stay.
+ */
+export const NetworkOverrideSchema = Type.Object({
+  id: Type.String({ minLength: 1, description: "The NIC's id in the snapshot's config (vm.info shows it, as _net0 when none was given)" }),
+  tap: NetConfigSchema.properties.tap,
+  ip: NetConfigSchema.properties.ip,
+  mask: NetConfigSchema.properties.mask,
+  local: NetConfigSchema.properties.local,
+  remote: NetConfigSchema.properties.remote,
+}, { ...strict, $id: 'NetworkOverride' });
+
 /** vm.restore's body and --restore's option string, as Cloud Hypervisor's RestoreConfig. */
 export const RestoreConfigSchema = Type.Object({
   source_url: Type.String({ minLength: 1, description: 'file:///DIR: a directory vm.snapshot wrote' }),
@@ -266,6 +280,9 @@ export const RestoreConfigSchema = Type.Object({
     description: 'Copy reads guest memory from the snapshot before the VM is ready; OnDemand maps the snapshot copy-on-write, so pages are read when the guest first touches them',
   }), 'Copy'),
   resume: withDefault(Type.Boolean({ description: 'Resume the VM once restored instead of leaving it Paused' }), false),
+  network_overrides: Type.Optional(Type.Array(refTo(NetworkOverrideSchema), {
+    maxItems: MAX_DEVICES_PER_KIND, description: 'tsvmm only: new backends (TAP or UDP tunnel addresses) for NICs of the snapshot, by id',
+  })),
   net_fds: unsupported(anyList),
   vfio_fds: unsupported(anyList),
   iommufd_fd: unsupported(Type.Integer()),
@@ -301,7 +318,7 @@ export const VmReceiveMigrationConfigSchema = Type.Object({
 export const CONFIG_SCHEMAS: readonly TSchema[] = [
   VmConfigSchema, PayloadConfigSchema, CpusConfigSchema, CpuTopologySchema, MemoryConfigSchema, SerialConfigSchema,
   ConsoleConfigSchema, DebugConsoleConfigSchema, RngConfigSchema, DiskConfigSchema, NetConfigSchema, VsockConfigSchema,
-  PlatformConfigSchema, VmSnapshotConfigSchema, RestoreConfigSchema, VmSendMigrationConfigSchema, VmReceiveMigrationConfigSchema,
+  PlatformConfigSchema, VmSnapshotConfigSchema, NetworkOverrideSchema, RestoreConfigSchema, VmSendMigrationConfigSchema, VmReceiveMigrationConfigSchema,
 ];
 
 export type VmConfigBody = Static<typeof VmConfigSchema>;
@@ -318,7 +335,9 @@ export type VsockConfig = Static<typeof VsockConfigSchema>;
 export type VmSnapshotConfig = Static<typeof VmSnapshotConfigSchema>;
 export type RestoreConfigBody = Static<typeof RestoreConfigSchema>;
 /** vm.restore's body with its defaults filled in. */
-export type RestoreConfig = Required<Pick<Static<typeof RestoreConfigSchema>, 'source_url' | 'prefault' | 'memory_restore_mode' | 'resume'>>;
+export type NetworkOverride = Static<typeof NetworkOverrideSchema>;
+export type RestoreConfig = Required<Pick<Static<typeof RestoreConfigSchema>, 'source_url' | 'prefault' | 'memory_restore_mode' | 'resume'>>
+  & Pick<Static<typeof RestoreConfigSchema>, 'network_overrides'>;
 
 /** vm.send-migration's body with its defaults filled in. */
 export type VmSendMigrationConfig = Required<Omit<Static<typeof VmSendMigrationConfigSchema>, 'tls_dir'>>;

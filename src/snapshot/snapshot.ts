@@ -2,6 +2,7 @@
 // VM into a directory, and read one back into what Vm.restore takes.
 import { rmSync } from 'node:fs';
 import { acceptBody } from '../config/accept.js';
+import { withNetworkOverrides } from '../config/network-overrides.js';
 import { validateVmConfig } from '../config/rules.js';
 import { VmConfigSchema, type RestoreConfig, type VmConfig } from '../config/schema.js';
 import type { EmitEvent } from '../events/record.js';
@@ -72,7 +73,8 @@ export interface OpenedSnapshot {
 export function openSnapshot(restore: RestoreConfig, emit: EmitEvent): OpenedSnapshot {
   const dir = snapshotDirectory('source_url', restore.source_url);
   const { manifest, memoryPath } = readManifest(dir);
-  return { ...checkedState(manifest), loadMemory: () => loadMemory(memoryPath, manifest.memory, restore, emit) };
+  const { config, state } = checkedState(manifest);
+  return { config: withNetworkOverrides(config, restore.network_overrides), state, loadMemory: () => loadMemory(memoryPath, manifest.memory, restore, emit) };
 }
 
 /** A parsed manifest's config and state, checked against each other, the disks and this host. */

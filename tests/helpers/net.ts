@@ -1,5 +1,5 @@
 // Host-side helpers for network tests.
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type AddressInfo } from 'node:net';
 
 /** UDP ports on 127.0.0.1 that are free right now, for the ends of tunnels. */
@@ -18,4 +18,45 @@ export async function freeTcpPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/**
+ * A UDP tunnel relay between one fixed peer and a VM that may move: frames
+ * from `peer` go to whichever VM-side port heard from the VM last, and back
+ * to that sender, so a VM restored with new tunnel addresses reaches the
+ * same peer. `heard` lists, per VM-side port, the senders it heard from.
+ */
+export interface UdpRelay {
+  /** The port the peer's tunnel sends to. */
+  peerSide: number;
+  /** Ports a VM's tunnel may send to. */
+  vmSides: number[];
+  heard: Map<number, Set<string>>;
+  close(): void;
+}
+
+export async function startUdpRelay(peer: { address: string; port: number }, vmSideCount: number): Promise<UdpRelay> {
+  const bound = async (): Promise<Socket> => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    return socket;
+  };
+  const peerSocket = await bound();
+  const vmSockets = await Promise.all(Array.from({ length: vmSideCount }, bound));
+  const heard = new Map(vmSockets.map((socket) => [socket.address().port, new Set<string>()]));
+  let vm: { socket: Socket; address: string; port: number } | undefined;
+  for (const socket of vmSockets) {
+    socket.on('message', (frame, from) => {
+      heard.get(socket.address().port)?.add(`${from.address}:${from.port}`);
+      vm = { socket, address: from.address, port: from.port };
+      peerSocket.send(frame, peer.port, peer.address);
+    });
+  }
+  peerSocket.on('message', (frame) => { if (vm) vm.socket.send(frame, vm.port, vm.address); });
+  return {
+    peerSide: peerSocket.address().port,
+    vmSides: vmSockets.map((socket) => socket.address().port),
+    heard,
+    close: () => { for (const socket of [peerSocket, ...vmSockets]) socket.close(); },
+  };
 }

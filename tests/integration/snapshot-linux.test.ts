@@ -1,9 +1,11 @@
 // Snapshot and restore of the kit's Linux with 2 vCPUs, a disk, a NIC on a
-// UDP tunnel to a second VM, and the rng: a loop counts, prints the guest's
-// uptime and writes its count to the disk; the VM is paused, snapshotted and
-// shut down, and a new tsvmm process restores it. The count continues where
-// it was, the guest's clock does not go back, timers and interrupts fire on
-// both vCPUs, the console answers, the NIC pings its peer, the rng gives
+// UDP tunnel to a second VM (through a relay in the test, which follows the
+// VM to new addresses), and the rng: a loop counts, prints the guest's uptime
+// and writes its count to the disk; the VM is paused, snapshotted and shut
+// down, and a new tsvmm process restores it with new tunnel addresses
+// (network_overrides). The count continues where it was, the guest's clock
+// does not go back, timers and interrupts fire on both vCPUs, the console
+// answers, the NIC pings its peer from its new addresses, the rng gives
 // bytes, and the disk holds the last count.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,7 @@ import t, { type Test } from 'tap';
 import type { TsvmmClient, VmConfig } from '../../src/api/client.js';
 import { startClientVmm } from '../helpers/api.js';
 import { attachStream, type ConsoleClient } from '../helpers/console-client.js';
-import { freeUdpPorts } from '../helpers/net.js';
+import { freeUdpPorts, startUdpRelay } from '../helpers/net.js';
 import { BASE_CMDLINE, guestKit, run64, skipWithoutKvm } from '../helpers/tsvmm.js';
 import { scaled, waitUntil } from '../helpers/wait.js';
 
@@ -44,14 +46,17 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     const dir = mkdtempSync(join(tmpdir(), 'tsvmm-snapshot-linux-'));
     const disk = join(dir, 'disk.img');
     writeFileSync(disk, new Uint8Array(MiB));
-    const [portA, portB] = await freeUdpPorts(2);
+    const [portA, portB, portC] = await freeUdpPorts(3);
+    const relay = await startUdpRelay({ address: '127.0.0.1', port: portB as number }, 2);
+    t.teardown(() => relay.close());
+    const [relayBefore, relayAfter] = relay.vmSides;
     const serialSocket = join(dir, 'serial.sock');
 
     const peer = await startVmm(t);
     await peer.create({
       payload: { kernel: kit.vmlinux, initramfs: kit.initramfs, cmdline: `${BASE_CMDLINE} ${run64([upEth0('10.0.0.2'), 'sleep 100000'])}` },
       memory: { size: 128 * MiB }, serial: { mode: 'Null' }, console: { mode: 'Off' },
-      net: [{ remote: `127.0.0.1:${portA}`, local: `127.0.0.1:${portB}`, mac: '52:54:00:00:00:0b' }],
+      net: [{ remote: `127.0.0.1:${relay.peerSide}`, local: `127.0.0.1:${portB}`, mac: '52:54:00:00:00:0b' }],
     });
     await peer.boot();
 
@@ -64,7 +69,7 @@ if (!skipWithoutKvm(t, import.meta.url)) {
       payload: { kernel: kit.vmlinux, initramfs: kit.initramfs, cmdline: `${BASE_CMDLINE} ${run64(commands)} tsvmm.end=shell` },
       cpus: { boot_vcpus: 2, max_vcpus: 2 }, memory: { size: 256 * MiB },
       disks: [{ path: disk }], serial: { mode: 'Socket', socket: serialSocket }, console: { mode: 'Off' },
-      net: [{ remote: `127.0.0.1:${portB}`, local: `127.0.0.1:${portA}`, mac: '52:54:00:00:00:0a' }],
+      net: [{ remote: `127.0.0.1:${relayBefore}`, local: `127.0.0.1:${portA}`, mac: '52:54:00:00:00:0a' }],
     };
     const source = await startVmm(t);
     await source.create(config);
@@ -82,7 +87,9 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     t.comment(`snapshot taken at count ${last.n}, guest uptime ${last.uptime} s`);
 
     const target = await startVmm(t);
-    await target.restore({ source_url: `file://${snapshot}`, resume: true });
+    const moved = { id: '_net0', local: `127.0.0.1:${portC}`, remote: `127.0.0.1:${relayAfter}` };
+    await target.restore({ source_url: `file://${snapshot}`, resume: true, network_overrides: [moved] });
+    t.match((await target.info()).config.net?.[0], { ...moved, mac: '52:54:00:00:00:0a' }, 'vm.info shows the NIC on its new addresses, with its MAC');
     const after = await attachStream({ mode: 'Socket', socket: serialSocket });
     await waitUntil(() => counts(after.text()).length >= 5, 'five counts after the restore', scaled(120_000), () => after.text().slice(-400));
     const resumed = counts(after.text());
@@ -93,9 +100,12 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     after.send('echo CONSOLE_OK $((6*7))\n');
     await waitFor(after, /CONSOLE_OK 42/, 'the console answers');
     t.pass('the console answers a typed command');
-    after.send('ping -c 3 -W 2 10.0.0.2 >/dev/null && echo PING_AFTER_OK\n');
-    await waitFor(after, /PING_AFTER_OK/, 'the NIC pings its peer');
-    t.pass('the NIC on the UDP tunnel pings its peer');
+    // The marker is split by '' so the console's echo of the command matches neither.
+    after.send("ping -c 3 -W 2 10.0.0.2 >/dev/null && echo PING_AFTER_''OK || echo PING_AFTER_''FAILED\n");
+    await waitFor(after, /PING_AFTER_(OK|FAILED)/, 'the NIC pings its peer');
+    t.match(after.text(), /PING_AFTER_OK/, 'the guest gets its ping replies');
+    t.ok(relay.heard.get(relayAfter as number)?.has(`127.0.0.1:${portC}`), 'the NIC on the UDP tunnel pings its peer from its new addresses');
+    t.notOk(relay.heard.get(relayBefore as number)?.has(`127.0.0.1:${portC}`), 'and not through the old ones');
     after.send('echo RNG_BYTES $(dd if=/dev/hwrng bs=16 count=1 2>/dev/null | wc -c)\n');
     await waitFor(after, /RNG_BYTES \d+/, 'the rng');
     t.match(after.text(), /RNG_BYTES 16/, 'the rng gives bytes');

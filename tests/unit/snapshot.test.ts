@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 import { parseCommandLine } from '../../src/cli/args.js';
+import { withNetworkOverrides } from '../../src/config/network-overrides.js';
 import { parseRestore } from '../../src/config/options.js';
+import type { VmConfig } from '../../src/config/schema.js';
 import { parseManifest, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Manifest } from '../../src/snapshot/manifest.js';
 import { dataRanges, mapMemoryFile, readMemoryFile, writeMemoryFile } from '../../src/snapshot/memory-file.js';
 import { snapshotDirectory } from '../../src/snapshot/store.js';
@@ -152,8 +154,39 @@ t.test('--restore and the URLs: Cloud Hypervisor\'s keys, file:// only', async (
   t.throws(() => parseRestore('source_url=file:///s,memory_restore_mode=lazy'), /not one of copy, ondemand/);
   t.match(parseCommandLine(['--restore', 'source_url=file:///s', '--api-socket', 'path=/tmp/a.sock']), { kind: 'run', restore: { source_url: 'file:///s' } });
   t.throws(() => parseCommandLine(['--restore', 'source_url=file:///s', '--kernel', '/k']), /give no --kernel/);
+  t.same(parseRestore('source_url=file:///s,network_overrides=[_net0@[local=127.0.0.1:4001,remote=127.0.0.1:4000],lan@[tap=tap7]]'), {
+    source_url: 'file:///s',
+    network_overrides: [{ id: '_net0', local: '127.0.0.1:4001', remote: '127.0.0.1:4000' }, { id: 'lan', tap: 'tap7' }],
+  }, 'network_overrides as ID@[key=value,...], the shape of net_fds');
+  t.same(parseRestore('source_url=file:///s,network_overrides=[]'), { source_url: 'file:///s', network_overrides: [] });
+  t.throws(() => parseRestore('source_url=file:///s,network_overrides=_net0'), /network_overrides is a list/);
+  t.throws(() => parseRestore('source_url=file:///s,network_overrides=[_net0@tap=t]'), /"_net0@tap=t" is not ID@\[key=value/);
+  t.throws(() => parseRestore('source_url=file:///s,network_overrides=[_net0@[mac=52:54:00:00:00:01]]'), /unknown key "mac"/);
   t.equal(snapshotDirectory('source_url', 'file:///var/snap'), '/var/snap');
   for (const url of ['/var/snap', 'file://var/snap', 'http://host/snap']) {
     t.throws(() => snapshotDirectory('source_url', url), { code: 'InvalidConfig', message: /source_url/ }, url);
   }
+});
+
+t.test('network_overrides replace a NIC\'s backend and keep what the guest sees', async (t) => {
+  const config = {
+    payload: { kernel: '/k' }, cpus: { boot_vcpus: 1, max_vcpus: 1 }, memory: { size: 2 ** 28 },
+    net: [
+      { id: '_net0', remote: '127.0.0.1:4000', local: '127.0.0.1:4001', mac: '52:54:00:00:00:0a', mtu: 1400, queue_size: 256 },
+      { id: 'lan', tap: 'tap0', ip: '10.0.0.1', mask: '255.255.255.0', mac: '52:54:00:00:00:0b', queue_size: 256 },
+    ],
+  } as unknown as VmConfig;
+  t.equal(withNetworkOverrides(config), config, 'none: the config as it was');
+  const moved = withNetworkOverrides(config, [{ id: '_net0', local: '127.0.0.1:5001', remote: '127.0.0.1:5000' }, { id: 'lan', tap: 'tap9' }]);
+  t.same(moved.net, [
+    { id: '_net0', remote: '127.0.0.1:5000', local: '127.0.0.1:5001', mac: '52:54:00:00:00:0a', mtu: 1400, queue_size: 256 },
+    { id: 'lan', tap: 'tap9', mac: '52:54:00:00:00:0b', queue_size: 256 },
+  ], 'the backend fields are the override\'s; MAC, MTU and queues stay');
+  t.same(withNetworkOverrides(config, [{ id: '_net0', tap: 'tap3' }]).net?.[0], { id: '_net0', tap: 'tap3', mac: '52:54:00:00:00:0a', mtu: 1400, queue_size: 256 },
+    'a tunnel may become a TAP');
+  t.throws(() => withNetworkOverrides(config, [{ id: 'eth9', tap: 't' }]), { code: 'InvalidConfig', message: /network_overrides\[0\]: the snapshot has no NIC "eth9" \(its NICs: _net0, lan\)/ });
+  t.throws(() => withNetworkOverrides(config, [{ id: 'lan' }, { id: 'lan', tap: 't' }]), { code: 'InvalidConfig', message: /network_overrides\[1\]: NIC "lan" is overridden twice/ });
+  t.throws(() => withNetworkOverrides(config, [{ id: '_net0', local: '127.0.0.1:5001' }]), { code: 'InvalidConfig', message: /network_overrides\[0\]: local is for UDP tunnels/ });
+  t.throws(() => withNetworkOverrides(config, [{ id: '_net0', remote: '127.0.0.1:0' }]), { code: 'InvalidConfig', message: /remote port must not be 0/ });
+  t.equal(config.net?.[0]?.local, '127.0.0.1:4001', 'the config given is not changed');
 });

@@ -732,6 +732,20 @@ export interface components {
             /** @description file:///DIR: the directory the snapshot is written into (made if missing; it must hold no snapshot) */
             destination_url: string;
         };
+        NetworkOverride: {
+            /** @description The NIC's id in the snapshot's config (vm.info shows it, as _net0 when none was given) */
+            id: string;
+            /** @description TAP interface; created when empty or absent (and remote is not set) */
+            tap?: string;
+            /** @description IPv4 address given to the TAP interface on the host */
+            ip?: string;
+            /** @description IPv4 netmask of the TAP interface */
+            mask?: string;
+            /** @description tsvmm only. UDP tunnel: HOST:PORT bound; port 0 picks one (vm.info shows it) */
+            local?: string;
+            /** @description tsvmm only. UDP tunnel: HOST:PORT frames go to; selects the UDP backend */
+            remote?: string;
+        };
         RestoreConfig: {
             /** @description file:///DIR: a directory vm.snapshot wrote */
             source_url: string;
@@ -751,6 +765,8 @@ export interface components {
              * @default false
              */
             resume?: boolean;
+            /** @description tsvmm only: new backends (TAP or UDP tunnel addresses) for NICs of the snapshot, by id */
+            network_overrides?: components["schemas"]["NetworkOverride"][];
             net_fds?: unknown[];
             vfio_fds?: unknown[];
             iommufd_fd?: number;
