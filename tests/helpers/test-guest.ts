@@ -1,5 +1,6 @@
 // Runs the CPL3 test guest under tsvmm and reads what it reported: its
 // "TG key=value" lines, merged into one record, and its result.
+import { createSocket } from 'node:dgram';
 import { buildTestGuest } from '../../guest/test-guest.js';
 import { runTsvmm, type RunOptions, type TsvmmResult } from './tsvmm.js';
 
@@ -71,4 +72,48 @@ export async function runTestGuest(cmdline: string, args: string[] = [], options
   const run = await runTsvmm(['--kernel', testGuest(), '--cmdline', testGuestCmdline(cmdline), '--memory', 'size=128M', ...args],
     { timeoutMs: TEST_GUEST_TIMEOUT_MS, ...options });
   return { ...run, ...parseReport(run.stdout) };
+}
+
+/** What a host socket heard from the guest's `net-send` (guest/test-guest/tests.c, fill_frame()). */
+export interface UdpFrameCounter {
+  port: number;
+  /** How many data frames arrived. */
+  frames: number;
+  /** The sequence numbers of the data frames from each HOST:PORT, in arrival order. */
+  sequences: Map<string, number[]>;
+  /** Data frames whose payload is not the guest's pattern. */
+  corrupt: number;
+  /** An end-of-stream frame arrived. */
+  ended: boolean;
+  close(): void;
+}
+
+const ETHERTYPE_DATA = 0x88b5;
+const ETHERTYPE_END = 0x88b6;
+
+/** A UDP socket on 127.0.0.1 that takes a test guest's frames (one Ethernet frame per datagram) and checks each. */
+export async function udpFrameCounter(): Promise<UdpFrameCounter> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const counter: UdpFrameCounter = {
+    port: socket.address().port, frames: 0, sequences: new Map(), corrupt: 0, ended: false, close: () => socket.close(),
+  };
+  socket.on('message', (frame, from) => {
+    const ethertype = frame.length >= 18 ? frame.readUInt16BE(12) : -1;
+    if (ethertype === ETHERTYPE_END) counter.ended = true;
+    if (ethertype !== ETHERTYPE_DATA) return;
+    const sequence = frame.readUInt32LE(14);
+    const sender = `${from.address}:${from.port}`;
+    const list = counter.sequences.get(sender) ?? [];
+    if (list.length === 0) counter.sequences.set(sender, list);
+    list.push(sequence);
+    counter.frames++;
+    for (let i = 18; i < frame.length; i++) {
+      if (frame[i] !== ((sequence * 7 + i) & 0xff)) {
+        counter.corrupt++;
+        break;
+      }
+    }
+  });
+  return counter;
 }

@@ -1,6 +1,7 @@
 // Snapshot and restore with the CPL3 test guest: a guest snapshotted while
 // paused continues in another tsvmm process where it was (its console
-// answers, its block requests in flight finish, its records are on disk),
+// answers, its block requests in flight finish, its records are on disk, a
+// stream of frames it sends goes on from where it was, on new addresses),
 // and snapshots that are not tsvmm's, of another version, truncated or
 // corrupt are refused with a 400 that names what is wrong.
 import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
@@ -10,7 +11,8 @@ import t, { type Test } from 'tap';
 import { TsvmmClient, type EventRecord, type VmConfig } from '../../src/api/client.js';
 import { ApiVmm } from '../helpers/api.js';
 import { attachStream } from '../helpers/console-client.js';
-import { testGuest, testGuestCmdline, testGuestRecord } from '../helpers/test-guest.js';
+import { freeUdpPorts } from '../helpers/net.js';
+import { testGuest, testGuestCmdline, testGuestRecord, udpFrameCounter } from '../helpers/test-guest.js';
 import { remote } from '../helpers/remote.js';
 import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -186,6 +188,42 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     const disk = readFileSync(image);
     const missing = Array.from({ length: RECORDS }, (_, i) => i).filter((i) => !disk.subarray(i * 512, i * 512 + 512).equals(testGuestRecord(7, i)));
     t.same(missing, [], `all ${RECORDS} records are on the disk`);
+  });
+
+  t.test('a guest sending frames as fast as it can continues after the restore, on new tunnel addresses', async (t) => {
+    const FRAMES = 400_000;
+    const receiver = await udpFrameCounter();
+    t.teardown(() => receiver.close());
+    const [before, after] = await freeUdpPorts(2);
+    const serial = join(dir, 'net-send.log');
+    const output = (): string => (existsSync(serial) ? readFileSync(serial, 'latin1') : '');
+    const source = await startVmm(t);
+    await source.client.create({
+      payload: { kernel: testGuest(), cmdline: testGuestCmdline(`test=net-send frames=${FRAMES} size=1514`) },
+      memory: { size: 64 * MiB }, serial: { mode: 'File', file: serial },
+      net: [{ id: 'tunnel', local: `127.0.0.1:${before}`, remote: `127.0.0.1:${receiver.port}` }],
+    });
+    await source.client.boot();
+    await waitUntil(() => receiver.frames >= 20_000, 'frames arrive', 120_000, () => `${receiver.frames} frames; ${output().slice(-200)}`);
+    await source.client.pause();
+    const snapshot = join(dir, 'net-send');
+    await source.client.snapshot({ destination_url: `file://${snapshot}` });
+    await source.client.shutdown();
+    await source.client.delete();
+
+    const target = await startVmm(t);
+    await target.client.restore({ source_url: `file://${snapshot}`, resume: true, network_overrides: [{ id: 'tunnel', local: `127.0.0.1:${after}`, remote: `127.0.0.1:${receiver.port}` }] });
+    await waitUntil(() => output().includes('result='), 'the guest ends', 120_000, () => output().slice(-200));
+    t.match(output(), /TG frames=400000 [^]*result=ok/, 'the restored guest sends the rest of its frames and ends');
+    await waitUntil(() => receiver.ended, 'its end-of-stream frame arrives', 60_000);
+    const highest = (list: number[] = []): number => list.reduce((a, b) => Math.max(a, b), -1);
+    const lowest = (list: number[] = []): number => list.reduce((a, b) => Math.min(a, b), Infinity);
+    const sentBefore = receiver.sequences.get(`127.0.0.1:${before}`);
+    const sentAfter = receiver.sequences.get(`127.0.0.1:${after}`);
+    t.ok(highest(sentBefore) < FRAMES - 1, `paused in the middle (frame ${highest(sentBefore)} of ${FRAMES})`);
+    t.ok(sentAfter !== undefined && lowest(sentAfter) > highest(sentBefore),
+      `it goes on from its new address after frame ${highest(sentBefore)}, not from the start (then ${sentAfter?.length ?? 0} frames from ${lowest(sentAfter)})`);
+    t.equal(receiver.corrupt, 0, 'no frame is corrupt');
   });
 
   t.test('tsvmm-remote snapshot and restore show their progress; tsvmm --restore runs a snapshot in one go', async (t) => {
