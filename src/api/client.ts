@@ -1,7 +1,7 @@
 // A typed client for tsvmm's REST API over its UNIX socket, built on undici.
 // One method per endpoint; bodies and replies are typed from the generated
 // OpenAPI types; an error reply is thrown as an ApiError with its status.
-import { Client } from 'undici';
+import { Client, Pool } from 'undici';
 import { ACTIONS, type ActionName } from '../vmm/actions.js';
 import type { components, operations } from './generated/openapi-types.js';
 import { API_PREFIX, EVENT_STREAM_ACTION } from './paths.js';
@@ -98,17 +98,23 @@ function errorFrom(status: number, text: string): ApiError {
 }
 
 export class TsvmmClient extends VmmClient {
-  private readonly client: Client;
+  /**
+   * A pool, not one connection: a request whose reply waits (vm.receive-migration
+   * until its sender comes) must not hold the next requests behind it.
+   */
+  private readonly client: Pool;
 
   constructor(readonly socketPath: string) {
     super();
-    this.client = new Client('http://localhost', { socketPath });
+    this.client = new Pool('http://localhost', { socketPath });
   }
 
   protected async call<Name extends ActionName>(name: Name, body?: RequestBody<Name>): Promise<ReplyBody<Name>> {
+    const spec: { method: 'GET' | 'PUT'; waitsForPeer?: true } = ACTIONS[name];
     const reply = await this.client.request({
       path: `${API_PREFIX}${name}`,
-      method: ACTIONS[name].method,
+      method: spec.method,
+      ...(spec.waitsForPeer ? { headersTimeout: 0 } : {}),
       ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
     const text = await reply.body.text();

@@ -21,6 +21,8 @@ export interface ActionSpec {
   /** The response schema for a 200; undefined means 204 without a body. */
   response?: TSchema;
   handler: (vmm: Vmm, body: unknown) => unknown;
+  /** The reply waits on someone else (a migration's sender) and may take any time: clients must not time it out. */
+  waitsForPeer?: true;
 }
 
 function define<const T extends Record<string, ActionSpec>>(actions: T): T {
@@ -77,6 +79,7 @@ export const ACTIONS = define({
   'vm.receive-migration': {
     method: 'PUT', summary: 'Wait for one migration on receiver_url; replies once the VM runs here (this VMM must have no VM)',
     request: VmReceiveMigrationConfigSchema, handler: (vmm, body) => vmm.receiveMigration(body as VmReceiveMigrationConfig),
+    waitsForPeer: true,
   },
   'vm.info': {
     method: 'GET', summary: 'The VM configuration and state', response: VmInfoSchema,

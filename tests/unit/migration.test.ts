@@ -2,8 +2,12 @@
 // wire format against a hostile peer (every malformed header, oversized
 // frame, early end or garbage is a MigrationError, never another exception
 // or a hang), and the record of what the VMM's devices write into guest
-// memory, which KVM's dirty log cannot see.
+// memory, which KVM's dirty log cannot see; and a receiving VMM (no KVM
+// needed) that a sender leaves mid-way answers, receives again and shuts down.
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 import { parseReceiveMigration, parseSendMigration } from '../../src/config/options.js';
@@ -18,7 +22,10 @@ import type { Vm, VmSavedState } from '../../src/vm/vm.js';
 import { ConfigError, MigrationError } from '../../src/util/errors.js';
 import { GuestMemory } from '../../src/vm/memory.js';
 import { SplitQueue, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../../src/virtio/queue.js';
+import { ApiError } from '../../src/api/client.js';
+import { startClientVmm } from '../helpers/api.js';
 import { checkProperty } from '../helpers/property.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /** A connected pair of TCP sockets on loopback. */
 async function socketPair(): Promise<[Socket, Socket]> {
@@ -229,4 +236,29 @@ t.test('pre-copy: the destination ends with every byte of the paused source, wha
     t.ok(Buffer.from(destination.memory).equals(Buffer.from(vm.memory.mappingBytes(0, 1 << 20))), `downtime_ms=${downtime}: the destination's memory is the source's`);
     t.same(vm.calls, ['start-log', 'pause', 'unlock', 'stop-log'], 'the log starts before the first page goes; the disks go after the pause');
   }
+});
+
+t.test('a receiver whose sender left mid-way answers its client, listens again and shuts down', async (t) => {
+  const { client } = await startClientVmm(t);
+  const path = join(mkdtempSync(join(tmpdir(), 'tsvmm-receive-')), 'migration.sock');
+  const first = client.receiveMigration({ receiver_url: `unix:${path}` });
+  first.catch(() => undefined);
+  await waitUntil(() => existsSync(path), 'the receiver listens', 10_000);
+  t.same(await client.ping().then(() => 'answered'), 'answered', 'the client is answered while vm.receive-migration waits');
+  const sender = connect(path);
+  await new Promise((resolve) => sender.once('connect', resolve));
+  const size = 64 << 20;
+  await writeJson(sender, FrameType.Hello, { ...hello({ memory: { size } }), config: { payload: { kernel: '/dev/null' }, memory: { size } } });
+  t.match((await new FrameReader(sender, 'receiver').expect(FrameType.Reply)).toString(), /"ok":true/, 'the receiver takes the hello');
+  await writeMemory(sender, 0, new Uint8Array(1 << 20).fill(7));
+  sender.destroy();
+  await t.rejects(first, { status: 500, code: 'MigrationFailed' }, 'the sender leaving fails vm.receive-migration');
+
+  const again = client.receiveMigration({ receiver_url: `unix:${path}` });
+  const ended = again.then(() => undefined, (reason: unknown) => reason);
+  await waitUntil(() => existsSync(path), 'the receiver listens again', 10_000);
+  t.same(await client.ping().then(() => 'answered'), 'answered', 'and answers meanwhile');
+  await client.shutdownVmm();
+  const reason = await ended;
+  t.ok(reason instanceof ApiError && reason.code === 'MigrationFailed', `vmm.shutdown ends the waiting vm.receive-migration (${String(reason)})`);
 });
