@@ -128,7 +128,8 @@ export async function startClientVmm(t: Test): Promise<{ vmm: ApiVmm; client: Ts
   const vmm = await ApiVmm.start();
   const client = new TsvmmClient(vmm.socketPath);
   t.teardown(async () => {
-    await client.close();
+    // A test may have closed the client already.
+    await client.close().catch(() => undefined);
     await vmm.stop();
   });
   return { vmm, client };
