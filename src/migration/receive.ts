@@ -67,12 +67,13 @@ export class MigrationReceiver {
     this.closeListener();
   }
 
-  /** Reads the whole VM; memory is freed here on failure. */
-  async receive(report: EmitEvent): Promise<IncomingVm> {
+  /** Reads the whole VM; memory is freed here on failure. `accepted` learns the config as soon as the hello passed. */
+  async receive(report: EmitEvent, accepted: (config: VmConfig) => void = () => {}): Promise<IncomingVm> {
     const socket = this.socket as Socket;
     const reader = new FrameReader(socket, 'sender');
     socket.resume();
     const { config, memory } = await this.takeHello(reader, socket);
+    accepted(config);
     try {
       let bytes = 0;
       // The sender sends only pages with data, so the memory's size is an upper bound, not a forecast.

@@ -1,7 +1,8 @@
-// Entry point of a vCPU worker thread. It builds this thread's view of the
-// devices over their shared state, sets up its vCPU, waits for the VMM's
-// go, runs, and reports why it stopped.
-import { parentPort, workerData } from 'node:worker_threads';
+// Entry point of a vCPU worker thread. It waits for its vCPU (a VcpuInit, the
+// first message: workers start before the VM is built, src/vm/vcpu-pool.ts),
+// builds this thread's view of the devices over their shared state, sets up
+// its vCPU, waits for the VMM's go, runs, and reports why it stopped.
+import { parentPort } from 'node:worker_threads';
 import { Bus } from '../devices/bus.js';
 import { attachLegacyDevices } from '../devices/legacy.js';
 import { native } from '../native.js';
@@ -14,7 +15,7 @@ import { GuestMemory } from './memory.js';
 import { Vcpu, type VcpuBuses } from './vcpu.js';
 import { Control, VcpuCommand, type VcpuExit, type VcpuInit, type VcpuMessage } from './vcpu-control.js';
 
-const init = workerData as VcpuInit;
+const init = await new Promise<VcpuInit>((resolve) => parentPort?.once('message', resolve));
 configureLog(init.log);
 nameLogThread(`vcpu${init.vcpuId}`);
 

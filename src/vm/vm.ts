@@ -1,7 +1,7 @@
 // A VM: its KVM file descriptor, guest memory, interrupt controllers, the
 // state of its devices and one worker thread per vCPU. The owner creates
 // it from a VmConfig, starts it, and learns how it ended from `exited`.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { loadPayload, type BootEntry } from '../arch/x86_64/boot.js';
 import type { GuestConsole } from '../console/guest-console.js';
 import type { EmitEvent } from '../events/record.js';
@@ -16,6 +16,7 @@ import type { NetConfig, VmConfig } from '../config/schema.js';
 import type { Kvm } from './kvm.js';
 import { GuestMemory } from './memory.js';
 import { readBootPayload } from './payload.js';
+import { takeVcpuWorker } from './vcpu-pool.js';
 import { VirtioMmioHost, type TransportEvent } from '../virtio/mmio-host.js';
 import type { VirtioDevice } from '../virtio/device.js';
 import { VirtioNet } from '../virtio/net.js';
@@ -277,7 +278,7 @@ export class Vm {
   private async spawnVcpus(): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let id = 0; id < this.config.cpus.boot_vcpus; id++) {
-      const worker = new Worker(new URL('./vcpu-worker.js', import.meta.url), { workerData: this.vcpuInit(id) });
+      const worker = takeVcpuWorker(this.vcpuInit(id));
       const thread: VcpuThread = { worker, handle: 0, fd: -1, done: Promise.resolve() };
       ready.push(new Promise((resolve, reject) => {
         worker.on('message', (message: VcpuMessage) => {

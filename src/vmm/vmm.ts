@@ -23,6 +23,7 @@ import { Kvm } from '../vm/kvm.js';
 import { readBootPayload } from '../vm/payload.js';
 import { checkVirtioDeviceFiles } from '../vm/virtio-devices.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
+import { coolVcpuWorkers, warmVcpuWorkers } from '../vm/vcpu-pool.js';
 import { Vm } from '../vm/vm.js';
 import { Deferred } from './deferred.js';
 
@@ -74,6 +75,8 @@ export class Vmm {
     await this.openConsoles(config);
     this.config = config;
     this.state = 'Created';
+    // Their start is most of vm.boot's time; they load while the client sends its next request.
+    warmVcpuWorkers(config.cpus.boot_vcpus);
     log.info('VM created');
   }
 
@@ -115,6 +118,7 @@ export class Vmm {
     if (exit.kind === 'reset') {
       if (exit.tripleFault) log.error(`the guest triple-faulted (KVM_EXIT_SHUTDOWN) on ${exit.tripleFault}`);
       log.info('guest reset: booting the VM again');
+      if (this.config) warmVcpuWorkers(this.config.cpus.boot_vcpus);
       this.host.report('vm', 'rebooting', { reason: exit.tripleFault ? 'triple-fault' : 'guest' });
       try {
         await this.startVm();
@@ -199,6 +203,7 @@ export class Vmm {
     this.host.report('vm', 'restoring');
     try {
       const { config, state, loadMemory } = openSnapshot(body, this.host.report);
+      warmVcpuWorkers(config.cpus.boot_vcpus);
       await this.openConsoles(config);
       try {
         this.kvm ??= Kvm.open();
@@ -211,6 +216,7 @@ export class Vmm {
       this.config = config;
       this.state = 'Paused';
     } catch (error) {
+      await coolVcpuWorkers();
       this.host.report('vm', 'restore-failed', { message: errorMessage(error) });
       throw error;
     }
@@ -295,7 +301,7 @@ export class Vmm {
     try {
       await receiver.accept(signal);
       this.host.report('vm', 'migration-receive-started');
-      await this.runIncoming(await receiver.receive(this.host.report));
+      await this.runIncoming(await receiver.receive(this.host.report, (config) => warmVcpuWorkers(config.cpus.boot_vcpus)));
       try {
         await receiver.confirm({ ok: true });
       } catch (error) {
@@ -305,6 +311,7 @@ export class Vmm {
       this.host.report('vm', 'migration-receive-finished');
       log.info('VM received by migration; it runs');
     } catch (error) {
+      await coolVcpuWorkers();
       await receiver.confirm({ ok: false, message: errorMessage(error) }).catch(() => undefined);
       this.host.report('vm', 'migration-receive-failed', { message: errorMessage(error) });
       throw error instanceof MigrationError || error instanceof ConfigError ? error : new MigrationError(errorMessage(error));
@@ -362,6 +369,7 @@ export class Vmm {
 
   private async forgetVm(): Promise<void> {
     await this.destroyVm();
+    await coolVcpuWorkers();
     await this.closeConsoles();
     this.config = undefined;
     this.state = 'Created';
@@ -430,6 +438,7 @@ export class Vmm {
   async shutdownVmm(): Promise<void> {
     await this.cancelMigration('the VMM is shutting down');
     await this.destroyVm();
+    await coolVcpuWorkers();
     await this.closeConsoles();
     this.kvm?.close();
     this.kvm = undefined;
