@@ -163,8 +163,14 @@ async function main(): Promise<void> {
     { benchmark: `vsock connect, CONNECT and OK, p50 / p99 (µs; plain UNIX socket ${latency(vsock?.unix_socket.connect)})`, tsvmm: latency(vsock?.tsvmm.connect), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: `vsock echo through the guest, one connection (MiB/s; plain UNIX socket ${value(vsock?.unix_socket.echo_mib_s)})`, tsvmm: value(vsock?.tsvmm.echo_mib_s), qemu: 'n/a', ratio: 'n/a' },
     ...(snapshot?.rows ?? []).flatMap((row) => [
-      { benchmark: `vm.snapshot, idle ${row.memory_mib} MiB guest (ms; ${value(row.size_on_disk_mib)} MiB on disk)`, tsvmm: value(row.snapshot_ms), qemu: 'n/a', ratio: 'n/a' },
-      { benchmark: `vm.restore, ${row.memory_mib} MiB, Copy / OnDemand (ms)`, tsvmm: `${value(row.restore_copy_ms)} / ${value(row.restore_ondemand_ms)}`, qemu: 'n/a', ratio: 'n/a' },
+      {
+        benchmark: `vm.snapshot vs QEMU stop + migrate to a file, idle ${row.memory_mib} MiB guest (ms; on disk ${value(row.size_on_disk_mib)} / ${value(row.qemu?.size_on_disk_mib)} MiB)`,
+        tsvmm: value(row.snapshot_ms), qemu: value(row.qemu?.snapshot_ms), ratio: ratio(row.snapshot_ms, row.qemu?.snapshot_ms),
+      },
+      {
+        benchmark: `vm.restore Copy / OnDemand vs QEMU migrate-incoming from the file, ${row.memory_mib} MiB (ms)`,
+        tsvmm: `${value(row.restore_copy_ms)} / ${value(row.restore_ondemand_ms)}`, qemu: value(row.qemu?.restore_ms), ratio: ratio(row.restore_copy_ms, row.qemu?.restore_ms),
+      },
     ]),
     ...(['idle', 'dirty'] as const).map((kind) => {
       const figures = migration?.[kind];
