@@ -114,7 +114,7 @@ const SEND_MIGRATION_KEYS: KeyTable = {
 };
 
 const RECEIVE_MIGRATION_KEYS: KeyTable = {
-  receiver_url: as('receiver_url', text),
+  receiver_url: as('receiver_url', text), network_overrides: as('network_overrides', networkOverrides),
   memory_mode: as('memory_mode', oneOf({ precopy: 'Precopy', postcopy: 'Postcopy' })),
   tls_dir: 'refuse', vfio_fds: 'refuse', iommufd_fd: 'refuse', zone_updates: 'refuse',
 };

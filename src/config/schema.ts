@@ -308,6 +308,9 @@ export const VmSendMigrationConfigSchema = Type.Object({
 export const VmReceiveMigrationConfigSchema = Type.Object({
   receiver_url: Type.String({ minLength: 1, description: 'unix:/PATH or tcp:HOST:PORT to listen on for the one sender' }),
   memory_mode: withDefault(literals(['Precopy'] as const, { description: 'Only Precopy' }), 'Precopy'),
+  network_overrides: Type.Optional(Type.Array(refTo(NetworkOverrideSchema), {
+    maxItems: MAX_DEVICES_PER_KIND, description: "tsvmm only: new backends for the incoming VM's NICs, by id (as vm.restore's), e.g. to migrate on one host",
+  })),
   tls_dir: unsupported(Type.String()),
   vfio_fds: unsupported(anyList),
   iommufd_fd: unsupported(Type.Integer()),
@@ -342,7 +345,8 @@ export type RestoreConfig = Required<Pick<Static<typeof RestoreConfigSchema>, 's
 /** vm.send-migration's body with its defaults filled in. */
 export type VmSendMigrationConfig = Required<Omit<Static<typeof VmSendMigrationConfigSchema>, 'tls_dir'>>;
 /** vm.receive-migration's body with its defaults filled in. */
-export type VmReceiveMigrationConfig = Required<Pick<Static<typeof VmReceiveMigrationConfigSchema>, 'receiver_url' | 'memory_mode'>>;
+export type VmReceiveMigrationConfig = Required<Pick<Static<typeof VmReceiveMigrationConfigSchema>, 'receiver_url' | 'memory_mode'>>
+  & Pick<Static<typeof VmReceiveMigrationConfigSchema>, 'network_overrides'>;
 
 /** A VmConfig after `completeConfig`: every section with a default is there. */
 export type VmConfig = VmConfigBody & {

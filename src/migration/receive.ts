@@ -5,7 +5,8 @@
 // running VM before `confirm` tells the sender.
 import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { VmConfig } from '../config/schema.js';
+import { withNetworkOverrides } from '../config/network-overrides.js';
+import type { NetworkOverride, VmConfig } from '../config/schema.js';
 import type { EmitEvent } from '../events/record.js';
 import { parseManifest } from '../snapshot/manifest.js';
 import { checkedState, snapshotConfig } from '../snapshot/snapshot.js';
@@ -22,6 +23,8 @@ export interface IncomingVm {
   state: VmSavedState;
   /** Filled from the sender; the caller owns it. */
   memory: GuestMemory;
+  /** performance.now() when the state frame, the sender's last, arrived: the guest is paused from then until it runs here. */
+  stateArrivedAt: number;
 }
 
 /** Anything the sender sent that cannot be used is a failed migration, whatever check refused it. */
@@ -46,15 +49,16 @@ export class MigrationReceiver {
   private constructor(
     private readonly server: Server,
     private readonly endpoint: MigrationEndpoint,
+    private readonly overrides: readonly NetworkOverride[],
     private socket: Socket | undefined = undefined,
   ) {}
 
-  /** Listens at `endpoint`; a unix socket path must not exist yet. */
-  static async listen(endpoint: MigrationEndpoint): Promise<MigrationReceiver> {
+  /** Listens at `endpoint`; a unix socket path must not exist yet. `overrides` give the incoming NICs new backends. */
+  static async listen(endpoint: MigrationEndpoint, overrides: readonly NetworkOverride[] = []): Promise<MigrationReceiver> {
     if (endpoint.kind === 'unix' && existsSync(endpoint.path)) {
       throw new ConfigError(`receiver_url: ${endpoint.path} exists; remove it or pick another path`, { code: 'ResourceBusy' });
     }
-    return new MigrationReceiver(await listen(endpoint), endpoint);
+    return new MigrationReceiver(await listen(endpoint), endpoint, overrides);
   }
 
   /** Waits for the one sender; the listener closes then (a unix socket's path is removed). */
@@ -86,8 +90,9 @@ export class MigrationReceiver {
           continue;
         }
         if (frame.type !== FrameType.State) throw new MigrationError(`the sender sent frame type ${frame.type} among the memory frames`);
+        const stateArrivedAt = performance.now();
         progress();
-        return { config, state: this.takeState(frame.payload, config), memory };
+        return { config, state: this.takeState(frame.payload, config), memory, stateArrivedAt };
       }
     } catch (error) {
       memory.free();
@@ -101,7 +106,7 @@ export class MigrationReceiver {
     try {
       const problem = helloProblem(value);
       if (problem) throw new MigrationError(`the sender's hello is refused: ${problem}`);
-      config = snapshotConfig(value.config);
+      config = withNetworkOverrides(snapshotConfig(value.config), this.overrides);
       if (config.memory.size !== value.memory_size) throw new MigrationError(`the sender's memory_size ${value.memory_size} is not its config's ${config.memory.size}`);
       // The sender holds the disks' locks until it pauses for good.
       await checkVirtioDeviceFiles(config, false);
@@ -129,7 +134,9 @@ export class MigrationReceiver {
     try {
       const manifest = parseManifest(payload.toString('utf8'));
       const checked = checkedState(manifest);
-      if (JSON.stringify(checked.config) !== JSON.stringify(config)) throw new MigrationError('the state frame\'s config is not the hello\'s');
+      if (JSON.stringify(withNetworkOverrides(checked.config, this.overrides)) !== JSON.stringify(config)) {
+        throw new MigrationError('the state frame\'s config is not the hello\'s');
+      }
       return checked.state;
     } catch (error) {
       throw refused('device state', error instanceof VmmError ? error : new MigrationError(errorMessage(error)));

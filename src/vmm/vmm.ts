@@ -286,7 +286,7 @@ export class Vmm {
   async receiveMigration(body: VmReceiveMigrationConfig): Promise<Deferred> {
     if (this.config) throw new StateError('a VM is created already; receiving a migration needs a VMM without one', { code: 'VmAlreadyCreated' });
     this.requireNoMigration('receive a migration');
-    const receiver = await MigrationReceiver.listen(parseEndpoint('receiver_url', body.receiver_url));
+    const receiver = await MigrationReceiver.listen(parseEndpoint('receiver_url', body.receiver_url), body.network_overrides);
     const abort = new AbortController();
     this.host.report('vm', 'migration-receive-ready', { receiver_url: body.receiver_url });
     const received = this.receiveInto(receiver, abort.signal);
@@ -301,15 +301,17 @@ export class Vmm {
     try {
       await receiver.accept(signal);
       this.host.report('vm', 'migration-receive-started');
-      await this.runIncoming(await receiver.receive(this.host.report, (config) => warmVcpuWorkers(config.cpus.boot_vcpus)));
+      const incoming = await receiver.receive(this.host.report, (config) => warmVcpuWorkers(config.cpus.boot_vcpus));
+      await this.runIncoming(incoming);
+      const resumeMs = (performance.now() - incoming.stateArrivedAt).toFixed(1);
       try {
         await receiver.confirm({ ok: true });
       } catch (error) {
         await this.forgetVm();
         throw new MigrationError(`the VM ran here, but the sender could not be told (${errorMessage(error)}); it is stopped here so it runs in one place only`);
       }
-      this.host.report('vm', 'migration-receive-finished');
-      log.info('VM received by migration; it runs');
+      this.host.report('vm', 'migration-receive-finished', { resume_ms: resumeMs });
+      log.info(`VM received by migration; it runs, ${resumeMs} ms after the sender's last frame`);
     } catch (error) {
       await coolVcpuWorkers();
       await receiver.confirm({ ok: false, message: errorMessage(error) }).catch(() => undefined);

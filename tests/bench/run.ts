@@ -177,7 +177,7 @@ async function main(): Promise<void> {
       const show = (f: MigrationFigures | undefined): string => (f ? `${value(f.total_ms)} / ${value(f.downtime_ms)}` : 'n/a');
       const guest = kind === 'idle' ? 'idle' : 'writing 64 MiB without pause';
       return {
-        benchmark: `live migration, 256 MiB guest ${guest}, UNIX socket: total / downtime (ms${figures ? `; tsvmm ${figures.tsvmm.rounds} rounds` : ''})`,
+        benchmark: `live migration, 256 MiB guest ${guest}, UNIX socket: total / downtime (ms${figures ? `; tsvmm ${figures.tsvmm.rounds} rounds, ${value(figures.tsvmm.resume_ms)} ms of the downtime resuming on the destination` : ''})`,
         tsvmm: show(figures?.tsvmm), qemu: show(figures?.qemu), ratio: ratio(figures?.tsvmm.total_ms, figures?.qemu?.total_ms),
       };
     }),

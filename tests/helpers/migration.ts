@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import type { EventRecord, TsvmmClient, VmConfig, VmSendMigrationConfig } from '../../src/api/client.js';
+import type { EventRecord, NetConfig, TsvmmClient, VmConfig, VmSendMigrationConfig } from '../../src/api/client.js';
+import type { NetworkOverride } from '../../src/config/schema.js';
 import { startClientVmm, type ApiVmm } from './api.js';
 import { attachStream, type ConsoleClient } from './console-client.js';
 import { BASE_CMDLINE, guestKit, run64 } from './tsvmm.js';
@@ -71,9 +72,9 @@ export async function countsGoOn(console: ConsoleClient, more: number, what: str
 }
 
 /** Starts receiving on `url`; resolves once the receiver said it listens, with the request's reply. */
-export async function receive(node: Node, url: string): Promise<{ reply: Promise<void> }> {
+export async function receive(node: Node, url: string, overrides?: NetworkOverride[]): Promise<{ reply: Promise<void> }> {
   const events = await follow(node.client);
-  const reply = node.client.receiveMigration({ receiver_url: url });
+  const reply = node.client.receiveMigration({ receiver_url: url, ...(overrides ? { network_overrides: overrides } : {}) });
   reply.catch(() => undefined);
   await Promise.race([events.until('migration-receive-ready'), reply]);
   events.stop();
@@ -120,14 +121,19 @@ export interface WritingGuest {
   dir: string;
 }
 
-/** Boots the kit's Linux (2 vCPUs, 256 MiB, a disk, the rng) counting and writing on a new VMM; resolves after five counts. */
-export async function bootWritingGuest(t: Test): Promise<WritingGuest> {
+/**
+ * Boots the kit's Linux (2 vCPUs, 256 MiB, a disk, the rng, and `net` if
+ * given, as eth0 with 10.0.0.1) counting and writing on a new VMM; resolves
+ * after five counts.
+ */
+export async function bootWritingGuest(t: Test, net?: NetConfig): Promise<WritingGuest> {
   const kit = guestKit();
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-migration-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const disk = join(dir, 'disk.img');
   writeFileSync(disk, new Uint8Array(MiB));
   const commands = [
+    ...(net ? ['retry ip addr add 10.0.0.1/24 dev eth0 && retry ip link set eth0 up'] : []),
     'dd if=/dev/urandom of=/tmp/blob bs=1M count=24 2>/dev/null; md5sum /tmp/blob > /tmp/blob.md5',
     `( ${WRITER} ) </dev/null & echo $! > /tmp/writer.pid`,
     '( n=0; while true; do n=$((n+1)); echo "COUNT $n"; echo "DISK $n" | dd of=/dev/vda bs=512 count=1 conv=fsync 2>/dev/null; sleep 0.3; done ) </dev/null &',
@@ -137,6 +143,7 @@ export async function bootWritingGuest(t: Test): Promise<WritingGuest> {
     cpus: { boot_vcpus: 2, max_vcpus: 2 }, memory: { size: 256 * MiB },
     // A TCP console on port 0: each process binds its own port, so both ends can live on one host.
     disks: [{ path: disk }], serial: { mode: 'Tcp', tcp: '0' }, console: { mode: 'Off' },
+    ...(net ? { net: [net] } : {}),
   };
   const node = await startNode(t);
   await node.client.create(config);

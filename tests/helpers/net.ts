@@ -60,3 +60,12 @@ export async function startUdpRelay(peer: { address: string; port: number }, vmS
     close: () => { for (const socket of [peerSocket, ...vmSockets]) socket.close(); },
   };
 }
+
+/** A UDP socket on 127.0.0.1 that records who sent it datagrams (HOST:PORT), for a tunnel with no peer. */
+export async function udpListener(): Promise<{ port: number; senders: Set<string>; close: () => void }> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const senders = new Set<string>();
+  socket.on('message', (_frame, from) => senders.add(`${from.address}:${from.port}`));
+  return { port: socket.address().port, senders, close: () => socket.close() };
+}

@@ -61,6 +61,8 @@ t.test("ch-remote's send-migration and receive-migration option strings", async 
     { destination_url: 'tcp:h:1', downtime_ms: 100, timeout_s: 5, timeout_strategy: 'Ignore', preserve_source: true });
   t.same(parseSendMigration('unix:/run/m.sock'), { destination_url: 'unix:/run/m.sock' }, 'a URL alone, as older ch-remote took it');
   t.same(parseReceiveMigration('receiver_url=unix:/run/m.sock'), { receiver_url: 'unix:/run/m.sock' });
+  t.same(parseReceiveMigration('receiver_url=unix:/run/m.sock,network_overrides=[_net0@[local=127.0.0.1:0,remote=127.0.0.1:7000]]'),
+    { receiver_url: 'unix:/run/m.sock', network_overrides: [{ id: '_net0', local: '127.0.0.1:0', remote: '127.0.0.1:7000' }] });
   t.throws(() => parseSendMigration('local=on'), /destination_url is required/);
   t.throws(() => parseSendMigration('destination_url=tcp:h:1,tls_dir=/etc/tls'), { name: 'ConfigError', message: /tls_dir=\/etc\/tls is not supported/ });
   t.throws(() => parseReceiveMigration('receiver_url=unix:/x,zone_updates=[]'), /zone_updates=.* is not supported/);
@@ -261,4 +263,28 @@ t.test('a receiver whose sender left mid-way answers its client, listens again a
   await client.shutdownVmm();
   const reason = await ended;
   t.ok(reason instanceof ApiError && reason.code === 'MigrationFailed', `vmm.shutdown ends the waiting vm.receive-migration (${String(reason)})`);
+});
+
+t.test('network_overrides on the receiver apply to the incoming config, and name an id it lacks', async (t) => {
+  const { client } = await startClientVmm(t);
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-receive-'));
+  const size = 64 << 20;
+  const config = { payload: { kernel: '/dev/null' }, memory: { size }, net: [{ id: '_net0', remote: '127.0.0.1:9', local: '127.0.0.1:9' }] };
+  /** Sends a hello to a receiver with `overrides` and returns its reply, then leaves. */
+  const helloReply = async (name: string, overrides: Array<{ id: string; local: string }>): Promise<{ reply: string; outcome: unknown }> => {
+    const path = join(dir, `${name}.sock`);
+    const receiving = client.receiveMigration({ receiver_url: `unix:${path}`, network_overrides: overrides }).then(() => 'ok', (reason: unknown) => reason);
+    await waitUntil(() => existsSync(path), 'the receiver listens', 10_000);
+    const sender = connect(path);
+    await new Promise((resolve) => sender.once('connect', resolve));
+    await writeJson(sender, FrameType.Hello, { ...hello({ memory: { size } }), config });
+    const reply = (await new FrameReader(sender, 'receiver').expect(FrameType.Reply)).toString();
+    sender.destroy();
+    return { reply, outcome: await receiving };
+  };
+  const moved = await helloReply('moved', [{ id: '_net0', local: '127.0.0.1:0' }]);
+  t.match(moved.reply, /"ok":true/, 'a NIC given a new local address is taken (the sender still holds the old one)');
+  const unknown = await helloReply('unknown', [{ id: 'eth7', local: '127.0.0.1:0' }]);
+  t.match(unknown.reply, /"ok":false.*network_overrides\[0\]: the VM has no NIC \\"eth7\\" \(its NICs: _net0\)/, 'an id the VM lacks is refused to the sender, by name');
+  t.ok(unknown.outcome instanceof ApiError && /no NIC "eth7"/.test(unknown.outcome.message), `and to the receiving client (${String(unknown.outcome)})`);
 });

@@ -168,7 +168,7 @@ t.test('--restore and the URLs: Cloud Hypervisor\'s keys, file:// only', async (
   }
 });
 
-t.test('network_overrides replace a NIC\'s backend and keep what the guest sees', async (t) => {
+t.test('network_overrides replace the backend fields they give and keep what the guest sees', async (t) => {
   const config = {
     payload: { kernel: '/k' }, cpus: { boot_vcpus: 1, max_vcpus: 1 }, memory: { size: 2 ** 28 },
     net: [
@@ -180,13 +180,17 @@ t.test('network_overrides replace a NIC\'s backend and keep what the guest sees'
   const moved = withNetworkOverrides(config, [{ id: '_net0', local: '127.0.0.1:5001', remote: '127.0.0.1:5000' }, { id: 'lan', tap: 'tap9' }]);
   t.same(moved.net, [
     { id: '_net0', remote: '127.0.0.1:5000', local: '127.0.0.1:5001', mac: '52:54:00:00:00:0a', mtu: 1400, queue_size: 256 },
-    { id: 'lan', tap: 'tap9', mac: '52:54:00:00:00:0b', queue_size: 256 },
-  ], 'the backend fields are the override\'s; MAC, MTU and queues stay');
+    { id: 'lan', tap: 'tap9', ip: '10.0.0.1', mask: '255.255.255.0', mac: '52:54:00:00:00:0b', queue_size: 256 },
+  ], 'the backend fields given are the override\'s; MAC, MTU and queues stay');
   t.same(withNetworkOverrides(config, [{ id: '_net0', tap: 'tap3' }]).net?.[0], { id: '_net0', tap: 'tap3', mac: '52:54:00:00:00:0a', mtu: 1400, queue_size: 256 },
     'a tunnel may become a TAP');
-  t.throws(() => withNetworkOverrides(config, [{ id: 'eth9', tap: 't' }]), { code: 'InvalidConfig', message: /network_overrides\[0\]: the snapshot has no NIC "eth9" \(its NICs: _net0, lan\)/ });
+  t.same(withNetworkOverrides(config, [{ id: '_net0', local: '127.0.0.1:0' }]).net?.[0],
+    { id: '_net0', remote: '127.0.0.1:4000', local: '127.0.0.1:0', mac: '52:54:00:00:00:0a', mtu: 1400, queue_size: 256 }, 'a field not given stays');
+  t.same(withNetworkOverrides(config, [{ id: 'lan', remote: '127.0.0.1:6000' }]).net?.[1],
+    { id: 'lan', remote: '127.0.0.1:6000', mac: '52:54:00:00:00:0b', queue_size: 256 }, 'a TAP may become a tunnel, without its TAP fields');
+  t.throws(() => withNetworkOverrides(config, [{ id: 'eth9', tap: 't' }]), { code: 'InvalidConfig', message: /network_overrides\[0\]: the VM has no NIC "eth9" \(its NICs: _net0, lan\)/ });
   t.throws(() => withNetworkOverrides(config, [{ id: 'lan' }, { id: 'lan', tap: 't' }]), { code: 'InvalidConfig', message: /network_overrides\[1\]: NIC "lan" is overridden twice/ });
-  t.throws(() => withNetworkOverrides(config, [{ id: '_net0', local: '127.0.0.1:5001' }]), { code: 'InvalidConfig', message: /network_overrides\[0\]: local is for UDP tunnels/ });
+  t.throws(() => withNetworkOverrides(config, [{ id: 'lan', local: '127.0.0.1:5001' }]), { code: 'InvalidConfig', message: /network_overrides\[0\]: local is for UDP tunnels/ });
   t.throws(() => withNetworkOverrides(config, [{ id: '_net0', remote: '127.0.0.1:0' }]), { code: 'InvalidConfig', message: /remote port must not be 0/ });
   t.equal(config.net?.[0]?.local, '127.0.0.1:4001', 'the config given is not changed');
 });

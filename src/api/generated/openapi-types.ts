@@ -823,6 +823,8 @@ export interface components {
              * @constant
              */
             memory_mode?: "Precopy";
+            /** @description tsvmm only: new backends for the incoming VM's NICs, by id (as vm.restore's), e.g. to migrate on one host */
+            network_overrides?: components["schemas"]["NetworkOverride"][];
             tls_dir?: string;
             vfio_fds?: unknown[];
             iommufd_fd?: number;
