@@ -1,8 +1,8 @@
 // `network_overrides` of vm.restore and vm.receive-migration: a NIC's backend
 // replaced by a new one (another TAP, or a UDP tunnel's new addresses), as
 // Firecracker's restore allows, so a VM can run beside the one it was saved or
-// migrated from, or on another host. Only the backend changes: the guest keeps its MAC, MTU and
-// queues, and the device's saved state applies as it is.
+// migrated from, or on another host. Only the backend changes: the guest keeps
+// its MAC, MTU and queues, and the device's saved state applies as it is.
 import { ConfigError } from '../util/errors.js';
 import { validateNet } from './rules.js';
 import type { NetConfig, NetworkOverride, VmConfig } from './schema.js';

@@ -259,12 +259,12 @@ export const VmSnapshotConfigSchema = Type.Object({
 }, { ...strict, $id: 'VmSnapshotConfig' });
 
 /**
- * tsvmm only: a restored NIC's new backend, as Firecracker's `network_overrides`
- * (Cloud Hypervisor's `net_fds` passes new fds instead). Its fields replace the
- * NIC's backend fields; its MAC, MTU, queues and the guest's view stay.
+ * tsvmm only: a restored or incoming NIC's new backend, as Firecracker's
+ * `network_overrides` (Cloud Hypervisor's `net_fds` passes new fds instead). The
+ * fields it gives replace the NIC's; its MAC, MTU, queues and the guest's view stay.
  */
 export const NetworkOverrideSchema = Type.Object({
-  id: Type.String({ minLength: 1, description: "The NIC's id in the snapshot's config (vm.info shows it, as _net0 when none was given)" }),
+  id: Type.String({ minLength: 1, description: "The NIC's id in the VM's config (vm.info shows it, as _net0 when none was given)" }),
   tap: NetConfigSchema.properties.tap,
   ip: NetConfigSchema.properties.ip,
   mask: NetConfigSchema.properties.mask,

@@ -733,7 +733,7 @@ export interface components {
             destination_url: string;
         };
         NetworkOverride: {
-            /** @description The NIC's id in the snapshot's config (vm.info shows it, as _net0 when none was given) */
+            /** @description The NIC's id in the VM's config (vm.info shows it, as _net0 when none was given) */
             id: string;
             /** @description TAP interface; created when empty or absent (and remote is not set) */
             tap?: string;
