@@ -1,8 +1,9 @@
 // vCPU worker threads started before a VM needs them. Starting a worker (a
 // new V8 isolate that loads the run loop) is most of the time a VM takes to
-// build, so the VMM starts them as soon as it knows one is coming: at
-// vm.create, at a restore's start, when a migration's first frame names its
-// vCPU count, before a guest reset tears the old VM down. A worker waits
+// build, so the VMM starts them as soon as it knows one is coming: as a boot
+// starts (before the devices, memory and payload), at a restore's start, when
+// a migration's first frame names its vCPU count, before a guest reset tears
+// the old VM down. A worker waits
 // for its VcpuInit as its first message (src/vm/vcpu-worker.ts).
 import { Worker } from 'node:worker_threads';
 import type { VcpuInit } from './vcpu-control.js';

@@ -75,8 +75,6 @@ export class Vmm {
     await this.openConsoles(config);
     this.config = config;
     this.state = 'Created';
-    // Their start is most of vm.boot's time; they load while the client sends its next request.
-    warmVcpuWorkers(config.cpus.boot_vcpus);
     log.info('VM created');
   }
 
@@ -91,8 +89,15 @@ export class Vmm {
 
   private async startVm(): Promise<void> {
     const config = this.requireConfig();
-    this.kvm ??= Kvm.open();
-    this.adopt(await Vm.create(this.kvm, config, { serial: this.serial, console: this.console, emit: this.host.report }));
+    // Their start is most of a boot's time: they load while the devices, memory and payload are set up.
+    warmVcpuWorkers(config.cpus.boot_vcpus);
+    try {
+      this.kvm ??= Kvm.open();
+      this.adopt(await Vm.create(this.kvm, config, { serial: this.serial, console: this.console, emit: this.host.report }));
+    } catch (error) {
+      await coolVcpuWorkers();
+      throw error;
+    }
     this.vm?.start();
     this.state = 'Running';
   }

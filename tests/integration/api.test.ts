@@ -367,7 +367,7 @@ t.test('a payload too large for the VM fails vm.boot with 400 and leaks nothing'
   t.match(boot.body, { message: /initramfs \(80 MiB\) does not fit/ });
   const before = openFds();
   for (let i = 0; i < 5; i++) expectOk(t, await vmm.call('PUT', 'vm.boot'), 400, `boot ${i + 2}`);
-  // Not equal: the vCPU worker started at vm.create may still be loading (its module reads come and go).
+  // Not equal: the vCPU workers a boot starts are ended when it fails, asynchronously, and may still be loading.
   const after = openFds();
   t.ok(after <= before, `no file descriptor left behind by failed boots (${before}, then ${after})`);
   expectOk(t, await vmm.call('GET', 'vm.info'), 200, 'still serving');
