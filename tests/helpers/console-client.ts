@@ -16,6 +16,11 @@ export function waitFor(read: () => string, needle: string): Promise<void> {
   return waitUntil(() => read().includes(needle), JSON.stringify(needle), 20_000, () => JSON.stringify(read()));
 }
 
+/** Until the console's output matches `pattern`; fails after `ms` (scaled) with the output's tail. */
+export function waitForMatch(console: ConsoleClient, pattern: RegExp, what: string, ms = 120_000): Promise<void> {
+  return waitUntil(() => pattern.test(console.text()), what, ms, () => console.text().slice(-400));
+}
+
 export async function attachStream(config: ConsoleConfig): Promise<ConsoleClient> {
   const socket: Socket = config.mode === 'Socket'
     ? connect(config.socket ?? '')

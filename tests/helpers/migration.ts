@@ -9,9 +9,9 @@ import type { Test } from 'tap';
 import type { EventRecord, NetConfig, TsvmmClient, VmConfig, VmSendMigrationConfig } from '../../src/api/client.js';
 import type { NetworkOverride } from '../../src/config/schema.js';
 import { startClientVmm, type ApiVmm } from './api.js';
-import { attachStream, type ConsoleClient } from './console-client.js';
+import { attachStream, waitForMatch, type ConsoleClient } from './console-client.js';
 import { BASE_CMDLINE, guestKit, run64 } from './tsvmm.js';
-import { scaled, waitUntil } from './wait.js';
+import { waitUntil } from './wait.js';
 
 const MiB = 2 ** 20;
 
@@ -60,14 +60,10 @@ export async function serialOf(client: TsvmmClient): Promise<ConsoleClient> {
   return attachStream((await client.info()).config.serial ?? { mode: 'Off' });
 }
 
-export function waitFor(console: ConsoleClient, pattern: RegExp, what: string, ms = 120_000): Promise<void> {
-  return waitUntil(() => pattern.test(console.text()), what, scaled(ms), () => console.text().slice(-400));
-}
-
 /** Waits for `more` new counts on the console. */
 export async function countsGoOn(console: ConsoleClient, more: number, what: string): Promise<number[]> {
   const before = counts(console.text()).length;
-  await waitUntil(() => counts(console.text()).length >= before + more, what, scaled(120_000), () => console.text().slice(-400));
+  await waitUntil(() => counts(console.text()).length >= before + more, what, 120_000, () => console.text().slice(-400));
   return counts(console.text());
 }
 
@@ -95,7 +91,7 @@ export async function migrate(source: Node, options: VmSendMigrationConfig): Pro
 export async function startEndlessMigration(source: Node, destinationUrl: string): Promise<EventFollower> {
   const events = await follow(source.client);
   await source.client.sendMigration({ destination_url: destinationUrl, downtime_ms: 1, timeout_s: 600 });
-  await waitUntil(() => events.records.some((e) => e.event === 'migrating' && Number(e.properties?.round) >= 1), 'the source is in its dirty-page rounds', scaled(120_000));
+  await waitUntil(() => events.records.some((e) => e.event === 'migrating' && Number(e.properties?.round) >= 1), 'the source is in its dirty-page rounds', 120_000);
   return events;
 }
 
@@ -106,7 +102,7 @@ const WRITER = 'while true; do dd if=/dev/urandom of=/tmp/cur bs=1M count=4 2>/d
 export async function checkGuestMemory(t: Test, console: ConsoleClient, label: string): Promise<void> {
   // The markers are split by '' so the console's echo of the command matches none of them.
   console.send(`kill $(cat /tmp/writer.pid); wait $(cat /tmp/writer.pid) 2>/dev/null; for f in /tmp/mem.*; do [ "$(md5sum $f | cut -c1-32)" = "\${f#/tmp/mem.}" ] && echo ${label}_MEM_''OK || echo ${label}_MEM_''BAD $f; done; md5sum -c /tmp/blob.md5 >/dev/null && echo ${label}_BLOB_''OK || echo ${label}_BLOB_''BAD\n`);
-  await waitFor(console, new RegExp(`${label}_BLOB_(OK|BAD)`), `${label}: the guest checks its memory`);
+  await waitForMatch(console, new RegExp(`${label}_BLOB_(OK|BAD)`), `${label}: the guest checks its memory`);
   t.notMatch(console.text(), new RegExp(`${label}_(MEM|BLOB)_BAD`), `${label}: every file in guest memory has the MD5 it was written with`);
   t.match(console.text(), new RegExp(`${label}_MEM_OK`), `${label}: the memory writer's last file is intact`);
   console.send(`( ${WRITER} ) </dev/null & echo $! > /tmp/writer.pid\n`);

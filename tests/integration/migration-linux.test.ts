@@ -8,8 +8,29 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { freeTcpPort, freeUdpPorts, udpListener } from '../helpers/net.js';
-import { bootWritingGuest, checkGuestMemory, counts, countsGoOn, diskCount, follow, migrate, receive, serialOf, startNode, waitFor } from '../helpers/migration.js';
+import type { Test } from 'tap';
+import { waitForMatch, type ConsoleClient } from '../helpers/console-client.js';
+import {
+  bootWritingGuest, checkGuestMemory, counts, countsGoOn, diskCount, follow, migrate, receive, serialOf, startNode, type Node,
+} from '../helpers/migration.js';
 import { skipWithoutKvm } from '../helpers/tsvmm.js';
+
+/**
+ * After a migration from `from` (whose console is `before`) to `to`: the count
+ * goes on where it was, the guest's memory checks, and it pings through its
+ * NIC (the ARP frames go to the tunnel's remote). Returns `to`'s console.
+ */
+async function takesOver(t: Test, before: ConsoleClient, from: string, to: Node, label: string): Promise<ConsoleClient> {
+  const last = counts(before.text()).at(-1) ?? 0;
+  await before.close();
+  const now = await serialOf(to.client);
+  const after = await countsGoOn(now, 3, `three counts on ${label}`);
+  t.ok(after.some((n) => n > last && n <= last + 3), `the count continues on ${label} (last on ${from} ${last}, then ${after.slice(0, 3).join(' ')})`);
+  await checkGuestMemory(t, now, label);
+  now.send(`ping -c 2 -W 1 10.0.0.2 >/dev/null; echo PINGED_''${label}\n`);
+  await waitForMatch(now, new RegExp(`^PINGED_${label}`, 'm'), `the guest pings through its NIC on ${label}`);
+  return now;
+}
 
 if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('a writing, counting Linux migrates between tsvmm processes over a UNIX socket and over TCP', async (t) => {
@@ -37,17 +58,10 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     t.ok(resumeMs > 0 && resumeMs <= Number(finished?.properties?.downtime_ms), `the destination's share of the downtime is part of it (${resumeMs} ms)`);
     t.equal((await a.client.info()).state, 'Shutdown', 'the source ends in Shutdown');
     t.equal((await b.client.info()).state, 'Running', 'the destination runs the VM');
-    const lastOnA = counts(onA.text()).at(-1) ?? 0;
-    await onA.close();
-    const onB = await serialOf(b.client);
-    const afterB = await countsGoOn(onB, 3, 'three counts on B');
-    t.ok(afterB.some((n) => n > lastOnA && n <= lastOnA + 3), `the count continues on B (last on A ${lastOnA}, then ${afterB.slice(0, 3).join(' ')})`);
-    await checkGuestMemory(t, onB, 'B');
-    onB.send("ping -c 2 -W 1 10.0.0.2 >/dev/null; echo PINGED_''B\n");
-    await waitFor(onB, /^PINGED_B/m, 'the guest pings through its NIC on B');
+    const onB = await takesOver(t, onA, 'A', b, 'B');
     t.ok(remoteB.senders.has(`127.0.0.1:${localB}`), 'the NIC sends from the address receive-migration gave it');
     onB.send('echo RNG_BYTES $(dd if=/dev/hwrng bs=16 count=1 2>/dev/null | wc -c)\n');
-    await waitFor(onB, /RNG_BYTES 16/, 'the rng on B');
+    await waitForMatch(onB, /RNG_BYTES 16/, 'the rng on B');
     t.pass('the rng gives bytes on B');
 
     // B -> D over TCP: a second migration of a VM that was migrated before.
@@ -56,17 +70,10 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     const receivedD = await receive(d, tcpD, [{ id: 'tunnel', local: `127.0.0.1:${localD}` }]);
     await migrate(b, { destination_url: tcpD, timeout_s: 120, timeout_strategy: 'Ignore' });
     await receivedD.reply;
-    const lastOnB = counts(onB.text()).at(-1) ?? 0;
-    await onB.close();
-    const onD = await serialOf(d.client);
-    const afterD = await countsGoOn(onD, 3, 'three counts on D');
-    t.ok(afterD.some((n) => n > lastOnB && n <= lastOnB + 3), `the count continues on D (last on B ${lastOnB}, then ${afterD.slice(0, 3).join(' ')})`);
-    await checkGuestMemory(t, onD, 'D');
-    onD.send("ping -c 2 -W 1 10.0.0.2 >/dev/null; echo PINGED_''D\n");
-    await waitFor(onD, /^PINGED_D/m, 'the guest pings through its NIC on D');
+    const onD = await takesOver(t, onB, 'B', d, 'D');
     t.ok(remoteB.senders.has(`127.0.0.1:${localD}`), 'on D from the local address it was given, to the remote it kept');
     onD.send('echo CONSOLE_OK $((6*7))\n');
-    await waitFor(onD, /CONSOLE_OK 42/, 'the console on D');
+    await waitForMatch(onD, /CONSOLE_OK 42/, 'the console on D');
     t.pass('the console answers on D');
 
     await d.client.pause();

@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { TsvmmClient, VmConfig } from '../../src/api/client.js';
 import { startClientVmm } from '../helpers/api.js';
-import { attachStream, type ConsoleClient } from '../helpers/console-client.js';
+import { attachStream, waitForMatch } from '../helpers/console-client.js';
 import { freeUdpPorts, startUdpRelay } from '../helpers/net.js';
 import { BASE_CMDLINE, guestKit, run64, skipWithoutKvm } from '../helpers/tsvmm.js';
-import { scaled, waitUntil } from '../helpers/wait.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const MiB = 2 ** 20;
 const upEth0 = (ip: string): string => `retry ip addr add ${ip}/24 dev eth0 && retry ip link set eth0 up`;
@@ -28,10 +28,6 @@ async function startVmm(t: Test): Promise<TsvmmClient> {
 /** Every `COUNT n uptime` line of an output. */
 function counts(text: string): Array<{ n: number; uptime: number }> {
   return [...text.matchAll(/^COUNT (\d+) (\d+\.\d+)\r?$/gm)].map((m) => ({ n: Number(m[1]), uptime: Number(m[2]) }));
-}
-
-function waitFor(console: ConsoleClient, pattern: RegExp, what: string, ms = 120_000): Promise<void> {
-  return waitUntil(() => pattern.test(console.text()), what, ms, () => console.text().slice(-400));
 }
 
 /** The LOC (local timer) interrupt counts per CPU from a `LOCn` line. */
@@ -75,8 +71,8 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     await source.create(config);
     await source.boot();
     const before = await attachStream({ mode: 'Socket', socket: serialSocket });
-    await waitFor(before, /PING_BEFORE_OK/, 'A pings B before the snapshot', scaled(300_000));
-    await waitUntil(() => counts(before.text()).length >= 10, 'ten counts', scaled(120_000), () => before.text().slice(-400));
+    await waitForMatch(before, /PING_BEFORE_OK/, 'A pings B before the snapshot', 300_000);
+    await waitUntil(() => counts(before.text()).length >= 10, 'ten counts', 120_000, () => before.text().slice(-400));
     await source.pause();
     const snapshot = join(dir, 'snapshot');
     await source.snapshot({ destination_url: `file://${snapshot}` });
@@ -91,26 +87,26 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     await target.restore({ source_url: `file://${snapshot}`, resume: true, network_overrides: [moved] });
     t.match((await target.info()).config.net?.[0], { ...moved, mac: '52:54:00:00:00:0a' }, 'vm.info shows the NIC on its new addresses, with its MAC');
     const after = await attachStream({ mode: 'Socket', socket: serialSocket });
-    await waitUntil(() => counts(after.text()).length >= 5, 'five counts after the restore', scaled(120_000), () => after.text().slice(-400));
+    await waitUntil(() => counts(after.text()).length >= 5, 'five counts after the restore', 120_000, () => after.text().slice(-400));
     const resumed = counts(after.text());
     t.ok((resumed[0]?.n ?? 0) > last.n && (resumed[0]?.n ?? 0) <= last.n + 2, `the count continues where it was (${last.n}, then ${resumed.map((c) => c.n).join(' ')})`);
     t.ok(resumed.every((c, i) => c.n === (resumed[0]?.n ?? 0) + i), 'one by one: the guest timer fires');
     t.ok(resumed.every((c) => c.uptime >= last.uptime), `the guest's clock does not go back (${last.uptime} s, then ${resumed[0]?.uptime} s)`);
 
     after.send('echo CONSOLE_OK $((6*7))\n');
-    await waitFor(after, /CONSOLE_OK 42/, 'the console answers');
+    await waitForMatch(after, /CONSOLE_OK 42/, 'the console answers');
     t.pass('the console answers a typed command');
     // The marker is split by '' so the console's echo of the command matches neither.
     after.send("ping -c 3 -W 2 10.0.0.2 >/dev/null && echo PING_AFTER_''OK || echo PING_AFTER_''FAILED\n");
-    await waitFor(after, /PING_AFTER_(OK|FAILED)/, 'the NIC pings its peer');
+    await waitForMatch(after, /PING_AFTER_(OK|FAILED)/, 'the NIC pings its peer');
     t.match(after.text(), /PING_AFTER_OK/, 'the guest gets its ping replies');
     t.ok(relay.heard.get(relayAfter as number)?.has(`127.0.0.1:${portC}`), 'the NIC on the UDP tunnel pings its peer from its new addresses');
     t.notOk(relay.heard.get(relayBefore as number)?.has(`127.0.0.1:${portC}`), 'and not through the old ones');
     after.send('echo RNG_BYTES $(dd if=/dev/hwrng bs=16 count=1 2>/dev/null | wc -c)\n');
-    await waitFor(after, /RNG_BYTES \d+/, 'the rng');
+    await waitForMatch(after, /RNG_BYTES \d+/, 'the rng');
     t.match(after.text(), /RNG_BYTES 16/, 'the rng gives bytes');
     after.send('grep LOC /proc/interrupts | sed "s/^ */LOC1 /"; sleep 2; grep LOC /proc/interrupts | sed "s/^ */LOC2 /"; echo LOC_DONE\n');
-    await waitFor(after, /^LOC_DONE/m, 'timer interrupts');
+    await waitForMatch(after, /^LOC_DONE/m, 'timer interrupts');
     const [first, second] = [timerInterrupts(after.text(), 'LOC1'), timerInterrupts(after.text(), 'LOC2')];
     t.ok(first.length === 2 && second.every((count, cpu) => count > (first[cpu] ?? Infinity)), `local timer interrupts on both vCPUs (${first.join('/')} then ${second.join('/')})`);
 
