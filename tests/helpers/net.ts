@@ -2,10 +2,16 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type AddressInfo } from 'node:net';
 
+/** A UDP socket bound to a free port on 127.0.0.1. */
+export async function boundUdpSocket(): Promise<Socket> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return socket;
+}
+
 /** UDP ports on 127.0.0.1 that are free right now, for the ends of tunnels. */
 export async function freeUdpPorts(count: number): Promise<number[]> {
-  const sockets = Array.from({ length: count }, () => createSocket('udp4'));
-  await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))));
+  const sockets = await Promise.all(Array.from({ length: count }, boundUdpSocket));
   const ports = sockets.map((socket) => socket.address().port);
   await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(resolve))));
   return ports;
@@ -36,13 +42,8 @@ export interface UdpRelay {
 }
 
 export async function startUdpRelay(peer: { address: string; port: number }, vmSideCount: number): Promise<UdpRelay> {
-  const bound = async (): Promise<Socket> => {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    return socket;
-  };
-  const peerSocket = await bound();
-  const vmSockets = await Promise.all(Array.from({ length: vmSideCount }, bound));
+  const peerSocket = await boundUdpSocket();
+  const vmSockets = await Promise.all(Array.from({ length: vmSideCount }, boundUdpSocket));
   const heard = new Map(vmSockets.map((socket) => [socket.address().port, new Set<string>()]));
   let vm: { socket: Socket; address: string; port: number } | undefined;
   for (const socket of vmSockets) {
@@ -63,8 +64,7 @@ export async function startUdpRelay(peer: { address: string; port: number }, vmS
 
 /** A UDP socket on 127.0.0.1 that records who sent it datagrams (HOST:PORT), for a tunnel with no peer. */
 export async function udpListener(): Promise<{ port: number; senders: Set<string>; close: () => void }> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const socket = await boundUdpSocket();
   const senders = new Set<string>();
   socket.on('message', (_frame, from) => senders.add(`${from.address}:${from.port}`));
   return { port: socket.address().port, senders, close: () => socket.close() };

@@ -1,7 +1,7 @@
 // Runs the CPL3 test guest under tsvmm and reads what it reported: its
 // "TG key=value" lines, merged into one record, and its result.
-import { createSocket } from 'node:dgram';
 import { buildTestGuest } from '../../guest/test-guest.js';
+import { boundUdpSocket } from './net.js';
 import { runTsvmm, type RunOptions, type TsvmmResult } from './tsvmm.js';
 
 export interface TestGuestResult extends TsvmmResult {
@@ -93,8 +93,7 @@ const ETHERTYPE_END = 0x88b6;
 
 /** A UDP socket on 127.0.0.1 that takes a test guest's frames (one Ethernet frame per datagram) and checks each. */
 export async function udpFrameCounter(): Promise<UdpFrameCounter> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const socket = await boundUdpSocket();
   const counter: UdpFrameCounter = {
     port: socket.address().port, frames: 0, sequences: new Map(), corrupt: 0, ended: false, close: () => socket.close(),
   };
