@@ -12,7 +12,9 @@
  *   test=blk mode=read|write|randread|randwrite bs=B qd=D total=T
  *                             block I/O at queue depth D, T bytes in all
  *   test=blk-verify seed=S    reads the disk, expecting pattern S; writes pattern S+1; flushes
- *   test=net-send frames=N size=S   N Ethernet frames of S bytes, then end-of-stream frames
+ *   test=net-send frames=N size=S [progress=P]
+ *                             N Ethernet frames of S bytes, then end-of-stream frames;
+ *                             with P, prints "TG sent=i" each time frame i (a multiple of P) is offered
  *   test=net-recv frames=N    receives until an end-of-stream frame (or N frames), checking each
  *   test=hostile case=C       breaks a virtqueue rule on the block device; expects NEEDS_RESET,
  *                             then resets the device and reads again
@@ -379,6 +381,9 @@ static void fill_frame(u8 *frame, u32 size, u16 ethertype, u32 sequence) {
 }
 
 /* Sends `count` frames from sequence `first`, keeping the transmit ring full; returns when all are used. */
+/* Every how many frames transmit() reports its progress on the console (0: never). */
+static u64 send_progress;
+
 static void transmit(u8 *buffers, u64 first, u64 count, u32 size, u16 ethertype) {
   struct queue *tx = &net.queues[1];
   u64 sent = 0, done = 0;
@@ -398,6 +403,11 @@ static void transmit(u8 *buffers, u64 first, u64 count, u32 size, u16 ethertype)
       sent++;
       in_ring++;
       queued = 1;
+      if (send_progress && sequence % send_progress == 0) {
+        put("TG");
+        put_kv("sent", sequence);
+        put("\n");
+      }
     }
     if (queued) queue_notify(tx);
   }
@@ -414,9 +424,11 @@ static void net_send(void) {
   u32 size = (u32)param_u64("size", MAX_FRAME);
   if (size < 60 || size > MAX_FRAME) finish(0, "bad-size");
   u8 *buffers = alloc((u64)net.queues[1].size * RX_BUFFER);
+  send_progress = param_u64("progress", 0);
   start();
   transmit(buffers, 0, frames, size, ETHERTYPE_DATA);
   end();
+  send_progress = 0;
   /* End-of-stream frames, spaced out so a receiver that fell behind still sees one. */
   for (u64 i = 0; i < 32; i++) {
     transmit(buffers, frames + i, 1, 60, ETHERTYPE_END);
