@@ -117,6 +117,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsvmm::InitEventFd(env, exports);
   tsvmm::InitTap(env, exports);
   tsvmm::InitExitLoop(env, exports);
+  tsvmm::InitExitDispatchBench(env, exports);
   tsvmm::InitVectoredIo(env, exports);
   tsvmm::InitConsole(env, exports);
   return exports;

@@ -70,6 +70,7 @@ void InitHost(Napi::Env env, Napi::Object exports);
 void InitEventFd(Napi::Env env, Napi::Object exports);
 void InitTap(Napi::Env env, Napi::Object exports);
 void InitExitLoop(Napi::Env env, Napi::Object exports);
+void InitExitDispatchBench(Napi::Env env, Napi::Object exports);
 void InitVectoredIo(Napi::Env env, Napi::Object exports);
 void InitConsole(Napi::Env env, Napi::Object exports);
 

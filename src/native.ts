@@ -141,6 +141,16 @@ export interface NativeAddon {
    * or -(1000 + exit reason) for an exit it does not handle.
    */
   runExitLoopInC(vcpuFd: Fd, run: ArrayBuffer): number;
+
+  /**
+   * The exit-dispatch benchmark's C side (no KVM): dispatches the exit
+   * written in `run` `iterations` times to scratch registers at `port` and
+   * at the MMIO page `mmioPage`.
+   */
+  dispatchExitsInC(run: ArrayBuffer, iterations: number, port: number, mmioPage: number): void;
+
+  /** What `run` costs without its KVM_RUN (the exit-dispatch benchmark): 0 for any fd from 0 up. */
+  exitStandIn(fd: Fd): number;
 }
 
 export interface NativeError extends Error {

@@ -23,40 +23,11 @@ export const ExitReason = {
 export const IO_IN = 0;
 export const IO_OUT = 1;
 
-export interface IoExit {
-  direction: number;
-  size: number;
-  port: number;
-  count: number;
-  dataOffset: number;
-}
+/** struct kvm_run's io member: offsets in the run page. */
+export const RUN_IO = { direction: UNION, size: UNION + 1, port: UNION + 2, count: UNION + 4, dataOffset: UNION + 8 } as const;
 
-export function readIoExit(run: DataView): IoExit {
-  return {
-    direction: run.getUint8(UNION),
-    size: run.getUint8(UNION + 1),
-    port: run.getUint16(UNION + 2, true),
-    count: run.getUint32(UNION + 4, true),
-    dataOffset: Number(run.getBigUint64(UNION + 8, true)),
-  };
-}
-
-export interface MmioExit {
-  address: number;
-  /** Offset of the 8 data bytes in the run page. */
-  dataOffset: number;
-  length: number;
-  isWrite: boolean;
-}
-
-export function readMmioExit(run: DataView): MmioExit {
-  return {
-    address: Number(run.getBigUint64(UNION, true)),
-    dataOffset: UNION + 8,
-    length: run.getUint32(UNION + 16, true),
-    isWrite: run.getUint8(UNION + 20) !== 0,
-  };
-}
+/** struct kvm_run's mmio member: the 8 data bytes sit in the run page itself. */
+export const RUN_MMIO = { address: UNION, data: UNION + 8, length: UNION + 16, isWrite: UNION + 20 } as const;
 
 export const InternalErrorKind: Record<number, string> = {
   1: 'instruction emulation failed',

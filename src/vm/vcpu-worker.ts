@@ -33,7 +33,7 @@ function virtioRegisterFiles(memory: GuestMemory): Array<[number, VirtioMmioRegi
 }
 
 function buildBuses(memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBuses {
-  const mmio = new Bus('mmio');
+  const mmio = new Bus('mmio', MMIO_SIZE);
   for (const [base, registers] of virtioRegisterFiles(memory)) mmio.register(base, MMIO_SIZE, registers);
   const pio = new Bus('pio');
   const { devices, vmFd } = init;

@@ -13,9 +13,9 @@ import { EAGAIN, EINTR, native } from '../native.js';
 import { log } from '../util/log.js';
 import { describeVcpuState } from './vcpu-report.js';
 import type { GuestMemory } from './memory.js';
+import { dispatchIo, dispatchMmio } from './exit-dispatch.js';
 import {
-  ExitReason, InternalErrorKind, IO_OUT, readFailEntry, readInternalError, readIoExit, readMmioExit,
-  readSystemEvent, RUN_EXIT_REASON, RUN_IMMEDIATE_EXIT, SystemEventType,
+  ExitReason, InternalErrorKind, readFailEntry, readInternalError, readSystemEvent, RUN_EXIT_REASON, RUN_IMMEDIATE_EXIT, SystemEventType,
 } from './kvm-run.js';
 import { Control, VcpuCommand, type VcpuExit, type VcpuInit } from './vcpu-control.js';
 
@@ -104,7 +104,8 @@ export class Vcpu {
     // Every VM's control array starts at generation 0: an NMI requested before
     // this thread got here is still delivered.
     let nmiSeen = 0;
-    while (obeyCommand(control, () => this.completePendingIo())) {
+    const beforePark = (): void => this.completePendingIo();
+    while (obeyCommand(control, beforePark)) {
       const nmi = Atomics.load(control, Control.NmiGeneration);
       if (nmi !== nmiSeen) {
         nmiSeen = nmi;
@@ -123,7 +124,8 @@ export class Vcpu {
 
   /** The exit-cost benchmark's loop: exits are handled in C; commands are still obeyed between kicks. */
   runLoopInC(control: Int32Array): VcpuExit {
-    while (obeyCommand(control, () => this.completePendingIo())) {
+    const beforePark = (): void => this.completePendingIo();
+    while (obeyCommand(control, beforePark)) {
       const result = native.runExitLoopInC(this.fd, this.run.buffer as ArrayBuffer);
       if (result === -1) {
         this.run.setUint8(RUN_IMMEDIATE_EXIT, 0);
@@ -150,10 +152,10 @@ export class Vcpu {
   private handleExit(reason: number): VcpuExit | undefined {
     switch (reason) {
       case ExitReason.Io:
-        this.handleIo();
+        dispatchIo(this.run, this.buses.pio);
         return this.pendingExit;
       case ExitReason.Mmio:
-        this.handleMmio();
+        dispatchMmio(this.run, this.buses.mmio);
         return this.pendingExit;
       case ExitReason.Intr:
       case ExitReason.IrqWindowOpen:
@@ -201,33 +203,6 @@ export class Vcpu {
       return `(registers unavailable: ${(error as Error).message})`;
     }
   }
-
-  private handleIo(): void {
-    const io = readIoExit(this.run);
-    for (let i = 0; i < io.count; i++) {
-      const offset = io.dataOffset + i * io.size;
-      if (offset + io.size > this.run.byteLength) return;
-      if (io.direction === IO_OUT) {
-        this.buses.pio.write(io.port, io.size, readLittleEndian(this.run, offset, io.size));
-      } else {
-        writeLittleEndian(this.run, offset, io.size, this.buses.pio.read(io.port, io.size));
-      }
-    }
-  }
-
-  private handleMmio(): void {
-    const mmio = readMmioExit(this.run);
-    const length = Math.min(mmio.length, 8);
-    for (let done = 0; done < length; done += 4) {
-      const size = Math.min(4, length - done);
-      const offset = mmio.dataOffset + done;
-      if (mmio.isWrite) {
-        this.buses.mmio.write(mmio.address + done, size, readLittleEndian(this.run, offset, size));
-      } else {
-        writeLittleEndian(this.run, offset, size, this.buses.mmio.read(mmio.address + done, size));
-      }
-    }
-  }
 }
 
 /** Parks while the VMM says Pause (after `beforePark`); false once it says Stop, true when the vCPU may run. */
@@ -248,16 +223,4 @@ function park(control: Int32Array): void {
     Atomics.wait(control, Control.Command, VcpuCommand.Pause);
   }
   Atomics.sub(control, Control.Parked, 1);
-}
-
-function readLittleEndian(view: DataView, offset: number, size: number): number {
-  if (size === 1) return view.getUint8(offset);
-  if (size === 2) return view.getUint16(offset, true);
-  return view.getUint32(offset, true);
-}
-
-function writeLittleEndian(view: DataView, offset: number, size: number, value: number): void {
-  if (size === 1) view.setUint8(offset, value & 0xff);
-  else if (size === 2) view.setUint16(offset, value & 0xffff, true);
-  else view.setUint32(offset, value >>> 0, true);
 }

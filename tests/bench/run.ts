@@ -13,6 +13,7 @@ import { prepareL1, runInL1 } from '../l1/vm.js';
 import { benchDbusApi, benchQmp, benchTsvmmApi, SEQUENTIAL } from './api.js';
 import { bootQemu, bootTsvmm, type BootTiming } from './boot.js';
 import { benchHostStartup, type Versus } from './start-up.js';
+import { benchExitDispatch, type DispatchFigures } from './exit-dispatch.js';
 import type { GuestVmm } from '../helpers/guest-vmm.js';
 import { ensureQemu } from '../helpers/qemu.js';
 import type { LatencySummary } from './stats.js';
@@ -45,6 +46,9 @@ const boot = (b: BootTiming | undefined): string => (b ? `${seconds(b.marker_ms)
 const value = (v: number | undefined): string => (v === undefined ? 'n/a' : String(v));
 /** tsvmm's figure with its ratio to a baseline that is not QEMU (bare Node). */
 const versus = (v: Versus | undefined, baseline: string): string => (v ? `${v.tsvmm} (${(v.tsvmm / v.baseline).toFixed(2)}x ${baseline}: ${v.baseline})` : 'n/a');
+/** The TypeScript dispatch's figure beside the C one's. */
+const dispatch = (f: DispatchFigures | undefined, key: 'typescript_ns' | 'typescript_with_call_ns'): string =>
+  (f ? `${f[key]} (${(f[key] / f.c_ns).toFixed(2)}x C: ${f.c_ns})` : 'n/a');
 
 /** One row from per-VMM figures; the tsvmm column shows the C loop beside it when measured. */
 function guestRow(benchmark: string, figures: PerVmm | undefined): Row {
@@ -123,6 +127,7 @@ async function main(): Promise<void> {
   const net = kvm ? await step('UDP tunnel', () => benchNet(vmms)) : undefined;
   const serial = kvm ? await step('serial', () => benchSerial(vmms)) : undefined;
   const hostStartup = await step('start-up without a VM', () => benchHostStartup());
+  const exitDispatch = await step('exit dispatch without KVM', async () => benchExitDispatch());
   const api = await step('API', () => benchTsvmmApi());
   const qmp = await step('QMP', () => benchQmp());
   const dbus = await step('D-Bus API', () => benchDbusApi());
@@ -155,6 +160,10 @@ async function main(): Promise<void> {
     { benchmark: '`tsvmm --version`, CPU time (ms)', tsvmm: versus(hostStartup?.version_cpu_ms, 'node -e 0'), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: '`tsvmm --version`, peak RSS (MiB)', tsvmm: versus(hostStartup?.version_rss_mib, 'node -e 0'), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'exec to API socket accepting (ms)', tsvmm: versus(hostStartup?.api_socket_ms, 'bare node:http'), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: 'exit dispatch without KVM, port write: TypeScript vs C (ns/exit)', tsvmm: dispatch(exitDispatch?.port_write, 'typescript_ns'), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: 'exit dispatch without KVM, MMIO write: TypeScript vs C (ns/exit)', tsvmm: dispatch(exitDispatch?.mmio_write, 'typescript_ns'), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: 'the same with the call into the addon per exit, port write (ns/exit)', tsvmm: dispatch(exitDispatch?.port_write, 'typescript_with_call_ns'), qemu: 'n/a', ratio: 'n/a' },
+    { benchmark: 'the same with the call into the addon per exit, MMIO write (ns/exit)', tsvmm: dispatch(exitDispatch?.mmio_write, 'typescript_with_call_ns'), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: `vmm.ping latency p50 / p99 (µs), ${SEQUENTIAL / 1000}k sequential, keep-alive`, tsvmm: latency(api?.ping), qemu: 'n/a', ratio: 'n/a' },
     { benchmark: 'vm.info vs QMP query-status p50 / p99 (µs)', tsvmm: latency(api?.info), qemu: latency(qmp), ratio: ratio(api?.info?.p50_us, qmp?.p50_us) },
     { benchmark: `VmmPing over D-Bus p50 / p99 (µs; REST ${latency(api?.ping)})`, tsvmm: latency(dbus?.ping), qemu: 'n/a', ratio: 'n/a' },
@@ -192,6 +201,7 @@ async function main(): Promise<void> {
     node: process.version,
     test_guest: { exits, startup, memory, touch, block, net, serial },
     start_up_without_vm: hostStartup,
+    exit_dispatch_without_kvm: exitDispatch,
     api: { ...api, qmp_query_status: qmp, dbus },
     vsock,
     snapshot,

@@ -38,3 +38,30 @@ t.test('rate limiting: a burst per period, then a count of what was held back', 
   t.same(limiter.take(), { allowed: true, heldBack: 2 }, 'the next period says how many were not logged');
   t.same(limiter.take(), { allowed: true, heldBack: 0 });
 });
+
+t.test('the table finds each unit of a range, the last device found never shadows another', async (t) => {
+  const bus = new Bus('mmio', 0x1000);
+  const seen: string[] = [];
+  const device = (name: string): BusDevice => ({ read: (offset) => offset, write: (offset, _size, value) => { seen.push(`${name}+${offset.toString(16)}=${value}`); } });
+  bus.register(0xd000_0000, 0x2000, device('a'));
+  bus.register(0xd000_3000, 0x1000, device('b'));
+  bus.write(0xd000_1ffc, 4, 1);
+  bus.write(0xd000_3000, 4, 2);
+  bus.write(0xd000_0004, 4, 3);
+  bus.write(0xd000_2000, 4, 4);
+  t.same(seen, ['a+1ffc=1', 'b+0=2', 'a+4=3'], 'each write reaches its device; the hole between them none');
+  t.equal(bus.read(0xd000_2ffc, 4), 0xffff_ffff, 'the hole reads as all ones right after a hit');
+  t.equal(bus.read(0x1_d000_0004, 4), 0xffff_ffff, 'an address 4 GiB above a device is not that device');
+  t.equal(bus.read(0xd000_3010, 4), 0x10);
+});
+
+t.test('a range must be whole units and must not overlap another', async (t) => {
+  const bus = new Bus('mmio', 0x1000);
+  t.throws(() => bus.register(0xd000_0800, 0x1000, { read: () => 0, write: () => {} }), /not made of whole 4096-byte units/);
+  t.throws(() => bus.register(0xd000_0000, 0x800, { read: () => 0, write: () => {} }), /not made of whole/);
+  bus.register(0xd000_0000, 0x2000, { read: () => 0, write: () => {} });
+  t.throws(() => bus.register(0xd000_1000, 0x1000, { read: () => 0, write: () => {} }), /overlaps one at 0xd0000000/);
+  const ports = new Bus('pio');
+  ports.register(0x3f8, 8, { read: () => 0, write: () => {} });
+  t.throws(() => ports.register(0x3ff, 1, { read: () => 0, write: () => {} }), /overlaps/);
+});
