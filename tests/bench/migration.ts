@@ -5,14 +5,12 @@
 // downtime from the pause to the destination running the VM, the rounds);
 // QEMU's, in the same run, from query-migrate (total-time, downtime) with
 // its default 300 ms downtime limit, as tsvmm's default.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { TsvmmClient, type EventRecord } from '../../src/api/client.js';
 import { ApiVmm } from '../helpers/api.js';
-import { qemuAvailable, QEMU_MICROVM } from '../helpers/qemu.js';
+import { qemuAvailable, spawnQemuTestGuest } from '../helpers/qemu.js';
 import { Qmp } from '../helpers/qmp.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -76,37 +74,23 @@ async function tsvmmMigration(dir: string, test: string): Promise<MigrationFigur
   }
 }
 
-function startQemu(dir: string, name: string, test: string, extra: string[]): { child: ChildProcess; qmpPath: string; output: () => string } {
-  const qmpPath = join(dir, `qmp-${name}.sock`);
-  const child = spawn('qemu-system-x86_64', [...QEMU_MICROVM, '-m', `${MEMORY_MIB}M`, '-kernel', testGuest(), '-append', testGuestCmdline(test),
-    '-qmp', `unix:${qmpPath},server=on,wait=off`, ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => { text += chunk.toString('latin1'); });
-  return { child, qmpPath, output: () => text };
-}
-
 async function qemuMigration(dir: string, test: string): Promise<MigrationFigures> {
   const url = `unix:${join(dir, `qemu-migration-${Date.now()}.sock`)}`;
-  const destination = startQemu(dir, 'destination', test, ['-incoming', url]);
-  const source = startQemu(dir, 'source', test, []);
+  const destination = spawnQemuTestGuest(join(dir, 'qmp-destination.sock'), MEMORY_MIB, test, ['-incoming', url]);
+  const sourceQmp = join(dir, 'qmp-source.sock');
+  const source = spawnQemuTestGuest(sourceQmp, MEMORY_MIB, test);
   try {
     await waitUntil(() => source.output().includes('TG '), 'the QEMU guest runs', 60_000);
     await waitUntil(() => existsSync(url.slice('unix:'.length)), 'QEMU listens for the migration', 60_000);
-    const qmp = await Qmp.open(source.qmpPath);
+    const qmp = await Qmp.open(sourceQmp);
     if (!qmp) throw new Error('no QMP on the QEMU source');
-    await qmp.execute('migrate-set-parameters', { 'downtime-limit': 300 });
-    await qmp.execute('migrate', { uri: url });
-    const deadline = Date.now() + (TIMEOUT_S + 60) * 1000;
-    for (;;) {
-      const reply = JSON.parse(await qmp.execute('query-migrate')) as { return?: { status?: string; 'total-time'?: number; downtime?: number } };
-      const status = reply.return?.status;
-      if (status === 'completed') {
-        qmp.close();
-        return { total_ms: reply.return?.['total-time'] ?? NaN, downtime_ms: reply.return?.downtime ?? NaN };
-      }
-      if (status === 'failed' || Date.now() > deadline) throw new Error(`QEMU's migration ended ${status ?? 'without a status'}`);
-      // query-migrate is QEMU's only way to learn the figures; polling does not change them.
-      await delay(20);
+    try {
+      await qmp.execute('migrate-set-parameters', { 'downtime-limit': 300 });
+      await qmp.execute('migrate', { uri: url });
+      const done = await qmp.migrationCompleted((TIMEOUT_S + 60) * 1000);
+      return { total_ms: done['total-time'] ?? NaN, downtime_ms: done.downtime ?? NaN };
+    } finally {
+      qmp.close();
     }
   } finally {
     source.child.kill('SIGKILL');

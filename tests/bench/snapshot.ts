@@ -5,13 +5,12 @@
 // equivalent: `stop` and `migrate` to a file, then `migrate-incoming` from it
 // into a QEMU started with `-incoming defer -S` (so neither side counts process
 // start-up, as tsvmm's figures do not); QEMU 7.2 has no mapped restore.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TsvmmClient } from '../../src/api/client.js';
 import { ApiVmm } from '../helpers/api.js';
-import { qemuAvailable, QEMU_MICROVM } from '../helpers/qemu.js';
+import { qemuAvailable, spawnQemuTestGuest } from '../helpers/qemu.js';
 import { Qmp } from '../helpers/qmp.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -81,31 +80,17 @@ async function benchSize(dir: string, memoryMib: number): Promise<SnapshotBenchR
 /** Runs a QEMU on the test guest, with `extra` arguments, until `body` is done with its QMP. */
 async function withQemu<T>(dir: string, name: string, memoryMib: number, extra: string[], body: (qmp: Qmp, output: () => string) => Promise<T>): Promise<T> {
   const qmpPath = join(dir, `qmp-${name}.sock`);
-  const child = spawn('qemu-system-x86_64', [...QEMU_MICROVM, '-m', `${memoryMib}M`, '-kernel', testGuest(), '-append', testGuestCmdline('test=idle'),
-    '-qmp', `unix:${qmpPath},server=on,wait=off`, ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => { text += chunk.toString('latin1'); });
+  const { child, output } = spawnQemuTestGuest(qmpPath, memoryMib, 'test=idle', extra);
   try {
     const qmp = await Qmp.open(qmpPath);
     if (!qmp) throw new Error(`no QMP on QEMU (${name})`);
     try {
-      return await body(qmp, () => text);
+      return await body(qmp, output);
     } finally {
       qmp.close();
     }
   } finally {
     child.kill('SIGKILL');
-  }
-}
-
-/** Polls query-migrate until the migration completed (QEMU's only way to tell). */
-async function migrationCompleted(qmp: Qmp): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const status = (JSON.parse(await qmp.execute('query-migrate')) as { return?: { status?: string } }).return?.status;
-    if (status === 'completed') return;
-    if (status === 'failed' || Date.now() > deadline) throw new Error(`QEMU's migration ended ${status ?? 'without a status'}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
@@ -116,13 +101,13 @@ async function qemuSnapshot(dir: string, memoryMib: number): Promise<QemuSnapsho
     await qmp.execute('stop');
     return timed(async () => {
       await qmp.execute('migrate', { uri: `exec:cat > ${file}` });
-      await migrationCompleted(qmp);
+      await qmp.migrationCompleted(120_000);
     });
   });
   const sizeOnDisk = Math.round((statSync(file).blocks * 512) / MiB * 100) / 100;
   const restoreMs = await withQemu(dir, 'destination', memoryMib, ['-incoming', 'defer', '-S'], (qmp) => timed(async () => {
     await qmp.execute('migrate-incoming', { uri: `exec:cat ${file}` });
-    await migrationCompleted(qmp);
+    await qmp.migrationCompleted(120_000);
   }));
   rmSync(file, { force: true });
   return { snapshot_ms: snapshotMs, size_on_disk_mib: sizeOnDisk, restore_ms: restoreMs };

@@ -1,6 +1,7 @@
 // QEMU for the comparison columns: whether it is there, installing it when
 // apt can, and the microvm machine both guests run on.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { testGuest, testGuestCmdline } from './test-guest.js';
 
 export function qemuAvailable(): boolean {
   return spawnSync('qemu-system-x86_64', ['--version']).status === 0;
@@ -27,3 +28,12 @@ export const QEMU_MICROVM = [
   '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
   '-global', 'virtio-mmio.force-legacy=off',
 ];
+
+/** QEMU microvm running the CPL3 test guest's `test`, with QMP on `qmpPath`; `output()` is its serial output so far. */
+export function spawnQemuTestGuest(qmpPath: string, memoryMib: number, test: string, extra: string[] = []): { child: ChildProcess; output: () => string } {
+  const child = spawn('qemu-system-x86_64', [...QEMU_MICROVM, '-m', `${memoryMib}M`, '-kernel', testGuest(), '-append', testGuestCmdline(test),
+    '-qmp', `unix:${qmpPath},server=on,wait=off`, ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => { text += chunk.toString('latin1'); });
+  return { child, output: () => text };
+}

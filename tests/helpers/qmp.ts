@@ -46,6 +46,17 @@ export class Qmp {
     return reply;
   }
 
+  /** Polls query-migrate (QEMU's only way to tell) until the migration completed; its figures. */
+  async migrationCompleted(timeoutMs: number): Promise<{ 'total-time'?: number; downtime?: number }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const reply = (JSON.parse(await this.execute('query-migrate')) as { return?: { status?: string; 'total-time'?: number; downtime?: number } }).return;
+      if (reply?.status === 'completed') return reply;
+      if (reply?.status === 'failed' || Date.now() > deadline) throw new Error(`QEMU's migration ended ${reply?.status ?? 'without a status'}`);
+      await delay(5);
+    }
+  }
+
   close(): void {
     this.socket.destroy();
   }
