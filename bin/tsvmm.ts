@@ -5,6 +5,7 @@
 // cost of a VMM, and scripts call these often.
 import { USAGE } from '../src/cli/usage.js';
 import { VERSION } from '../src/version.js';
+import { startControlLoopWorker } from '../src/vmm/control-loop-worker.js';
 
 const argv = process.argv.slice(2);
 const only = argv.length === 1 ? argv[0] : undefined;
@@ -14,9 +15,11 @@ if (only === '--version' || only === '-V') {
 } else if (only === '--help' || only === '-h') {
   process.stdout.write(USAGE);
 } else {
+  // The control loop loads its modules on another thread while this one loads the VMM's.
+  const controlLoop = startControlLoopWorker();
   const { main, exitCodeFor, errorMessage } = await import('../src/cli/main.js');
   // process.exit: stdin may still hold the event loop open once the VM is gone.
-  main(argv).then(
+  main(argv, controlLoop).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`tsvmm: ${errorMessage(error)}\n`);

@@ -2,14 +2,18 @@
 // --help (which bin/tsvmm.ts answers without loading this): parse it,
 // set up logging, run the VMM; resolves with the exit status.
 import { openSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import { ConfigError, VmmError, errnoOf } from '../util/errors.js';
 
 export { errorMessage } from '../util/errors.js';
-import { configureLog, levelFromVerbosity } from '../util/log.js';
+import { configureLog, levelFromVerbosity, logStartupStep } from '../util/log.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine } from './args.js';
 import { EXIT_OK, EXIT_VM_FAILED, exitCodeForStatus, runVmm } from './run.js';
 import { USAGE } from './usage.js';
+
+/** When this bundle's modules had all been evaluated. */
+const modulesLoadedAt = process.uptime();
 
 /** The same rule as for error replies: 4xx is the user's input, 5xx the host's. */
 export function exitCodeFor(error: unknown): number {
@@ -24,7 +28,8 @@ function openLogFile(path: string): number {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** `controlLoop`: the control loop's worker, when the caller started it early. */
+export async function main(argv: string[], controlLoop?: Worker): Promise<number> {
   const request = parseCommandLine(argv);
   if (request.kind === 'help') {
     process.stdout.write(USAGE);
@@ -35,5 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   configureLog({ level: levelFromVerbosity(request.verbosity), fd: request.logFile ? openLogFile(request.logFile) : 2 });
-  return runVmm(request);
+  logStartupStep('the VMM\'s modules loaded', modulesLoadedAt);
+  logStartupStep('command line parsed');
+  return runVmm(request, controlLoop);
 }

@@ -14,6 +14,7 @@ import type { VmConfigBody } from '../config/schema.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
 import type { CliCommand } from './args.js';
 import { forwardStdin, type TerminalInput } from './terminal.js';
+import type { Worker } from 'node:worker_threads';
 
 export const EXIT_OK = 0;
 export const EXIT_VM_FAILED = 1;
@@ -53,10 +54,10 @@ async function startFrontends(command: CliCommand, vmm: VmmHandle, frontends: Fr
   }
 }
 
-/** Resolves with the process exit status. */
-export async function runVmm(command: CliCommand): Promise<number> {
+/** Resolves with the process exit status; `controlLoop` is a worker bin/tsvmm.ts started early. */
+export async function runVmm(command: CliCommand, controlLoop?: Worker): Promise<number> {
   const monitor = command.eventMonitor ? EventMonitorFile.open(command.eventMonitor) : undefined;
-  const vmm = new VmmHandle();
+  const vmm = new VmmHandle(controlLoop);
   if (monitor) vmm.events.subscribe({ event: (record) => monitor.write(record), end: () => monitor.close() });
   vmm.events.publish(eventRecord('vmm', 'starting'));
   const frontends: Frontends = {};

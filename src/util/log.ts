@@ -46,6 +46,15 @@ function write(level: LogLevel, message: string): void {
   }
 }
 
+/**
+ * A step of start-up, at debug level, with the milliseconds since the process
+ * started (process-wide, whichever thread logs it): `npm run bench` reads
+ * these to split exec-to-first-KVM_RUN into its parts.
+ */
+export function logStartupStep(step: string, atSeconds = process.uptime()): void {
+  if (enabled('debug')) write('debug', `start-up: ${step} at ${Math.round(atSeconds * 1000)} ms`);
+}
+
 export const log = {
   error: (message: string): void => write('error', message),
   warn: (message: string): void => write('warn', message),

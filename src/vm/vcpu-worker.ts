@@ -9,15 +9,17 @@ import { native } from '../native.js';
 import { MMIO_SIZE, VirtioMmioRegisters } from '../virtio/mmio.js';
 import { checkQueueLayout } from '../virtio/queue.js';
 import { errorMessage } from '../util/errors.js';
-import { configureLog, log, nameLogThread } from '../util/log.js';
+import { configureLog, logStartupStep, nameLogThread } from '../util/log.js';
 import { writeAllSync } from '../util/write-all.js';
 import { GuestMemory } from './memory.js';
 import { Vcpu, type VcpuBuses } from './vcpu.js';
 import { Control, VcpuCommand, type VcpuExit, type VcpuInit, type VcpuMessage } from './vcpu-control.js';
 
+const modulesLoadedAt = process.uptime();
 const init = await new Promise<VcpuInit>((resolve) => parentPort?.once('message', resolve));
 configureLog(init.log);
 nameLogThread(`vcpu${init.vcpuId}`);
+logStartupStep(`vcpu${init.vcpuId}'s worker loaded (it then waited for its vCPU)`, modulesLoadedAt);
 
 function post(message: VcpuMessage): void {
   parentPort?.postMessage(message);
@@ -59,7 +61,7 @@ function main(): VcpuExit {
     while (Atomics.load(control, Control.Command) === VcpuCommand.Wait) {
       Atomics.wait(control, Control.Command, VcpuCommand.Wait);
     }
-    log.debug(`vcpu${init.vcpuId}: entering the guest ${Math.round(process.uptime() * 1000)} ms after tsvmm started`);
+    logStartupStep(`vcpu${init.vcpuId} enters the guest`);
     return init.exitLoop === 'c' ? vcpu.runLoopInC(control) : vcpu.runLoop(control);
   } finally {
     vcpu.detachThread();

@@ -11,7 +11,7 @@ import { Serial16550 } from '../devices/serial.js';
 import { native } from '../native.js';
 import { HostError, SnapshotError } from '../util/errors.js';
 import { RateLimitedLog } from '../util/rate-limit.js';
-import { log, logSettings } from '../util/log.js';
+import { log, logSettings, logStartupStep } from '../util/log.js';
 import type { NetConfig, VmConfig } from '../config/schema.js';
 import type { Kvm } from './kvm.js';
 import { GuestMemory } from './memory.js';
@@ -214,6 +214,7 @@ export class Vm {
     const cpuCount = config.cpus.boot_vcpus;
     if (cpuCount > kvm.maxVcpus) throw new HostError(`this host's KVM allows at most ${kvm.maxVcpus} vCPUs`);
     const devices = await createVirtioDevices(config, host.console, lockDisks);
+    logStartupStep('virtio devices open');
     let memory: GuestMemory | undefined;
     let vm: Vm;
     try {
@@ -223,7 +224,9 @@ export class Vm {
       if (saved) restoreLegacyStates(legacy, saved.legacy);
       const prepared = prepareMemory(placements, legacy);
       memory = prepared.memory;
+      logStartupStep('guest memory and payload ready');
       vm = new Vm(kvm, config, memory, prepared.entry, legacy, plan, host);
+      logStartupStep('KVM VM built (memory slots, irqchip, device transports)');
     } catch (error) {
       memory?.free();
       host.console?.disconnectInput();
@@ -233,6 +236,7 @@ export class Vm {
     try {
       if (saved) vm.restoreTransports(saved.virtio);
       await vm.spawnVcpus();
+      logStartupStep('vCPUs set up');
     } catch (error) {
       await vm.destroy();
       throw error;

@@ -1,12 +1,12 @@
 // The VMM control loop: the single consumer of the request queue. It runs
 // in its own worker thread, owns the Vmm (and so the VM), and handles one
 // message at a time, so requests on the VM are serialised without locks.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { ErrorBody } from '../api/schema.js';
 import { acceptBody } from '../config/accept.js';
 import { eventRecord } from '../events/record.js';
 import { ConfigError, errorBodyOf, VmmError } from '../util/errors.js';
-import { configureLog, log, nameLogThread } from '../util/log.js';
+import { configureLog, log, logStartupStep, nameLogThread } from '../util/log.js';
 import { ACTIONS, type ActionName, type ActionSpec } from './actions.js';
 import { Deferred } from './deferred.js';
 import type { VmmMessage, VmmReply, VmmRequest, VmmWorkerData } from './messages.js';
@@ -31,11 +31,10 @@ async function runAction(vmm: Vmm, action: ActionName, body: unknown): Promise<u
   return spec.handler(vmm, acceptBody(action, spec.request, body));
 }
 
-function main(): void {
-  const port = parentPort;
-  if (!port) throw new Error('the control loop must run in a worker thread');
-  configureLog((workerData as VmmWorkerData).log);
+function main(port: MessagePort, data: VmmWorkerData): void {
+  configureLog(data.log);
   nameLogThread('vmm');
+  logStartupStep('control loop running');
   const queue: Task[] = [];
   let draining = false;
   const post = (message: VmmMessage): void => port.postMessage(message);
@@ -82,4 +81,7 @@ function main(): void {
   port.on('message', (request: VmmRequest) => schedule(() => handle(request)));
 }
 
-main();
+// Started before the main thread knows its settings: they are the first message.
+const port = parentPort;
+if (!port) throw new Error('the control loop must run in a worker thread');
+port.once('message', (data: VmmWorkerData) => main(port, data));

@@ -1,6 +1,6 @@
 // The frontends' side of the request queue: starts the control loop's
 // worker and turns each request into one message with a reply.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { ErrorBody } from '../api/schema.js';
 import { EventHub } from '../events/hub.js';
 import { VmmError } from '../util/errors.js';
@@ -8,6 +8,7 @@ import { logSettings } from '../util/log.js';
 import type { ActionName } from './actions.js';
 import type { VmmMessage, VmmRequest, VmmWorkerData } from './messages.js';
 import type { VmmEvent } from './vmm.js';
+import { startControlLoopWorker } from './control-loop-worker.js';
 
 /** An error reply of the control loop, with the status it chose. */
 export class VmmRequestError extends VmmError {
@@ -29,9 +30,11 @@ export class VmmHandle {
   /** Every event of the VMM and its VM, for the event monitor and the event stream. */
   readonly events = new EventHub();
 
-  constructor() {
+  /** `worker`: one started early (bin/tsvmm.ts), still waiting for its VmmWorkerData. */
+  constructor(worker: Worker = startControlLoopWorker()) {
     const data: VmmWorkerData = { log: logSettings() };
-    this.worker = new Worker(new URL('./control-loop.js', import.meta.url), { workerData: data });
+    this.worker = worker;
+    this.worker.postMessage(data);
     this.worker.on('message', (message: VmmMessage) => this.onMessage(message));
     this.worker.on('error', (error) => this.failAll(error));
     this.worker.on('exit', (code) => this.failAll(new Error(`the VMM control loop exited (${code})`)));

@@ -17,7 +17,7 @@ import type { EmitEvent } from '../events/record.js';
 import {
   ConfigError, ConflictError, errorMessage, MigrationError, NotFoundError, NotSupportedError, StateError,
 } from '../util/errors.js';
-import { log } from '../util/log.js';
+import { log, logStartupStep } from '../util/log.js';
 import { VERSION } from '../version.js';
 import { Kvm } from '../vm/kvm.js';
 import { readBootPayload } from '../vm/payload.js';
@@ -76,6 +76,7 @@ export class Vmm {
     this.config = config;
     this.state = 'Created';
     log.info('VM created');
+    logStartupStep('VM created (config checked, consoles open)');
   }
 
   async boot(): Promise<void> {

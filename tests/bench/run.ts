@@ -144,6 +144,7 @@ async function main(): Promise<void> {
     guestRow('exit cost, MMIO write (µs/exit)', exits?.mmio_us),
     guestRow('virtio queue notify through ioeventfd (µs/write)', exits?.notify_us),
     guestRow('start-up: exec to first KVM_RUN (ms)', startup?.first_kvm_run_ms),
+    ...(startup?.steps_ms ?? []).map(({ step, ms }) => ({ benchmark: `  start-up step: ${step} (ms since exec)`, tsvmm: value(ms), qemu: '', ratio: '' })),
     guestRow('start-up: exec to first serial byte (ms)', startup?.first_serial_byte_ms),
     guestRow('VMM RSS without guest RAM, 1 vCPU 128 MiB (MiB)', memory?.small_mib),
     guestRow('VMM RSS without guest RAM, 2 vCPU 512 MiB (MiB)', memory?.large_mib),

@@ -65,11 +65,26 @@ export async function benchTouch(vmms: GuestVmm[]): Promise<PerVmm> {
   return alternate(vmms, () => ({ cmdline: 'test=touch mib=256', memoryMib: 512 }), (run) => (run.timedMs === null ? undefined : round(run.timedMs)));
 }
 
-export interface Startup { first_kvm_run_ms: PerVmm; first_serial_byte_ms: PerVmm }
+export interface Startup {
+  first_kvm_run_ms: PerVmm;
+  first_serial_byte_ms: PerVmm;
+  /** tsvmm's start-up steps in the order they came: median ms since exec of each. */
+  steps_ms: Array<{ step: string; ms: number }>;
+}
+
+/** The median time of each step over runs, in the order of the first run's steps. */
+function medianSteps(runs: Array<Array<{ step: string; ms: number }>>): Array<{ step: string; ms: number }> {
+  return (runs[0] ?? []).map(({ step }) => ({ step, ms: median(runs.map((steps) => steps.find((s) => s.step === step)?.ms ?? NaN).filter(Number.isFinite)) }));
+}
 
 export async function benchStartup(vmms: GuestVmm[]): Promise<Startup> {
+  const steps: Array<Array<{ step: string; ms: number }>> = [];
   return {
-    first_kvm_run_ms: await alternate(vmms.filter((v) => v === 'tsvmm'), () => ({ cmdline: 'test=hello' }), (run) => run.firstKvmRunMs ?? undefined),
+    first_kvm_run_ms: await alternate(vmms.filter((v) => v === 'tsvmm'), () => ({ cmdline: 'test=hello' }), (run) => {
+      steps.push(run.startupSteps);
+      return run.firstKvmRunMs ?? undefined;
+    }),
+    steps_ms: medianSteps(steps),
     first_serial_byte_ms: await alternate(vmms, () => ({ cmdline: 'test=hello' }), (run) => (run.firstByteMs === null ? undefined : round(run.firstByteMs))),
   };
 }

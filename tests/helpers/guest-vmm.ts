@@ -27,6 +27,8 @@ export interface GuestRun {
   timedMs: number | null;
   /** tsvmm only (its -vv log): exec to the first KVM_RUN. */
   firstKvmRunMs: number | null;
+  /** tsvmm only: each start-up step its -vv log names, in ms since exec. */
+  startupSteps: Array<{ step: string; ms: number }>;
   stdout: string;
 }
 
@@ -88,11 +90,12 @@ export function startGuest(setup: GuestSetup): RunningGuest {
   const done = new Promise<GuestRun>((resolve) => child.on('close', () => {
     clearTimeout(timer);
     waiters.splice(0).forEach((waiter) => waiter.resolve());
-    const kvmRun = /entering the guest (\d+) ms after tsvmm started/.exec(stderr);
+    const kvmRun = /start-up: vcpu0 enters the guest at (\d+) ms/.exec(stderr);
     resolve({
       ...parseReport(stdout), stdout, firstByteMs,
       timedMs: startMs !== null && endMs !== null ? endMs - startMs : null,
       firstKvmRunMs: kvmRun ? Number(kvmRun[1]) : null,
+      startupSteps: [...stderr.matchAll(/start-up: (.+) at (\d+) ms$/gm)].map((m) => ({ step: m[1] as string, ms: Number(m[2]) })),
     });
   }));
   return {
