@@ -1,6 +1,7 @@
 // What `tsvmm` does once its flags are parsed: start the control loop,
 // serve the API if asked, create and boot the command line's VM through
 // the same queue the API uses, and decide when the process ends.
+import type { Worker } from 'node:worker_threads';
 import { createApiServer } from '../api/server.js';
 import type { DbusApi } from '../dbus/service.js';
 import { EventMonitorFile } from '../events/monitor-file.js';
@@ -14,7 +15,6 @@ import type { VmConfigBody } from '../config/schema.js';
 import type { VcpuExit } from '../vm/vcpu-control.js';
 import type { CliCommand } from './args.js';
 import { forwardStdin, type TerminalInput } from './terminal.js';
-import type { Worker } from 'node:worker_threads';
 
 export const EXIT_OK = 0;
 export const EXIT_VM_FAILED = 1;

@@ -1,10 +1,10 @@
 // The port I/O and MMIO buses: address ranges mapped to devices. A vCPU
 // exit is dispatched here, so the lookup is one table read: the table has an
 // entry per unit (a port; an MMIO page) that a device covers. An address no
-// device claims reads as all ones and ignores writes. A device that throws on a guest access is contained
-// here: the access reads as all ones (or is dropped), the device is told
-// (a virtio device then needs a reset), the fault is logged at a bounded
-// rate and counted, and the VM runs on.
+// device claims reads as all ones and ignores writes. A device that throws
+// on a guest access is contained here: the access reads as all ones (or is
+// dropped), the device is told (a virtio device then needs a reset), the
+// fault is logged at a bounded rate and counted, and the VM runs on.
 import { errorMessage } from '../util/errors.js';
 import { enabled, log } from '../util/log.js';
 import { RateLimitedLog } from '../util/rate-limit.js';
