@@ -92,7 +92,7 @@ Events and logs:
   --event-monitor path=PATH|fd=N
                            write every event (VMM, VM, devices, guest panic)
                            as one JSON line to PATH (truncated) or fd N
-  -v, --verbose            more logging (-v info, -vv debug; API requests at info)
+  -v, --verbose            more logging (-v info: API requests; -vv debug: start-up steps)
   --log-file PATH          log to PATH (appended) instead of stderr
 
 Other:
