@@ -10,18 +10,11 @@ import type { VcpuInit } from './vcpu-control.js';
 
 const WORKER_URL = new URL('./vcpu-worker.js', import.meta.url);
 
-/**
- * A vCPU worker's V8 heap: its run loop allocates nothing per exit and keeps
- * little (device state lives in SharedArrayBuffers), so V8's default young
- * generation mostly costs resident memory.
- */
-const VCPU_HEAP_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } as const;
-
 /** Workers that have started (or are starting) and wait for a vCPU. */
 const standby = new Set<Worker>();
 
 function startWorker(): Worker {
-  const worker = new Worker(WORKER_URL, { resourceLimits: VCPU_HEAP_LIMITS });
+  const worker = new Worker(WORKER_URL);
   // A worker that dies before it is taken is only dropped: the VM that takes its place starts a new one.
   const drop = (): void => { standby.delete(worker); };
   worker.once('error', drop);
