@@ -24,7 +24,6 @@ interface Mapping {
 }
 
 export class Bus {
-  private readonly mappings: Mapping[] = [];
   /** Unit number (address / unit) to the device covering it. */
   private readonly table = new Map<number, Mapping>();
   private last: Mapping | undefined;
@@ -40,11 +39,14 @@ export class Bus {
     if (length <= 0 || base % this.unit !== 0 || length % this.unit !== 0) {
       throw new Error(`${range} is not made of whole ${this.unit}-byte units`);
     }
-    const overlap = this.mappings.find((m) => base < m.base + m.length && m.base < base + length);
-    if (overlap) throw new Error(`${range} overlaps one at 0x${overlap.base.toString(16)}`);
+    const first = base / this.unit;
+    const end = (base + length) / this.unit;
+    for (let unit = first; unit < end; unit++) {
+      const overlap = this.table.get(unit);
+      if (overlap) throw new Error(`${range} overlaps one at 0x${overlap.base.toString(16)}`);
+    }
     const mapping = { base, length, device };
-    this.mappings.push(mapping);
-    for (let unit = base / this.unit; unit < (base + length) / this.unit; unit++) this.table.set(unit, mapping);
+    for (let unit = first; unit < end; unit++) this.table.set(unit, mapping);
   }
 
   private find(address: number): Mapping | undefined {

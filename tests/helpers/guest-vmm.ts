@@ -90,12 +90,12 @@ export function startGuest(setup: GuestSetup): RunningGuest {
   const done = new Promise<GuestRun>((resolve) => child.on('close', () => {
     clearTimeout(timer);
     waiters.splice(0).forEach((waiter) => waiter.resolve());
-    const kvmRun = /start-up: vcpu0 enters the guest at (\d+) ms/.exec(stderr);
+    const startupSteps = [...stderr.matchAll(/start-up: (.+) at (\d+) ms$/gm)].map((m) => ({ step: m[1] as string, ms: Number(m[2]) }));
     resolve({
       ...parseReport(stdout), stdout, firstByteMs,
       timedMs: startMs !== null && endMs !== null ? endMs - startMs : null,
-      firstKvmRunMs: kvmRun ? Number(kvmRun[1]) : null,
-      startupSteps: [...stderr.matchAll(/start-up: (.+) at (\d+) ms$/gm)].map((m) => ({ step: m[1] as string, ms: Number(m[2]) })),
+      firstKvmRunMs: startupSteps.find((s) => s.step === 'vcpu0 enters the guest')?.ms ?? null,
+      startupSteps,
     });
   }));
   return {

@@ -6,9 +6,8 @@
 // killed migration leaves is migration-failures-linux.test.ts.
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { freeTcpPort, freeUdpPorts, udpListener } from '../helpers/net.js';
-import type { Test } from 'tap';
 import { waitForMatch, type ConsoleClient } from '../helpers/console-client.js';
 import {
   bootWritingGuest, checkGuestMemory, counts, countsGoOn, diskCount, follow, migrate, receive, serialOf, startNode, type Node,
