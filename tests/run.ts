@@ -12,6 +12,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { guestKindOf, hostKvm } from './helpers/host-kvm.js';
 import { prepareL1, runInL1 } from './l1/vm.js';
+import { distroTestWanted } from '../guest/distro.js';
 import { FILE_RESULT, parseCounts, type FileCounts, type FileResult } from './run-files.js';
 
 const require = createRequire(import.meta.url);
@@ -20,8 +21,8 @@ const testsDir = dirname(fileURLToPath(import.meta.url));
 const root = join(testsDir, '../..');
 /**
  * How long one test file may take inside L1, where everything runs under
- * emulation: the longest take 2-4 minutes (the two-VM example, vsock; the
- * opt-in distro file about 5). A guest that stops (L1's fault) holds its
+ * emulation: the longest take 2-4 minutes (the two-VM example, vsock, the
+ * two Debian files about 5). A guest that stops (L1's fault) holds its
  * file this long, so it is no longer than it needs to be.
  */
 const L1_FILE_TIMEOUT_MS = 8 * 60_000;
@@ -156,7 +157,7 @@ async function main(): Promise<number> {
   if (onHost.length > 0) closing.push(`# ${onHost.length} of the ${kvmFiles.length} test files that boot VMs ran on this host's /dev/kvm`);
   if (needL1.length === 0) return finish(total, closing, code);
 
-  const why = prepareL1();
+  const why = prepareL1({ distro: distroTestWanted() && needL1.some((file) => /distro-/.test(file)) });
   if (why !== null) {
     const skipped = await runTap(needL1);
     add(total, skipped.counts);

@@ -12,7 +12,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, s
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { buildDistroImage, DISTRO_DIR_ENV, distroTestWanted } from '../../guest/distro.js';
+import { buildDistroImage, DISTRO_DIR_ENV } from '../../guest/distro.js';
 import { buildGuestKit } from '../../guest/kit.js';
 import { buildTestGuest } from '../../guest/test-guest.js';
 import { buildVsockTool } from '../../guest/vsock-tool.js';
@@ -122,10 +122,11 @@ function readFrom(path: string, offset: number): Buffer {
 
 /**
  * Builds L1's image and the guests the tests boot in it, here and natively
- * (inside L1 a kernel build would take hours). Returns why no L1 can be had
- * on this host, or null when it can.
+ * (inside L1 a kernel build would take hours; the Debian image only when a
+ * test that boots it will run). Returns why no L1 can be had on this host, or
+ * null when it can.
  */
-export function prepareL1(): string | null {
+export function prepareL1(options: { distro: boolean }): string | null {
   try {
     buildL1Image();
   } catch (error) {
@@ -134,7 +135,7 @@ export function prepareL1(): string | null {
   buildGuestKit();
   buildTestGuest();
   buildVsockTool();
-  if (distroTestWanted()) process.env[DISTRO_DIR_ENV] = dirname(buildDistroImage().rootfs);
+  if (options.distro) process.env[DISTRO_DIR_ENV] = dirname(buildDistroImage().rootfs);
   return null;
 }
 
