@@ -19,7 +19,7 @@ const RESET_REQUEST = 'reboot: machine restart';
 const GUEST_ARGS = 'panic=-1 tsvmm.run="true"';
 
 /** With `endAt`, the run ends when that text appears (and the process is killed). */
-function timeBoot(command: string, args: string[], endAt?: string): Promise<BootTiming> {
+export function timeBoot(command: string, args: string[], endAt?: string): Promise<BootTiming> {
   const start = process.hrtime.bigint();
   const elapsed = (): number => Math.round(Number(process.hrtime.bigint() - start) / 1e6);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });

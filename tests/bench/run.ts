@@ -12,6 +12,7 @@ import { hostKvm } from '../helpers/host-kvm.js';
 import { prepareL1, runInL1 } from '../l1/vm.js';
 import { benchDbusApi, benchQmp, benchTsvmmApi, SEQUENTIAL } from './api.js';
 import { bootQemu, bootTsvmm, type BootTiming } from './boot.js';
+import { benchDistroBoot } from './distro.js';
 import { benchHostStartup, type Versus } from './start-up.js';
 import { benchExitDispatch, type DispatchFigures } from './exit-dispatch.js';
 import type { GuestVmm } from '../helpers/guest-vmm.js';
@@ -81,12 +82,30 @@ async function step<T>(name: string, run: () => Promise<T>): Promise<T | undefin
   return result;
 }
 
+const DISTRO_STEP = 'Debian boot';
+
+/** The median of each figure; no marker time when a boot had none. */
+function medianBoot(boots: BootTiming[] | undefined): BootTiming | undefined {
+  if (!boots || boots.length === 0) return undefined;
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  };
+  const markers = boots.map((b) => b.marker_ms);
+  return {
+    marker_ms: markers.every((m) => m !== null) ? median(markers as number[]) : null,
+    exit_ms: median(boots.map((b) => b.exit_ms)),
+  };
+}
+
 /** `--only NAME`: only the steps whose name contains NAME (e.g. vsock, API, boot). */
 let only: string | undefined;
 
 /** Runs this same bench inside L1 and copies its JSON to `out`; false when L1 cannot be had. */
 async function benchInL1(hostWhy: string, out: string, skipBoot: boolean): Promise<boolean> {
-  const why = prepareL1();
+  const distroStep = !skipBoot && (only === undefined || DISTRO_STEP.includes(only));
+  const why = prepareL1({ distro: distroStep });
   if (why !== null) {
     process.stderr.write(`bench: ${hostWhy} and no L1 VM (${why}): VM benchmarks need one\n`);
     return false;
@@ -139,6 +158,8 @@ async function main(): Promise<void> {
   const tsvmmPvh = runBoots ? await step('kit Linux boot, tsvmm, vmlinux', () => bootTsvmm('vmlinux')) : undefined;
   const tsvmmBzImage = runBoots ? await step('kit Linux boot, tsvmm, bzImage', () => bootTsvmm('bzImage')) : undefined;
   const qemuPvh = runBoots && qemu ? await step('kit Linux boot, QEMU', () => bootQemu()) : undefined;
+  const debian = runBoots ? await step(DISTRO_STEP, () => benchDistroBoot(qemu)) : undefined;
+  const [debianTsvmm, debianQemu] = [medianBoot(debian?.tsvmm), medianBoot(debian?.qemu)];
   const rows: Row[] = [
     guestRow('exit cost, port write (µs/exit)', exits?.port_us),
     guestRow('exit cost, MMIO write (µs/exit)', exits?.mmio_us),
@@ -193,6 +214,10 @@ async function main(): Promise<void> {
     }),
     { benchmark: 'kit Linux, vmlinux (PVH): s to marker / to exit', tsvmm: boot(tsvmmPvh), qemu: boot(qemuPvh), ratio: ratio(tsvmmPvh?.marker_ms, qemuPvh?.marker_ms) },
     { benchmark: 'kit Linux, bzImage: s to marker / to exit', tsvmm: boot(tsvmmBzImage), qemu: 'n/a', ratio: 'n/a' },
+    {
+      benchmark: `Debian 12 (stock kernel, initrd, systemd), 1 vCPU 512 MiB: s to multi-user.target marker / to exit after poweroff (median of ${debian?.tsvmm.length ?? 0}; QEMU microvm with ACPI)`,
+      tsvmm: boot(debianTsvmm), qemu: boot(debianQemu), ratio: ratio(debianTsvmm?.marker_ms, debianQemu?.marker_ms),
+    },
   ];
   process.stdout.write(`measured on: ${PLATFORM}\n\n`);
   printTable(rows);
@@ -208,6 +233,7 @@ async function main(): Promise<void> {
     snapshot,
     migration,
     boot: { tsvmm_vmlinux: tsvmmPvh, tsvmm_bzimage: tsvmmBzImage, qemu_microvm_vmlinux: qemuPvh },
+    debian_boot: { runs: debian, tsvmm: debianTsvmm, qemu_microvm_acpi: debianQemu },
   };
   writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nwrote ${values.out}\n`);

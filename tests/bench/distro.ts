@@ -1,0 +1,51 @@
+// Boot time of an unmodified Debian 12 (guest/distro.ts): from exec to the
+// marker its systemd unit prints once multi-user.target is reached, and to the
+// process's exit after `systemctl poweroff`, for tsvmm and for QEMU microvm
+// with ACPI (the stock kernel finds the virtio-mmio disk through the DSDT on
+// both) on the same kernel, initrd and root image, alternating.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { distroImage, run64, TSVMM } from '../helpers/tsvmm.js';
+import { timeBoot, type BootTiming } from './boot.js';
+
+const BOOTS_EACH = 2;
+const CMDLINE = `console=ttyS0 root=/dev/vda rw ${run64(['true'])} tsvmm.end=poweroff`;
+
+export interface DistroBoots {
+  tsvmm: BootTiming[];
+  qemu: BootTiming[];
+}
+
+function bootTsvmm(kernel: string, initrd: string, root: string): Promise<BootTiming> {
+  return timeBoot(process.execPath, [TSVMM, '--kernel', kernel, '--initramfs', initrd, '--cmdline', CMDLINE,
+    '--cpus', 'boot=1', '--memory', 'size=512M', '--disk', `path=${root}`, '--serial', 'tty', '--console', 'off']);
+}
+
+function bootQemu(kernel: string, initrd: string, root: string): Promise<BootTiming> {
+  return timeBoot('qemu-system-x86_64', [
+    '-M', 'microvm,x-option-roms=off,acpi=on', '-accel', 'kvm', '-cpu', 'host,-arch-capabilities',
+    '-m', '512M', '-smp', '1', '-nodefaults', '-no-user-config', '-nographic', '-serial', 'stdio', '-no-reboot',
+    '-global', 'virtio-mmio.force-legacy=off',
+    '-drive', `id=root,file=${root},format=raw,if=none`, '-device', 'virtio-blk-device,drive=root',
+    '-kernel', kernel, '-initrd', initrd, '-append', CMDLINE,
+  ]);
+}
+
+export async function benchDistroBoot(withQemu: boolean): Promise<DistroBoots> {
+  const image = distroImage();
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-bench-distro-'));
+  const root = join(dir, 'rootfs.ext4');
+  execFileSync('cp', ['--sparse=always', image.rootfs, root]);
+  const boots: DistroBoots = { tsvmm: [], qemu: [] };
+  try {
+    for (let i = 0; i < BOOTS_EACH; i++) {
+      boots.tsvmm.push(await bootTsvmm(image.kernel, image.initrd, root));
+      if (withQemu) boots.qemu.push(await bootQemu(image.kernel, image.initrd, root));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return boots;
+}
