@@ -92,6 +92,7 @@ function configure(root: string): void {
   install(root, 'tsvmm-marker', 'usr/local/sbin/tsvmm-marker', 0o755);
   install(root, 'tsvmm-marker.service', 'etc/systemd/system/tsvmm-marker.service', 0o644);
   install(root, 'cloud.cfg', 'etc/cloud/cloud.cfg.d/99-tsvmm.cfg', 0o644);
+  install(root, 'wait-online.conf', 'etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf', 0o644);
   run('chroot', [root, 'systemctl', 'enable', 'tsvmm-marker.service', 'systemd-networkd.service']);
 }
 
