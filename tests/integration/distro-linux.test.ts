@@ -55,7 +55,7 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     t.equal(out.split(BOOTED_MARKER).length - 1, 2, 'multi-user.target reached twice in one process (a reboot)');
     t.match(out, /state=(running|degraded)/, 'systemd is up');
     t.notMatch(out, /FAILED_UNIT/, 'no unit failed');
-    t.match(out, /acpi-virtio=2\b/, 'the disk and the rng are found through the DSDT');
+    t.match(out, /acpi-virtio=3\b/, 'the disk, the rng and the console are found through the DSDT');
     t.match(out, /virtio-driver=virtio_blk/, 'udev bound virtio_blk');
     t.match(out, /virtio-driver=virtio_rng/, 'and virtio_rng');
     t.match(out, /virtio-driver=virtio_console/, 'and virtio_console');
@@ -66,6 +66,8 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     const dmesg = [...out.matchAll(/^DMESG (.*)$/gm)].map((m) => (m[1] ?? '').trim());
     t.comment(`what the guest's kernel says about each device:\n${[...out.matchAll(/^DEVICE (.*)$/gm)].map((m) => (m[1] ?? '').trim()).join('\n')}`);
     t.comment(`the guest's kernel warnings and errors (${dmesg.length}):\n${dmesg.join('\n')}`);
-    t.same(dmesg.filter((line) => /virtio|LNRO|8250|serial|i8042|ACPI|vda/i.test(line)), [], "no kernel warning about tsvmm's devices");
+    // The i8042 has a keyboard port only (no mouse), which the kernel notes at warning level.
+    const expected = /i8042: PNP: PS\/2 appears to have AUX port disabled/;
+    t.same(dmesg.filter((line) => /virtio|LNRO|8250|serial|i8042|ACPI|vda/i.test(line) && !expected.test(line)), [], "no kernel warning about tsvmm's devices");
   });
 }
