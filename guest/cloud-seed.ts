@@ -25,8 +25,6 @@ export interface CloudSeed {
   hostname: string;
   users: CloudUser[];
   nics: CloudNic[];
-  /** Commands cloud-init runs once, at the end of the first boot (runcmd). */
-  runcmd?: string[];
 }
 
 /** Large enough for FAT12 and the three small files. */
@@ -44,7 +42,6 @@ export function userData(seed: CloudSeed): string {
     })),
     // The image's host keys were made when it was built; new ones would cost the first boot seconds under emulation.
     ssh_deletekeys: false,
-    ...(seed.runcmd ? { runcmd: seed.runcmd } : {}),
   };
   return `#cloud-config\n${JSON.stringify(config, null, 2)}\n`;
 }

@@ -3,10 +3,9 @@
 // systemd, udev, iproute2, systemd-networkd, cloud-init, sshd and the stock
 // kernel (linux-image-amd64) whose initrd initramfs-tools made, in a raw ext4
 // image. The kernel and the initrd are taken out of it for --kernel and
-// --initramfs. Cached under
-// ~/.cache/tsvmm/distro/<hash>/, the hash covering the package versions apt
-// would install and the files in guest/distro/. The last line printed is
-// JSON naming the files.
+// --initramfs. Cached under ~/.cache/tsvmm/distro/<hash>/, the hash covering
+// the package versions apt would install and the files in guest/distro/. The
+// last line printed is JSON naming the files.
 //
 // In the image: root's password is "tsvmm" and every serial console (ttyS0,
 // hvc0) logs root in by itself; tsvmm-marker.service prints
