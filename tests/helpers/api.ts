@@ -13,7 +13,7 @@ import { TsvmmClient } from '../../src/api/client.js';
 import { COMPONENT_SCHEMAS, ErrorBodySchema } from '../../src/api/schema.js';
 import type { ErrorCode } from '../../src/util/errors.js';
 import { ACTIONS, isActionName } from '../../src/vmm/actions.js';
-import { TSVMM, withSerialOnStdout } from './tsvmm.js';
+import { nodeCommand, TSVMM, withSerialOnStdout } from './tsvmm.js';
 import { scaled } from './wait.js';
 
 export interface ApiResponse {
@@ -94,7 +94,7 @@ export class ApiVmm extends ApiClient {
 
   static async start(args: string[] = [], path?: string): Promise<ApiVmm> {
     const socketPath = path ?? join(mkdtempSync(join(tmpdir(), 'tsvmm-api-')), 'api.sock');
-    const child = spawn(process.execPath, [TSVMM, '--api-socket', `path=${socketPath}`, ...withSerialOnStdout(args)], {
+    const child = spawn(...nodeCommand(TSVMM, ['--api-socket', `path=${socketPath}`, ...withSerialOnStdout(args)]), {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const output = { stderr: '' };

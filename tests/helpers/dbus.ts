@@ -9,7 +9,7 @@ import { aptInstall, hasCommand, isRoot } from '../../guest/apt.js';
 import { socketPathOf } from '../../src/dbus/address.js';
 import { DbusCallError, DbusConnection } from '../../src/dbus/connection.js';
 import { DBUS_INTERFACE } from '../../src/dbus/names.js';
-import { TSVMM, TSVMM_REMOTE, withSerialOnStdout } from './tsvmm.js';
+import { nodeCommand, TSVMM, TSVMM_REMOTE, withSerialOnStdout } from './tsvmm.js';
 import { scaled, sleep } from './wait.js';
 
 /** The commands and the Debian packages that have them. */
@@ -95,7 +95,7 @@ export class DbusVmm {
 
   /** Starts tsvmm and waits until it owns its name on the bus. */
   static async start(bus: PrivateBus, args: string[] = [], name = 'org.tsvmm.Test', path = '/org/tsvmm/Test'): Promise<DbusVmm> {
-    const child = spawn(process.execPath, [TSVMM, '--dbus-service-name', name, '--dbus-object-path', path, ...withSerialOnStdout(args)], {
+    const child = spawn(...nodeCommand(TSVMM, ['--dbus-service-name', name, '--dbus-object-path', path, ...withSerialOnStdout(args)]), {
       env: bus.env(), stdio: ['ignore', 'ignore', 'pipe'],
     });
     const vmm = new DbusVmm(bus, name, path, child);
@@ -127,7 +127,7 @@ export class DbusVmm {
 
   /** `tsvmm-remote` over D-Bus, as ch-remote takes it: --dbus-service-name and --dbus-object-path before the command. */
   remote(args: string[], options: { input?: string } = {}): Promise<CommandResult> {
-    return runCommand(process.execPath, [TSVMM_REMOTE, '--dbus-service-name', this.name, '--dbus-object-path', this.path, ...args], this.bus.env(), options.input);
+    return runCommand(...nodeCommand(TSVMM_REMOTE, ['--dbus-service-name', this.name, '--dbus-object-path', this.path, ...args]), this.bus.env(), options.input);
   }
 
   /** Any command-line tool against this bus (busctl introspect, gdbus introspect...). */

@@ -3,7 +3,7 @@
 // serial byte, and its "TG start" to "TG end" section.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseReport, testGuest, testGuestCmdline } from './test-guest.js';
-import { TSVMM } from './tsvmm.js';
+import { nodeCommand, TSVMM } from './tsvmm.js';
 import { QEMU_MICROVM } from './qemu.js';
 import { scaled } from './wait.js';
 
@@ -37,7 +37,7 @@ function tsvmmArgs(setup: GuestSetup): string[] {
     '--memory', `size=${setup.memoryMib ?? 128}M`, '--serial', 'tty', '--console', 'off'];
   if (setup.disk) args.push('--disk', `path=${setup.disk.path},direct=${setup.disk.direct ? 'on' : 'off'}`);
   if (setup.net) args.push('--net', `remote=127.0.0.1:${setup.net.remote},local=127.0.0.1:${setup.net.local}`);
-  return [TSVMM, ...args];
+  return args;
 }
 
 function qemuArgs(setup: GuestSetup): string[] {
@@ -64,7 +64,7 @@ export interface RunningGuest {
 export function startGuest(setup: GuestSetup): RunningGuest {
   const [command, args] = setup.vmm === 'qemu'
     ? ['qemu-system-x86_64', qemuArgs(setup)]
-    : [process.execPath, tsvmmArgs(setup)];
+    : nodeCommand(TSVMM, tsvmmArgs(setup));
   const env = { ...process.env, TSVMM_EXIT_LOOP: setup.vmm === 'tsvmm-c-loop' ? 'c' : 'typescript' };
   const started = process.hrtime.bigint();
   const now = (): number => Number(process.hrtime.bigint() - started) / 1e6;

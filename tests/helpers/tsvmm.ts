@@ -12,6 +12,17 @@ import { scaled } from './wait.js';
 
 export const TSVMM = fileURLToPath(new URL('../../bundle/tsvmm.js', import.meta.url));
 export const TSVMM_REMOTE = fileURLToPath(new URL('../../bundle/tsvmm-remote.js', import.meta.url));
+
+/**
+ * The command and arguments that run a node `script` as a user runs it. tap puts its loader into
+ * NODE_OPTIONS of every process a test spawns (whatever env the test passes); in tsvmm that loader
+ * follows each worker and keeps files open after the worker ends. `env -u` drops it, then execs
+ * node, so the child's pid is node's. Outside tap (the bench) node is run directly.
+ */
+export function nodeCommand(script: string, args: string[]): [string, string[]] {
+  if (process.env.NODE_OPTIONS === undefined) return [process.execPath, [script, ...args]];
+  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, script, ...args]];
+}
 export const BOOTED_MARKER = 'TSVMM_GUEST_BOOTED';
 /** The kit's kernel carries its own workarounds (CONFIG_CMDLINE); these are the user's. */
 export const BASE_CMDLINE = 'console=ttyS0 reboot=k panic=-1';
@@ -79,7 +90,7 @@ function keepOutput(child: ChildProcess): void {
 
 export function runTsvmm(args: string[], options: RunOptions = {}): Promise<TsvmmResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, [TSVMM, ...withSerialOnStdout(args)], {
+  const child = spawn(...nodeCommand(TSVMM, withSerialOnStdout(args)), {
     stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env },
   });
   keepOutput(child);

@@ -3,7 +3,7 @@
 // the socket's lock and clean-up. Every response body is checked against
 // the schema the OpenAPI document gives for it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -353,6 +353,15 @@ t.test('SIGTERM shuts down cleanly and removes the socket', async (t) => {
   await vmm.client.close();
 });
 
+/** `fd -> target` of one of a process's open files, or the fd alone if it closed meanwhile. */
+function describeFd(pid: number | undefined, fd: string): string {
+  try {
+    return `${fd} -> ${readlinkSync(`/proc/${pid}/fd/${fd}`)}`;
+  } catch {
+    return fd;
+  }
+}
+
 t.test('a payload too large for the VM fails vm.boot with 400 and leaks nothing', async (t) => {
   if (skipWithoutKvm(t, import.meta.url)) return;
   const initramfs = join(dir, 'huge-initramfs');
@@ -361,14 +370,15 @@ t.test('a payload too large for the VM fails vm.boot with 400 and leaks nothing'
   const vmm = await ApiVmm.start();
   t.teardown(() => vmm.stop());
   expectOk(t, await vmm.call('PUT', 'vm.create', { ...haltConfig, payload: { kernel: haltKernel, initramfs } }), 204, 'create');
-  const openFds = (): number => readdirSync(`/proc/${vmm.child.pid}/fd`).length;
+  const openFds = (): string[] => readdirSync(`/proc/${vmm.child.pid}/fd`).map((fd) => describeFd(vmm.child.pid, fd));
   const boot = await vmm.call('PUT', 'vm.boot');
   expectError(t, boot, 400, 'InvalidPayload', 'boot');
   t.match(boot.body, { message: /initramfs \(80 MiB\) does not fit/ });
   const before = openFds();
   for (let i = 0; i < 5; i++) expectOk(t, await vmm.call('PUT', 'vm.boot'), 400, `boot ${i + 2}`);
   // The vCPU workers each boot starts are ended when it fails; a thread's last fds close as it exits.
-  const closed = await waitUntil(() => openFds() <= before, 'the failed boots\' fds to close', 10_000).then(() => true, () => false);
-  t.ok(closed, `no file descriptor left behind by failed boots (${before}, then ${openFds()})`);
+  const left = (): string[] => openFds().filter((fd) => !before.includes(fd));
+  const closed = await waitUntil(() => left().length === 0, 'the failed boots\' fds to close', 10_000).then(() => true, () => false);
+  t.ok(closed, `no file descriptor left behind by failed boots (${before.length} before; new: ${left().join(', ')})`);
   expectOk(t, await vmm.call('GET', 'vm.info'), 200, 'still serving');
 });

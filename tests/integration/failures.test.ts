@@ -1,13 +1,14 @@
 // Failures end tsvmm with a clear message and the documented exit status:
 // a guest that KVM cannot run, and kernels that cannot be booted at all.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { buildTestBzImage } from '../helpers/bzimage.js';
 import { buildTestElf, HALT_FOREVER, JUMP_INTO_MMIO_GAP } from '../helpers/elf.js';
-import { runTsvmm, skipWithoutKvm, TSVMM } from '../helpers/tsvmm.js';
+import { nodeCommand, runTsvmm, skipWithoutKvm, TSVMM } from '../helpers/tsvmm.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-failures-'));
 const file = (name: string, data: Uint8Array | string): string => {
@@ -59,14 +60,23 @@ t.test('a guest KVM cannot run ends with a readable report and status 1', async 
   t.match(result.stderr, /instruction bytes: 0xd0000000 is outside guest RAM/);
 });
 
+/** Whether some process holds an flock on `path`, as /proc/locks lists it (by device and inode). */
+function flockHeld(path: string): boolean {
+  const { dev, ino } = statSync(path);
+  const major = (dev >> 8) & 0xfff;
+  const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+  const id = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${ino}`;
+  return readFileSync('/proc/locks', 'utf8').split('\n').some((line) => line.includes(' FLOCK ') && line.includes(` ${id} `));
+}
+
 t.test('a writable image is locked: a second tsvmm on it fails to start', async (t) => {
   if (skipWithoutKvm(t, import.meta.url)) return;
   const kernel = file('halt.elf', buildTestElf({ segments: [{ address: 0x100000, code: HALT_FOREVER }], pvhEntry: 0x100000 }));
   const disk = file('locked.img', new Uint8Array(2 ** 20));
   const args = ['--kernel', kernel, '--memory', 'size=64M', '--serial', 'null', '--disk', `path=${disk}`];
-  const first = spawn(process.execPath, [TSVMM, ...args], { stdio: 'ignore' });
+  const first = spawn(...nodeCommand(TSVMM, args), { stdio: 'ignore' });
   const firstExit = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)));
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await waitUntil(() => flockHeld(disk), 'the first tsvmm to lock the disk', 30_000);
   const second = await runTsvmm(args, { timeoutMs: 30_000 });
   t.equal(second.code, 2);
   t.match(second.stderr, /disk .*locked\.img is in use by another writer/);

@@ -19,7 +19,7 @@ import { ApiClient, ApiVmm } from '../helpers/api.js';
 import { callApi, DbusVmm, followEvents, PrivateBus } from '../helpers/dbus.js';
 import { buildTestElf, HALT_FOREVER } from '../helpers/elf.js';
 import { checkProperty } from '../helpers/property.js';
-import { runTsvmm, TSVMM_REMOTE } from '../helpers/tsvmm.js';
+import { nodeCommand, runTsvmm, TSVMM_REMOTE } from '../helpers/tsvmm.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** Cloud Hypervisor's methods (vmm/src/api/dbus/mod.rs): each must be there, with its signature. */
@@ -314,7 +314,7 @@ t.test('tsvmm-remote over D-Bus, with ch-remote\'s --dbus-service-name and --dbu
 
 function runTsvmmRemote(bus: PrivateBus, args: string[]): ReturnType<DbusVmm['remote']> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [TSVMM_REMOTE, ...args], { env: bus.env() }, (error, stdout, stderr) => {
+    execFile(...nodeCommand(TSVMM_REMOTE, args), { env: bus.env() }, (error, stdout, stderr) => {
       resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
