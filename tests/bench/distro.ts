@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { qemuMicrovm } from '../helpers/qemu.js';
 import { distroImage, run64, TSVMM } from '../helpers/tsvmm.js';
 import { timeBoot, type BootTiming } from './boot.js';
 
@@ -24,10 +25,9 @@ function bootTsvmm(kernel: string, initrd: string, root: string): Promise<BootTi
 }
 
 function bootQemu(kernel: string, initrd: string, root: string): Promise<BootTiming> {
+  // Debian's kernel finds its devices through ACPI, as under tsvmm.
   return timeBoot('qemu-system-x86_64', [
-    '-M', 'microvm,x-option-roms=off,acpi=on', '-accel', 'kvm', '-cpu', 'host,-arch-capabilities',
-    '-m', '512M', '-smp', '1', '-nodefaults', '-no-user-config', '-nographic', '-serial', 'stdio', '-no-reboot',
-    '-global', 'virtio-mmio.force-legacy=off',
+    ...qemuMicrovm('acpi=on'), '-m', '512M', '-smp', '1',
     '-drive', `id=root,file=${root},format=raw,if=none`, '-device', 'virtio-blk-device,drive=root',
     '-kernel', kernel, '-initrd', initrd, '-append', CMDLINE,
   ]);

@@ -10,7 +10,7 @@ import { Bus, type BusDevice } from '../../src/devices/bus.js';
 import { native } from '../../src/native.js';
 import { dispatchIo, dispatchMmio } from '../../src/vm/exit-dispatch.js';
 import { ExitReason, IO_OUT, RUN_EXIT_REASON, RUN_IO, RUN_MMIO } from '../../src/vm/kvm-run.js';
-import { WORK_DIVISOR } from './stats.js';
+import { median, WORK_DIVISOR } from './stats.js';
 
 export interface DispatchFigures {
   /** ns per exit: TypeScript dispatch alone, C dispatch alone, TypeScript with the call into the addon. */
@@ -80,11 +80,6 @@ function nsPerExit(work: () => void): number {
   const started = process.hrtime.bigint();
   work();
   return Number(process.hrtime.bigint() - started) / ITERATIONS;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function benchOne(kind: 'port' | 'mmio'): DispatchFigures {

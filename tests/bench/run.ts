@@ -17,7 +17,7 @@ import { benchHostStartup, type Versus } from './start-up.js';
 import { benchExitDispatch, type DispatchFigures } from './exit-dispatch.js';
 import type { GuestVmm } from '../helpers/guest-vmm.js';
 import { ensureQemu } from '../helpers/qemu.js';
-import type { LatencySummary } from './stats.js';
+import { median, type LatencySummary } from './stats.js';
 import { benchVsock } from './vsock.js';
 import { benchSnapshot } from './snapshot.js';
 import { benchMigration, type MigrationFigures } from './migration.js';
@@ -87,11 +87,6 @@ const DISTRO_STEP = 'Debian boot';
 /** The median of each figure; no marker time when a boot had none. */
 function medianBoot(boots: BootTiming[] | undefined): BootTiming | undefined {
   if (!boots || boots.length === 0) return undefined;
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-  };
   const markers = boots.map((b) => b.marker_ms);
   return {
     marker_ms: markers.every((m) => m !== null) ? median(markers as number[]) : null,

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TSVMM } from '../helpers/tsvmm.js';
-import { WORK_DIVISOR } from './stats.js';
+import { median, WORK_DIVISOR } from './stats.js';
 
 export interface Versus {
   tsvmm: number;
@@ -25,11 +25,6 @@ export interface HostStartupResult {
 }
 
 const RUNS = Math.max(5, 21 / WORK_DIVISOR);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
 
 /** A module preloaded into the child that writes its own resource usage to fd 3 as it exits. */
 function usageReporter(dir: string): string {

@@ -8,6 +8,14 @@
  */
 export const WORK_DIVISOR = process.env.TSVMM_IN_L1 === '1' ? 10 : 1;
 
+/** The middle value (the mean of the two middle ones for an even count); NaN when there is none. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  if (sorted.length === 0) return NaN;
+  return sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 export interface LatencySummary {
   samples: number;
   p50_us: number;

@@ -12,7 +12,7 @@ import { freeUdpPorts } from '../helpers/net.js';
 import { runGuest, startGuest, type GuestRun, type GuestSetup, type GuestVmm } from '../helpers/guest-vmm.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { TSVMM } from '../helpers/tsvmm.js';
-import { WORK_DIVISOR } from './stats.js';
+import { median, WORK_DIVISOR } from './stats.js';
 
 const RUNS = 3;
 /** Port writes, MMIO writes and notifications per exit-cost run. */
@@ -22,11 +22,6 @@ export const NET_FRAMES = 200_000 / WORK_DIVISOR;
 const MIB = 2 ** 20;
 
 export type PerVmm = Partial<Record<GuestVmm | 'host', number>>;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
 
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 

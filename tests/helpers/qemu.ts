@@ -19,15 +19,20 @@ export function ensureQemu(): boolean {
 }
 
 /**
- * microvm without option ROMs, RTC or ACPI, KVM, and the host CPU minus
- * arch-capabilities (QEMU's non-zero write of that MSR is refused on the
- * project's development hosts). Modern virtio-mmio, as tsvmm offers.
+ * microvm without option ROMs (and by default without RTC or ACPI), KVM, and
+ * the host CPU minus arch-capabilities (QEMU's non-zero write of that MSR is
+ * refused on the project's development hosts). Modern virtio-mmio, as tsvmm
+ * offers. `machine` adds to or overrides the machine's options.
  */
-export const QEMU_MICROVM = [
-  '-M', 'microvm,x-option-roms=off,rtc=off,acpi=off', '-accel', 'kvm', '-cpu', 'host,-arch-capabilities',
-  '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
-  '-global', 'virtio-mmio.force-legacy=off',
-];
+export function qemuMicrovm(machine = 'rtc=off,acpi=off'): string[] {
+  return [
+    '-M', `microvm,x-option-roms=off,${machine}`, '-accel', 'kvm', '-cpu', 'host,-arch-capabilities',
+    '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
+    '-global', 'virtio-mmio.force-legacy=off',
+  ];
+}
+
+export const QEMU_MICROVM = qemuMicrovm();
 
 /** QEMU microvm running the CPL3 test guest's `test`, with QMP on `qmpPath`; `output()` is its serial output so far. */
 export function spawnQemuTestGuest(qmpPath: string, memoryMib: number, test: string, extra: string[] = []): { child: ChildProcess; output: () => string } {
