@@ -105,6 +105,11 @@ t.test('bzImage payload: zero page, command line, initramfs at the top of low RA
   t.equal(memory.slice(initrdAddress, 1)[0], 7);
   t.equal(memory.slice(0x7000 + 0x1e8, 1)[0], 2, 'two e820 entries');
   t.equal(memory.slice(0x100000, 1)[0], 0x90, 'kernel at 1 MiB');
+  t.same([...memory.slice(0xffff0, 8)], [0xfa, 0xb0, 0xfe, 0xe6, 0x64, 0xf4, 0xeb, 0xfd],
+    'at the BIOS reset vector F000:FFF0: cli; pulse the i8042 reset line; hlt');
+  const e820 = memory.slice(0x7000 + 0x2d0, 2 * 20);
+  const ram = new DataView(e820.buffer, e820.byteOffset, e820.byteLength);
+  t.ok(ram.getUint32(8, true) <= 0xffff0 && ram.getUint32(20, true) >= 0x100000, 'and outside the RAM the e820 map lists');
 });
 
 t.test('payload errors', async (t) => {

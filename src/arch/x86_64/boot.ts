@@ -14,6 +14,7 @@ import { buildAcpiTables, type AcpiInput, type PlacedTable } from './acpi/index.
 import { buildMpTable } from './mptable.js';
 import { writeIdentityPageTables } from './paging.js';
 import { buildStartInfo } from './pvh.js';
+import { RESET_VECTOR_ADDR, resetVectorCode } from './reset-vector.js';
 import { buildZeroPage } from './zero-page.js';
 
 export type KernelImage = PvhElf | BzImage;
@@ -114,6 +115,7 @@ export function loadPayload(memory: GuestMemory, payload: BootPayload, cpuCount:
   memory.slice(IDT_ADDR, 8).fill(0);
   writeIdentityPageTables(memory);
   memory.write(MPTABLE_ADDR, buildMpTable(cpuCount, MPTABLE_ADDR));
+  memory.write(RESET_VECTOR_ADDR, resetVectorCode());
   const rsdpAddress = acpi ? writeAcpiTables(memory, acpi) : undefined;
   const e820 = e820Map(memory);
 
