@@ -85,8 +85,12 @@ function runFile(file: string, timeoutMs: number, attempt: number): Promise<File
 /** How often a line says which files are still running: the caller's sign that all is alive. */
 const HEARTBEAT_MS = 60_000;
 
-/** Runs `files`, `jobs` at a time, then with `rerunFailed` each failed file once more, alone; resolves with every result. */
-export async function runFiles(files: string[], jobs: number, timeoutMs: number, rerunFailed = false): Promise<FileResult[]> {
+/**
+ * Runs `files`, `jobs` at a time, then with `rerunFailed` each failed file once more, alone; resolves with every result.
+ * A file's timeout is `timeoutMs`, or its own in `fileTimeoutsMs`.
+ */
+export async function runFiles(files: string[], jobs: number, timeoutMs: number, rerunFailed = false, fileTimeoutsMs = new Map<string, number>()): Promise<FileResult[]> {
+  const timeoutOf = (file: string): number => fileTimeoutsMs.get(file) ?? timeoutMs;
   const queue = [...files];
   const results: FileResult[] = [];
   const running = new Map<string, number>();
@@ -98,7 +102,7 @@ export async function runFiles(files: string[], jobs: number, timeoutMs: number,
   const worker = async (): Promise<void> => {
     for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
       running.set(file, Date.now());
-      results.push(await runFile(file, timeoutMs, 1));
+      results.push(await runFile(file, timeoutOf(file), 1));
       running.delete(file);
     }
   };
@@ -106,14 +110,14 @@ export async function runFiles(files: string[], jobs: number, timeoutMs: number,
   const failed = rerunFailed ? results.filter((r) => r.fail > 0).map((r) => files.find((f) => relative(process.cwd(), f) === r.file) ?? r.file) : [];
   for (const file of failed) {
     running.set(file, Date.now());
-    results.push(await runFile(file, timeoutMs, 2));
+    results.push(await runFile(file, timeoutOf(file), 2));
     running.delete(file);
   }
   clearInterval(heartbeat);
   return results;
 }
 
-// `node dist/tests/run-files.js [--jobs N] [--timeout-ms N] [--rerun-failed] FILE...`
+// `node dist/tests/run-files.js [--jobs N] [--timeout-ms N] [--file-timeout-ms FILE=N]... [--rerun-failed] FILE...`
 const isMain = process.argv[1]?.endsWith('run-files.js');
 if (isMain) {
   const args = process.argv.slice(2);
@@ -121,14 +125,19 @@ if (isMain) {
   let timeoutMs = 900_000;
   let rerunFailed = false;
   const files: string[] = [];
+  const fileTimeoutsMs = new Map<string, number>();
   while (args.length > 0) {
     const arg = args.shift() as string;
     if (arg === '--jobs') jobs = Number(args.shift());
     else if (arg === '--timeout-ms') timeoutMs = Number(args.shift());
     else if (arg === '--rerun-failed') rerunFailed = true;
+    else if (arg === '--file-timeout-ms') {
+      const [file, ms] = (args.shift() ?? '').split('=');
+      fileTimeoutsMs.set(file ?? '', Number(ms));
+    }
     else files.push(arg);
   }
-  const results = await runFiles(files, jobs, timeoutMs, rerunFailed);
+  const results = await runFiles(files, jobs, timeoutMs, rerunFailed, fileTimeoutsMs);
   const last = new Map(results.map((r) => [r.file, r]));
   process.exit([...last.values()].some((r) => r.fail > 0) ? 1 : 0);
 }

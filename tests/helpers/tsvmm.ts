@@ -72,17 +72,24 @@ export interface RunOptions {
 }
 
 let logCount = 0;
+
 /**
- * Inside L1 each tsvmm's output also goes to a file the host keeps
- * (TSVMM_L1_RESULTS/vm-logs/), so a test that times out still leaves its
- * guests' consoles behind.
+ * Inside L1, a new path in a folder the host keeps (TSVMM_L1_RESULTS/vm-logs/),
+ * so a test that times out still leaves its guests' consoles behind; else undefined.
  */
-function keepOutput(child: ChildProcess): void {
+export function keptLogPath(): string | undefined {
   const results = process.env.TSVMM_L1_RESULTS;
-  if (!results) return;
+  if (!results) return undefined;
   const dir = join(results, 'vm-logs');
   mkdirSync(dir, { recursive: true });
-  const file = createWriteStream(join(dir, `${basename(process.argv[1] ?? 'test', '.js')}-${process.pid}-${++logCount}.log`));
+  return join(dir, `${basename(process.argv[1] ?? 'test', '.js')}-${process.pid}-${++logCount}.log`);
+}
+
+/** Inside L1 each tsvmm's output also goes to a kept log (keptLogPath). */
+function keepOutput(child: ChildProcess): void {
+  const path = keptLogPath();
+  if (!path) return;
+  const file = createWriteStream(path);
   child.stdout?.on('data', (chunk: Buffer) => file.write(chunk));
   child.stderr?.on('data', (chunk: Buffer) => file.write(chunk));
   child.on('close', () => file.end());
