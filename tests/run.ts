@@ -28,7 +28,7 @@ const root = join(testsDir, '../..');
 const L1_FILE_TIMEOUT_MS = 8 * 60_000;
 /**
  * The two Debian files (opt-in, TSVMM_TEST_DISTRO=1) boot Debian two or three
- * times each, 5-7 minutes a boot in L1 with another guest running: they get
+ * times each, 3-7 minutes a boot in L1 with another guest running: they get
  * their own timeout, start first, and add to the run's whole L1 time.
  */
 const L1_DISTRO_FILE_TIMEOUT_MS = 25 * 60_000;
@@ -50,7 +50,7 @@ const L1_JOBS = 2;
  * TSVMM_L1_PIN=1, and always with the Debian files: L1 gets a third CPU and
  * the tests run on CPUs 1-2 only, so no KVM_RUN shares CPU 0 with L1's device
  * interrupts. Unpinned, L1 crashed within minutes of Debian guests starting;
- * pinned, it stayed up (tests/l1/README.md). The other files run unpinned.
+ * pinned, it stayed up (tests/l1/README.md). Otherwise L1 has 2 CPUs, unpinned.
  */
 const L1_PIN = process.env.TSVMM_L1_PIN === '1' || distroTestWanted();
 /** Deadlines inside the tests are stretched this much in L1 (tests/helpers/wait.ts). */
