@@ -57,6 +57,8 @@ export interface VcpuInit {
 }
 
 export type VcpuMessage =
+  /** The worker's modules are loaded; it waits for its VcpuInit (src/vm/vcpu-pool.ts). */
+  | { type: 'loaded' }
   /** `fd`: the vCPU's file descriptor, for a snapshot's state ioctls while the vCPU is parked. */
   | { type: 'ready'; vcpuId: number; handle: number; fd: number }
   | { type: 'exit'; vcpuId: number; exit: VcpuExit }

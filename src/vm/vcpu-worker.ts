@@ -16,6 +16,7 @@ import { Vcpu, type VcpuBuses } from './vcpu.js';
 import { Control, VcpuCommand, type VcpuExit, type VcpuInit, type VcpuMessage } from './vcpu-control.js';
 
 const modulesLoadedAt = process.uptime();
+parentPort?.postMessage({ type: 'loaded' } satisfies VcpuMessage);
 const init = await new Promise<VcpuInit>((resolve) => parentPort?.once('message', resolve));
 configureLog(init.log);
 nameLogThread(`vcpu${init.vcpuId}`);

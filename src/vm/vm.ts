@@ -286,7 +286,9 @@ export class Vm {
       const thread: VcpuThread = { worker, handle: 0, fd: -1, done: Promise.resolve() };
       ready.push(new Promise((resolve, reject) => {
         worker.on('message', (message: VcpuMessage) => {
-          if (message.type === 'ready') {
+          if (message.type === 'loaded') {
+            return;
+          } else if (message.type === 'ready') {
             thread.handle = message.handle;
             thread.fd = message.fd;
             resolve();
