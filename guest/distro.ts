@@ -88,6 +88,7 @@ function configure(root: string): void {
   writeFileSync(join(root, 'etc/fstab'), '/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
   execFileSync('chroot', [root, 'chpasswd'], { input: `root:${DISTRO_ROOT_PASSWORD}\n`, stdio: ['pipe', 2, 2] });
   install(root, 'autologin.conf', 'etc/systemd/system/serial-getty@.service.d/autologin.conf', 0o644);
+  install(root, 'hvc0-getty.rules', 'etc/udev/rules.d/90-tsvmm-hvc0-getty.rules', 0o644);
   install(root, 'tsvmm-marker', 'usr/local/sbin/tsvmm-marker', 0o755);
   install(root, 'tsvmm-marker.service', 'etc/systemd/system/tsvmm-marker.service', 0o644);
   install(root, 'cloud.cfg', 'etc/cloud/cloud.cfg.d/99-tsvmm.cfg', 0o644);
