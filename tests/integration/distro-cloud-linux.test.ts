@@ -27,6 +27,16 @@ const PEER_IP = '10.0.1.2';
 const TAP_MAC = '52:54:00:00:01:0a';
 const TUNNEL_MAC = '52:54:00:00:01:0b';
 const canTap = existsSync('/dev/net/tun') && process.getuid?.() === 0;
+const SCHEMA_END = 'TSVMM_SCHEMA_CHECKED';
+/**
+ * Run as root by the image's marker unit on the first boot (reading the user-data needs
+ * root, and the seed's user has no sudo): cloud-init's own check of the seed's user-data.
+ * `quiet`: the kernel's and systemd's messages cost two or more exits a byte on the serial port.
+ */
+const CMDLINE = `console=ttyS0 root=/dev/vda rw quiet ${run64([
+  `[ -e /var/lib/tsvmm-schema ] && exit 0; touch /var/lib/tsvmm-schema`,
+  `cloud-init schema --system 2>&1 | sed "s/^/SCHEMA /"; echo ${SCHEMA_END}`,
+])}`;
 
 /** Runs `command` in the guest as the seed's user, with the key the seed authorized. */
 function ssh(key: string, command: string, timeoutMs = 60_000): Promise<{ ok: boolean; out: string }> {
@@ -113,7 +123,7 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     const vmm = await ApiVmm.start();
     t.teardown(() => vmm.stop());
     expectOk(t, await vmm.call('PUT', 'vm.create', {
-      payload: { kernel: image.kernel, initramfs: image.initrd, cmdline: 'console=ttyS0 root=/dev/vda rw' },
+      payload: { kernel: image.kernel, initramfs: image.initrd, cmdline: CMDLINE },
       cpus: { boot_vcpus: 1, max_vcpus: 1 }, memory: { size: 512 * 2 ** 20 },
       disks: [{ path: root }, { path: seed, readonly: true }],
       net: [
@@ -138,6 +148,8 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     t.match(first, new RegExp(`hostname=${HOSTNAME}\\b`), 'cloud-init set the hostname');
     t.match(first, new RegExp(`user=${USER}\\b`), 'created the user and authorized its key: the host logged in with ssh over the TAP');
     t.match(first, /cloud-init=done/, 'cloud-init finished without error');
+    await waitUntil(() => output().includes(SCHEMA_END), 'cloud-init schema', 120_000, () => output().slice(-800));
+    t.match(output(), /SCHEMA Valid cloud-config/, `the seed's user-data is valid cloud-config (${output().match(/SCHEMA .*$/gm)?.join(' | ') ?? 'no output'})`);
     t.match(first, /networkd-file=.*cloud-init/, 'and wrote its network for systemd-networkd');
     t.equal(first.match(/^LINK .*\bether\b.*\broutable\b.*\bconfigured\b/gm)?.length, 2, 'networkd brought both NICs up (routable, configured)');
     t.match(first, /PING_PEER_OK/, 'Debian pinged the VM at the UDP tunnel\'s other end');
