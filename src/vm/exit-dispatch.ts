@@ -24,15 +24,23 @@ export function dispatchIo(run: DataView, pio: Bus): void {
 
 /** An MMIO access of up to 8 bytes, handed to the bus as at most two 4-byte accesses. */
 export function dispatchMmio(run: DataView, mmio: Bus): void {
-  const address = run.getUint32(RUN_MMIO.address + 4, true) * 2 ** 32 + run.getUint32(RUN_MMIO.address, true);
-  const length = Math.min(run.getUint32(RUN_MMIO.length, true), 8);
+  const high = run.getUint32(RUN_MMIO.address + 4, true);
+  const low = run.getUint32(RUN_MMIO.address, true);
+  const address = high === 0 ? low : high * 2 ** 32 + low;
+  const length = run.getUint32(RUN_MMIO.length, true);
   const isWrite = run.getUint8(RUN_MMIO.isWrite) !== 0;
-  for (let done = 0; done < length; done += 4) {
-    const size = Math.min(4, length - done);
-    const offset = RUN_MMIO.data + done;
-    if (isWrite) mmio.write(address + done, size, readLittleEndian(run, offset, size));
-    else writeLittleEndian(run, offset, size, mmio.read(address + done, size));
+  // Almost every access (virtio registers, 4 bytes or less) is one bus call.
+  if (length <= 4) {
+    if (length !== 0) mmioAccess(run, mmio, address, length, RUN_MMIO.data, isWrite);
+    return;
   }
+  mmioAccess(run, mmio, address, 4, RUN_MMIO.data, isWrite);
+  mmioAccess(run, mmio, address + 4, Math.min(length, 8) - 4, RUN_MMIO.data + 4, isWrite);
+}
+
+function mmioAccess(run: DataView, mmio: Bus, address: number, size: number, offset: number, isWrite: boolean): void {
+  if (isWrite) mmio.write(address, size, readLittleEndian(run, offset, size));
+  else writeLittleEndian(run, offset, size, mmio.read(address, size));
 }
 
 function readLittleEndian(view: DataView, offset: number, size: number): number {

@@ -82,4 +82,8 @@ t.test('MMIO: a 64-bit address, writes of up to 8 bytes in 4-byte parts, reads b
   accesses.length = 0;
   dispatchMmio(run, mmio);
   t.equal(accesses.length, 2, 'a length beyond 8 is cut to the 8 bytes the page has');
+  run.setUint32(RUN_MMIO.length, 0, true);
+  accesses.length = 0;
+  dispatchMmio(run, mmio);
+  t.same(accesses, [], 'a length of 0 reaches no device');
 });
