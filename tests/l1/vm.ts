@@ -12,7 +12,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, s
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { buildDistroImage, DISTRO_DIR_ENV } from '../../guest/distro.js';
+import { buildDistroImage, DISTRO_DIR_ENV, DISTRO_ERROR_ENV, DISTRO_SKIP_ENV, distroTestSkip } from '../../guest/distro.js';
 import { buildGuestKit } from '../../guest/kit.js';
 import { buildTestGuest } from '../../guest/test-guest.js';
 import { buildVsockTool } from '../../guest/vsock-tool.js';
@@ -135,8 +135,22 @@ export function prepareL1(options: { distro: boolean }): string | null {
   buildGuestKit();
   buildTestGuest();
   buildVsockTool();
-  if (options.distro) process.env[DISTRO_DIR_ENV] = dirname(buildDistroImage().rootfs);
+  if (options.distro) prepareDistroImage();
   return null;
+}
+
+/** Builds the Debian image for the tests inside L1, or hands them why it cannot be had (they skip) or failed to build (they fail). */
+function prepareDistroImage(): void {
+  const skip = distroTestSkip();
+  if (skip) {
+    process.env[DISTRO_SKIP_ENV] = skip;
+    return;
+  }
+  try {
+    process.env[DISTRO_DIR_ENV] = dirname(buildDistroImage().rootfs);
+  } catch (error) {
+    process.env[DISTRO_ERROR_ENV] = (error as Error).message;
+  }
 }
 
 /** Boots L1, runs `command` (a shell command line) inside it, and powers L1 off. */
