@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -72,6 +73,13 @@ static void serve(unsigned port, int hold) {
 static int send_one(unsigned port, uint64_t bytes, unsigned seed) {
   int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
   struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = port};
+  /*
+   * Linux gives up on a vsock connect after 2 s. Inside the nested VM of the tests, with
+   * 64 connects at once and another VM busy beside it, some answers took longer (errno
+   * 110 for 17 of 64 on 2026-12-05); on hardware they take milliseconds.
+   */
+  struct timeval connect_timeout = {.tv_sec = 60};
+  if (fd >= 0) setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &connect_timeout, sizeof(connect_timeout));
   if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
     printf("vsock-tool send FAIL connect seed=%u errno=%d\n", seed, errno);
     return 1;
