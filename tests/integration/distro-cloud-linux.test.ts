@@ -149,6 +149,8 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     t.match(first, new RegExp(`user=${USER}\\b`), 'created the user and authorized its key: the host logged in with ssh over the TAP');
     t.match(first, /cloud-init=done/, 'cloud-init finished without error');
     await waitUntil(() => output().includes(SCHEMA_END), 'cloud-init schema', 120_000, () => output().slice(-800));
+    // cloud-init checks the whole configuration (the image's and the seed's) at every start, and warns on the console.
+    t.notMatch(output(), /Invalid cloud-config provided/, "cloud-init's own check of its whole configuration found nothing invalid");
     t.match(output(), /SCHEMA Valid cloud-config/, `the seed's user-data is valid cloud-config (${output().match(/SCHEMA .*$/gm)?.join(' | ') ?? 'no output'})`);
     t.match(first, /networkd-file=.*cloud-init/, 'and wrote its network for systemd-networkd');
     t.equal(first.match(/^LINK .*\bether\b.*\broutable\b.*\bconfigured\b/gm)?.length, 2, 'networkd brought both NICs up (routable, configured)');
