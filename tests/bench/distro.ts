@@ -33,6 +33,16 @@ function bootQemu(kernel: string, initrd: string, root: string): Promise<BootTim
   ]);
 }
 
+/**
+ * A line per boot: a boot takes minutes in L1, and the L1 harness takes a run
+ * that prints nothing for 10 minutes for a stalled L1.
+ */
+function progress(which: string, timing: BootTiming): BootTiming {
+  const seconds = (ms: number | null): string => (ms === null ? 'no marker' : `${(ms / 1000).toFixed(1)} s`);
+  process.stderr.write(`bench: Debian boot, ${which}: marker ${seconds(timing.marker_ms)}, exit ${seconds(timing.exit_ms)}\n`);
+  return timing;
+}
+
 export async function benchDistroBoot(withQemu: boolean): Promise<DistroBoots> {
   const image = distroImage();
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-bench-distro-'));
@@ -41,8 +51,8 @@ export async function benchDistroBoot(withQemu: boolean): Promise<DistroBoots> {
   const boots: DistroBoots = { tsvmm: [], qemu: [] };
   try {
     for (let i = 0; i < BOOTS_EACH; i++) {
-      boots.tsvmm.push(await bootTsvmm(image.kernel, image.initrd, root));
-      if (withQemu) boots.qemu.push(await bootQemu(image.kernel, image.initrd, root));
+      boots.tsvmm.push(progress(`tsvmm ${i + 1}/${BOOTS_EACH}`, await bootTsvmm(image.kernel, image.initrd, root)));
+      if (withQemu) boots.qemu.push(progress(`QEMU ${i + 1}/${BOOTS_EACH}`, await bootQemu(image.kernel, image.initrd, root)));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
