@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { guestKindOf, hostKvm } from './helpers/host-kvm.js';
-import { prepareL1, runInL1 } from './l1/vm.js';
+import { l1Pinning, prepareL1, runInL1 } from './l1/vm.js';
 import { distroTestWanted } from '../guest/distro.js';
 import { FILE_RESULT, parseCounts, type FileCounts, type FileResult } from './run-files.js';
 
@@ -48,15 +48,9 @@ const L1_RETRY_MIN_MS = 5 * 60_000;
  * it left, so a boot is short; L1_TOTAL_MS bounds them all.
  */
 const L1_MAX_BOOTS = 5;
-/** How many files run at once inside L1 (two CPUs for the tests, see L1_PIN). */
+/** How many files run at once inside L1 (two CPUs for the tests, see l1Pinning). */
 const L1_JOBS = 2;
-/**
- * L1 gets a third CPU and the tests run on CPUs 1-2 only, so no KVM_RUN shares
- * CPU 0 with L1's device interrupts. Unpinned, L1 crashed within minutes of
- * Debian guests starting and a few times per run without them; pinned, it
- * stayed up (tests/l1/README.md). TSVMM_L1_PIN=0 runs L1 with 2 CPUs, unpinned.
- */
-const L1_PIN = process.env.TSVMM_L1_PIN !== '0';
+const L1_PIN = l1Pinning();
 /** Deadlines inside the tests are stretched this much in L1 (tests/helpers/wait.ts). */
 const L1_TIME_SCALE = 10;
 
@@ -111,10 +105,10 @@ async function runInsideL1(files: string[]): Promise<L1Outcome> {
     let buffered = '';
     const ordered = [...pending.filter(isDistroFile), ...pending.filter((file) => !isDistroFile(file))];
     const distroTimeouts = ordered.filter(isDistroFile).map((file) => `--file-timeout-ms ${file}=${L1_DISTRO_FILE_TIMEOUT_MS} `).join('');
-    const run = await runInL1(`exec ${L1_PIN ? 'taskset -c 1,2 ' : ''}node dist/tests/run-files.js --jobs ${L1_JOBS} --timeout-ms ${L1_FILE_TIMEOUT_MS} ${distroTimeouts}--rerun-failed ${ordered.join(' ')}`, {
+    const run = await runInL1(`exec ${L1_PIN.prefix}node dist/tests/run-files.js --jobs ${L1_JOBS} --timeout-ms ${L1_FILE_TIMEOUT_MS} ${distroTimeouts}--rerun-failed ${ordered.join(' ')}`, {
       cwd: root,
       timeoutMs: deadline - Date.now(),
-      cpus: L1_PIN ? 3 : 2,
+      cpus: L1_PIN.cpus,
       // L1's own /dev/kvm is what its tests use, whatever this host's choice was.
       env: { ...process.env, TSVMM_TEST_HOST_KVM: '1', TSVMM_TEST_TIME_SCALE: String(L1_TIME_SCALE) },
       onOutput: (chunk) => {

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostKvm } from '../helpers/host-kvm.js';
-import { prepareL1, runInL1 } from '../l1/vm.js';
+import { l1Pinning, prepareL1, runInL1 } from '../l1/vm.js';
 import { benchDbusApi, benchQmp, benchTsvmmApi, SEQUENTIAL } from './api.js';
 import { bootQemu, bootTsvmm, type BootTiming } from './boot.js';
 import { benchDistroBoot } from './distro.js';
@@ -106,8 +106,10 @@ async function benchInL1(hostWhy: string, out: string, skipBoot: boolean): Promi
     return false;
   }
   process.stderr.write(`bench: ${hostWhy}; running inside the L1 VM (nested KVM under QEMU TCG)\n`);
-  const run = await runInL1(`exec node dist/tests/bench/run.js --out "$TSVMM_L1_RESULTS/bench.json"${skipBoot ? ' --skip-boot' : ''}${only !== undefined ? ` --only '${only.replaceAll("'", "'\\''")}'` : ''}`, {
+  const pinning = l1Pinning();
+  const run = await runInL1(`exec ${pinning.prefix}node dist/tests/bench/run.js --out "$TSVMM_L1_RESULTS/bench.json"${skipBoot ? ' --skip-boot' : ''}${only !== undefined ? ` --only '${only.replaceAll("'", "'\\''")}'` : ''}`, {
     env: { ...process.env, TSVMM_TEST_HOST_KVM: '1' },
+    cpus: pinning.cpus,
     onOutput: (chunk) => process.stdout.write(chunk),
   });
   const json = join(run.resultsDir, 'bench.json');

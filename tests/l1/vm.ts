@@ -153,6 +153,16 @@ function prepareDistroImage(): void {
   }
 }
 
+/**
+ * L1 with a third CPU and the command kept on CPUs 1-2, so no KVM_RUN shares
+ * CPU 0 with L1's device interrupts: unpinned, L1 crashed within minutes of
+ * Debian guests starting and a few times per test run without them; pinned, it
+ * stayed up (README.md here). TSVMM_L1_PIN=0 runs L1 with 2 CPUs, unpinned.
+ */
+export function l1Pinning(): { cpus: number; prefix: string } {
+  return process.env.TSVMM_L1_PIN === '0' ? { cpus: 2, prefix: '' } : { cpus: 3, prefix: 'taskset -c 1,2 ' };
+}
+
 /** Boots L1, runs `command` (a shell command line) inside it, and powers L1 off. */
 export async function runInL1(command: string, options: L1Options = {}): Promise<L1Run> {
   const image = buildL1Image();
