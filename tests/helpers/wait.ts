@@ -23,3 +23,9 @@ export async function waitUntil(predicate: () => boolean, what: string, ms: numb
     await sleep(Math.min(200, Math.max(10, ms / 1000)));
   }
 }
+
+/** Notes in the TAP output how long after this call each step was reached (where a slow file spends its time). */
+export function phaseClock(comment: (message: string) => void): (what: string) => void {
+  const started = Date.now();
+  return (what) => comment(`${what} after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}

@@ -9,11 +9,11 @@ import { ApiError } from '../../src/api/client.js';
 import { freeTcpPort } from '../helpers/net.js';
 import { bootWritingGuest, checkGuestMemory, counts, countsGoOn, diskCount, follow, receive, startEndlessMigration, startNode } from '../helpers/migration.js';
 import { skipWithoutKvm } from '../helpers/tsvmm.js';
+import { phaseClock } from '../helpers/wait.js';
 
 if (!skipWithoutKvm(t, import.meta.url)) {
   t.test('a killed migration leaves one VM running, and a receiver ready again', async (t) => {
-    const started = Date.now();
-    const phase = (what: string): void => { t.comment(`${what} after ${((Date.now() - started) / 1000).toFixed(0)} s`); };
+    const phase = phaseClock((message) => t.comment(message));
     const { node: a, console: onA, disk, dir } = await bootWritingGuest(t);
     phase('the guest counts');
 
