@@ -192,6 +192,11 @@ export class VirtioMmioHost {
     if (activation) this.activate(activation.queues, activation.features, state.queues);
   }
 
+  /** After a restore, once the VM's irqchip state is in place (see VirtioMmioSignals.resendPending). */
+  resendPendingInterrupt(): void {
+    this.signals.resendPending();
+  }
+
   private notify(queue: number): void {
     if (!this.live) return;
     try {

@@ -106,6 +106,18 @@ export class VirtioMmioSignals extends SharedRegisters {
     if (newlySet) this.signal();
   }
 
+  /**
+   * A restored VM's pending interrupt gets its edge again. The snapshot's
+   * register file may say an interrupt is pending while the irqchip state
+   * saved beside it never saw the edge (an irqfd is injected by the kernel
+   * a little later), and raiseInterrupt sends no edge for a reason already
+   * pending: the driver would wait for this device forever. An extra edge
+   * is harmless; the driver reads the status and acknowledges what it finds.
+   */
+  resendPending(): void {
+    if (this.locked(() => this.get(Slot.InterruptStatus)) !== 0) this.signal();
+  }
+
   /** The config space changed; the driver re-reads it. */
   configChanged(): void {
     this.locked(() => this.set(Slot.ConfigGeneration, (this.get(Slot.ConfigGeneration) + 1) | 0));

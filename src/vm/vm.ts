@@ -258,6 +258,8 @@ export class Vm {
     }
     this.vcpus.forEach((vcpu, id) => applyVcpuState(vcpu.fd, id, saved.vcpus[id] as VcpuState));
     applyVmState(this.vmFd, saved.vm);
+    // After the irqchip's state: setting it would drop an edge sent before.
+    this.virtio.forEach((host) => host.resendPendingInterrupt());
   }
 
   private vcpuInit(vcpuId: number): VcpuInit {

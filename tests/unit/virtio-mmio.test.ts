@@ -167,6 +167,20 @@ t.test('a config change while a used-buffer interrupt is pending gets an edge of
   t.equal(read(R.interruptStatus), 0);
 });
 
+t.test('a restored transport sends the edge of an interrupt still pending, and only then', async (t) => {
+  const { signals, write, log } = transport();
+  signals.resendPending();
+  t.same(log, [], 'nothing pending: no edge');
+  signals.raiseInterrupt(Interrupt.UsedBuffer);
+  signals.resendPending();
+  t.same(log, ['irq', 'irq'], 'pending (the edge may have been lost with the irqchip state): sent again');
+  signals.raiseInterrupt(Interrupt.UsedBuffer);
+  t.same(log, ['irq', 'irq'], 'a further completion while it is pending still sends none');
+  write(R.interruptAck, Interrupt.UsedBuffer);
+  signals.resendPending();
+  t.equal(log.length, 2, 'acknowledged: no edge');
+});
+
 t.test('config space and its generation counter', async (t) => {
   const { device, signals, read, write, config, log } = transport();
   t.equal(device.read(0x100, 1), 0x5a);
