@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     { benchmark: 'kit Linux, vmlinux (PVH): s to marker / to exit', tsvmm: boot(tsvmmPvh), qemu: boot(qemuPvh), ratio: ratio(tsvmmPvh?.marker_ms, qemuPvh?.marker_ms) },
     { benchmark: 'kit Linux, bzImage: s to marker / to exit', tsvmm: boot(tsvmmBzImage), qemu: 'n/a', ratio: 'n/a' },
     {
-      benchmark: `Debian 12 (stock kernel, initrd, systemd), 1 vCPU 512 MiB: s to multi-user.target marker / to exit after poweroff (median of ${debian?.tsvmm.length ?? 0}; QEMU microvm with ACPI)`,
+      benchmark: `Debian 12 (stock kernel, initrd, systemd, quiet), 1 vCPU 512 MiB: s to multi-user.target marker / to exit after poweroff (median of ${debian?.tsvmm.length ?? 0}; QEMU microvm with ACPI)`,
       tsvmm: boot(debianTsvmm), qemu: boot(debianQemu), ratio: ratio(debianTsvmm?.marker_ms, debianQemu?.marker_ms),
     },
   ];
