@@ -19,14 +19,14 @@ export function ensureQemu(): boolean {
 }
 
 /**
- * microvm without option ROMs (and by default without RTC or ACPI), KVM, and
- * the host CPU minus arch-capabilities (QEMU's non-zero write of that MSR is
- * refused on the project's development hosts). Modern virtio-mmio, as tsvmm
- * offers. `machine` adds to or overrides the machine's options.
+ * microvm (by default without option ROMs, RTC or ACPI), KVM, and the host
+ * CPU minus arch-capabilities (QEMU's non-zero write of that MSR is refused
+ * on the project's development hosts). Modern virtio-mmio, as tsvmm offers.
+ * `machine` replaces the machine's options; a bzImage needs the option ROMs.
  */
-export function qemuMicrovm(machine = 'rtc=off,acpi=off'): string[] {
+export function qemuMicrovm(machine = 'x-option-roms=off,rtc=off,acpi=off'): string[] {
   return [
-    '-M', `microvm,x-option-roms=off,${machine}`, '-accel', 'kvm', '-cpu', 'host,-arch-capabilities',
+    '-M', `microvm,${machine}`, '-accel', 'kvm', '-cpu', 'host,-arch-capabilities',
     '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
     '-global', 'virtio-mmio.force-legacy=off',
   ];
