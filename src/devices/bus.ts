@@ -19,7 +19,9 @@ export interface BusDevice {
 
 interface Mapping {
   base: number;
-  length: number;
+  /** The units (ports; MMIO pages) the device covers: [firstUnit, endUnit). */
+  firstUnit: number;
+  endUnit: number;
   device: BusDevice;
 }
 
@@ -28,74 +30,107 @@ export class Bus {
   private readonly table = new Map<number, Mapping>();
   private last: Mapping | undefined;
   private readonly faultLog = new RateLimitedLog();
+  /** log2 of the unit: an address is (unit number << unitShift) + offset in the unit. */
+  readonly unitShift: number;
   /** Guest accesses a device failed on. */
   faults = 0;
 
-  /** `unit`: the granularity of the table (1 for ports, 4096 for MMIO pages); every range is aligned to it. */
-  constructor(private readonly name: string, private readonly unit = 1) {}
+  /** `unit`: the granularity of the table, a power of two (1 for ports, 4096 for MMIO pages); every range is aligned to it. */
+  constructor(private readonly name: string, readonly unit = 1) {
+    this.unitShift = asSmallInteger(Math.log2(unit));
+    if (!Number.isInteger(this.unitShift) || unit > 2 ** 30) throw new Error(`${name}: a bus unit of ${unit} is not a power of two up to 2^30`);
+  }
 
   register(base: number, length: number, device: BusDevice): void {
     const range = `${this.name} range 0x${base.toString(16)}+${length}`;
     if (length <= 0 || base % this.unit !== 0 || length % this.unit !== 0) {
       throw new Error(`${range} is not made of whole ${this.unit}-byte units`);
     }
-    const first = base / this.unit;
-    const end = (base + length) / this.unit;
-    for (let unit = first; unit < end; unit++) {
+    const firstUnit = asSmallInteger(base / this.unit);
+    const endUnit = asSmallInteger((base + length) / this.unit);
+    for (let unit = firstUnit; unit < endUnit; unit++) {
       const overlap = this.table.get(unit);
       if (overlap) throw new Error(`${range} overlaps one at 0x${overlap.base.toString(16)}`);
     }
-    const mapping = { base, length, device };
-    for (let unit = first; unit < end; unit++) this.table.set(unit, mapping);
+    const mapping = { base, firstUnit, endUnit, device };
+    for (let unit = firstUnit; unit < endUnit; unit++) this.table.set(unit, mapping);
   }
 
-  private find(address: number): Mapping | undefined {
+  private find(unit: number): Mapping | undefined {
     // A vCPU's exits mostly go to the device of its last exit: one compare before the table.
     const last = this.last;
-    if (last !== undefined && address >= last.base && address < last.base + last.length) return last;
-    const found = this.table.get(Math.floor(address / this.unit));
+    if (last !== undefined && unit >= last.firstUnit && unit < last.endUnit) return last;
+    const found = this.table.get(unit);
     if (found !== undefined) this.last = found;
     return found;
   }
 
   read(address: number, size: number): number {
-    const mapping = this.find(address);
-    if (mapping) {
-      try {
-        return mapping.device.read(address - mapping.base, size);
-      } catch (error) {
-        this.contain(mapping, `read of ${size} at 0x${address.toString(16)}`, error);
-        return allOnes(size);
-      }
-    }
-    if (enabled('debug')) log.debug(`${this.name}: unclaimed read of ${size} at 0x${address.toString(16)}`);
-    return allOnes(size);
+    return this.readAt(Math.floor(address / this.unit), address % this.unit, size);
   }
 
   write(address: number, size: number, value: number): void {
-    const mapping = this.find(address);
-    if (mapping) {
-      try {
-        mapping.device.write(address - mapping.base, size, value);
-      } catch (error) {
-        this.contain(mapping, `write of ${size} at 0x${address.toString(16)}`, error);
-      }
-      return;
-    }
-    if (enabled('debug')) {
-      log.debug(`${this.name}: unclaimed write of ${size} at 0x${address.toString(16)}: 0x${value.toString(16)}`);
+    this.writeAt(Math.floor(address / this.unit), address % this.unit, size, value);
+  }
+
+  /**
+   * An access at `offset` inside unit number `unit`: the exit dispatch splits
+   * the address itself, so that the lookup and the device's offset stay small
+   * integers even for MMIO addresses above 2 GiB.
+   */
+  readAt(unit: number, offset: number, size: number): number {
+    const mapping = this.find(unit);
+    if (mapping === undefined) return this.unclaimed('read', unit, offset, size);
+    try {
+      return mapping.device.read((unit - mapping.firstUnit) * this.unit + offset, size);
+    } catch (error) {
+      this.contain(mapping, 'read', unit, offset, size, error);
+      return allOnes(size);
     }
   }
 
-  private contain(mapping: Mapping, access: string, error: unknown): void {
+  writeAt(unit: number, offset: number, size: number, value: number): void {
+    const mapping = this.find(unit);
+    if (mapping === undefined) {
+      this.unclaimed('write', unit, offset, size, value);
+      return;
+    }
+    try {
+      mapping.device.write((unit - mapping.firstUnit) * this.unit + offset, size, value);
+    } catch (error) {
+      this.contain(mapping, 'write', unit, offset, size, error);
+    }
+  }
+
+  // The cold paths stay out of readAt and writeAt, which V8 then inlines into the exit dispatch.
+  private unclaimed(access: 'read' | 'write', unit: number, offset: number, size: number, value?: number): number {
+    if (enabled('debug')) {
+      const address = unit * this.unit + offset;
+      const written = value === undefined ? '' : `: 0x${value.toString(16)}`;
+      log.debug(`${this.name}: unclaimed ${access} of ${size} at 0x${address.toString(16)}${written}`);
+    }
+    return allOnes(size);
+  }
+
+  private contain(mapping: Mapping, access: 'read' | 'write', unit: number, offset: number, size: number, error: unknown): void {
     this.faults++;
     try {
       mapping.device.fault?.(error);
     } catch {
       // The device cannot even record its fault; the access is still contained.
     }
-    this.faultLog.warn(`${this.name}: the device at 0x${mapping.base.toString(16)} failed on a guest ${access}: ${errorMessage(error)}`);
+    const what = `${access} of ${size} at 0x${(unit * this.unit + offset).toString(16)}`;
+    this.faultLog.warn(`${this.name}: the device at 0x${mapping.base.toString(16)} failed on a guest ${what}: ${errorMessage(error)}`);
   }
+}
+
+/**
+ * A quotient V8 would keep as a heap number (its dividend was one) made a
+ * small integer where it fits, so that the exit path's unit compares stay
+ * integer arithmetic.
+ */
+function asSmallInteger(n: number): number {
+  return n <= 0x7fff_ffff ? n | 0 : n;
 }
 
 function allOnes(size: number): number {

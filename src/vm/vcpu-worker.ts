@@ -11,6 +11,7 @@ import { checkQueueLayout } from '../virtio/queue.js';
 import { errorMessage } from '../util/errors.js';
 import { configureLog, logStartupStep, nameLogThread } from '../util/log.js';
 import { writeAllSync } from '../util/write-all.js';
+import { BusUnit } from './exit-dispatch.js';
 import { GuestMemory } from './memory.js';
 import { Vcpu, type VcpuBuses } from './vcpu.js';
 import { Control, VcpuCommand, type VcpuExit, type VcpuInit, type VcpuMessage } from './vcpu-control.js';
@@ -36,9 +37,9 @@ function virtioRegisterFiles(memory: GuestMemory): Array<[number, VirtioMmioRegi
 }
 
 function buildBuses(memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBuses {
-  const mmio = new Bus('mmio', MMIO_SIZE);
+  const mmio = new Bus('mmio', BusUnit.Mmio);
   for (const [base, registers] of virtioRegisterFiles(memory)) mmio.register(base, MMIO_SIZE, registers);
-  const pio = new Bus('pio');
+  const pio = new Bus('pio', BusUnit.Pio);
   const { devices, vmFd } = init;
   const serialFd = devices.serialOutputFd;
   attachLegacyDevices(pio, devices.legacy, {

@@ -13,9 +13,9 @@ import { EAGAIN, EINTR, native } from '../native.js';
 import { log } from '../util/log.js';
 import { describeVcpuState } from './vcpu-report.js';
 import type { GuestMemory } from './memory.js';
-import { dispatchIo, dispatchMmio } from './exit-dispatch.js';
+import { BusUnit, dispatchIo, dispatchMmio } from './exit-dispatch.js';
 import {
-  ExitReason, InternalErrorKind, readFailEntry, readInternalError, readSystemEvent, RUN_EXIT_REASON, RUN_IMMEDIATE_EXIT, SystemEventType,
+  ExitReason, InternalErrorKind, KvmRunPage, readFailEntry, readInternalError, readSystemEvent, SystemEventType,
 } from './kvm-run.js';
 import { Control, VcpuCommand, type VcpuExit, type VcpuInit } from './vcpu-control.js';
 
@@ -28,7 +28,7 @@ export interface VcpuBuses {
 
 export class Vcpu {
   readonly fd: number;
-  private run!: DataView;
+  private run!: KvmRunPage;
   private handle = 0;
   /** Set by a device during an exit (the i8042 reset line). */
   private pendingExit: VcpuExit | undefined;
@@ -38,6 +38,7 @@ export class Vcpu {
     private readonly buses: VcpuBuses,
     private readonly memory: GuestMemory,
   ) {
+    if (buses.pio.unit !== BusUnit.Pio || buses.mmio.unit !== BusUnit.Mmio) throw new Error('the exit dispatch needs a bus entry per port and per MMIO page');
     this.fd = native.createVcpu(init.vmFd, init.vcpuId);
   }
 
@@ -48,7 +49,7 @@ export class Vcpu {
   /** Registers this thread for kicks; returns the handle the VMM kicks. */
   attachThread(): number {
     const registration = native.registerVcpuThread(this.fd, this.init.mmapSize);
-    this.run = new DataView(registration.run);
+    this.run = new KvmRunPage(registration.run);
     this.handle = registration.handle;
     return this.handle;
   }
@@ -113,10 +114,10 @@ export class Vcpu {
       }
       const result = native.run(this.fd);
       if (result === -EINTR || result === -EAGAIN) {
-        this.run.setUint8(RUN_IMMEDIATE_EXIT, 0);
+        this.run.immediateExit = 0;
         continue;
       }
-      const exit = this.handleExit(this.run.getUint32(RUN_EXIT_REASON, true));
+      const exit = this.handleExit(this.run.exitReason);
       if (exit) return exit;
     }
     return { kind: 'stopped' };
@@ -126,9 +127,9 @@ export class Vcpu {
   runLoopInC(control: Int32Array): VcpuExit {
     const beforePark = (): void => this.completePendingIo();
     while (obeyCommand(control, beforePark)) {
-      const result = native.runExitLoopInC(this.fd, this.run.buffer as ArrayBuffer);
+      const result = native.runExitLoopInC(this.fd, this.run.buffer);
       if (result === -1) {
-        this.run.setUint8(RUN_IMMEDIATE_EXIT, 0);
+        this.run.immediateExit = 0;
         continue;
       }
       if (result === 0) return { kind: 'poweroff' };
@@ -144,9 +145,9 @@ export class Vcpu {
    * set finishes it without running the guest, as the KVM API asks.
    */
   private completePendingIo(): void {
-    this.run.setUint8(RUN_IMMEDIATE_EXIT, 1);
+    this.run.immediateExit = 1;
     native.run(this.fd);
-    this.run.setUint8(RUN_IMMEDIATE_EXIT, 0);
+    this.run.immediateExit = 0;
   }
 
   private handleExit(reason: number): VcpuExit | undefined {
@@ -166,17 +167,17 @@ export class Vcpu {
         // A triple fault resets a PC (Linux's last way to reboot is one), as in Cloud Hypervisor.
         return { kind: 'reset', tripleFault: `vcpu${this.init.vcpuId}\n${this.describeState()}` };
       case ExitReason.FailEntry: {
-        const { reason: hardwareReason, cpu } = readFailEntry(this.run);
+        const { reason: hardwareReason, cpu } = readFailEntry(this.run.view);
         return this.failure(`VM entry failed: hardware reason 0x${hardwareReason.toString(16)} on host CPU ${cpu}`);
       }
       case ExitReason.InternalError: {
-        const { suberror, data } = readInternalError(this.run);
+        const { suberror, data } = readInternalError(this.run.view);
         const kind = InternalErrorKind[suberror] ?? 'unknown';
         const words = data.map((d) => `0x${d.toString(16)}`).join(' ');
         return this.failure(`KVM internal error: suberror ${suberror} (${kind}); data [${words}]`);
       }
       case ExitReason.SystemEvent:
-        return this.systemEvent(readSystemEvent(this.run));
+        return this.systemEvent(readSystemEvent(this.run.view));
       default:
         return this.failure(`unexpected KVM exit reason ${reason}`);
     }
