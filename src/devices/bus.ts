@@ -6,7 +6,7 @@
 // dropped), the device is told (a virtio device then needs a reset), the
 // fault is logged at a bounded rate and counted, and the VM runs on.
 import { errorMessage } from '../util/errors.js';
-import { enabled, log } from '../util/log.js';
+import { enabled } from '../util/log.js';
 import { RateLimitedLog } from '../util/rate-limit.js';
 
 export interface BusDevice {
@@ -30,6 +30,8 @@ export class Bus {
   private readonly table = new Map<number, Mapping>();
   private last: Mapping | undefined;
   private readonly faultLog = new RateLimitedLog();
+  /** Linux writes port 0x80 to pause, so a -vv log would otherwise get a line for most exits. */
+  private readonly unclaimedLog = new RateLimitedLog();
   /** log2 of the unit: an address is (unit number << unitShift) + offset in the unit. */
   readonly unitShift: number;
   /** Guest accesses a device failed on. */
@@ -105,9 +107,10 @@ export class Bus {
   // The cold paths stay out of readAt and writeAt, which V8 then inlines into the exit dispatch.
   private unclaimed(access: 'read' | 'write', unit: number, offset: number, size: number, value?: number): number {
     if (enabled('debug')) {
-      const address = unit * this.unit + offset;
-      const written = value === undefined ? '' : `: 0x${value.toString(16)}`;
-      log.debug(`${this.name}: unclaimed ${access} of ${size} at 0x${address.toString(16)}${written}`);
+      this.unclaimedLog.debug(() => {
+        const written = value === undefined ? '' : `: 0x${value.toString(16)}`;
+        return `${this.name}: unclaimed ${access} of ${size} at 0x${(unit * this.unit + offset).toString(16)}${written}`;
+      });
     }
     return allOnes(size);
   }

@@ -35,6 +35,11 @@ export class RateLimitedLog {
     this.limiter = new RateLimiter(burst, periodMs, now);
   }
 
+  /** A function is only called for a line that is written: a guest can make these on every exit. */
+  debug(message: string | (() => string)): void {
+    this.write('debug', message);
+  }
+
   warn(message: string): void {
     this.write('warn', message);
   }
@@ -43,8 +48,10 @@ export class RateLimitedLog {
     this.write('error', message);
   }
 
-  private write(level: 'warn' | 'error', message: string): void {
+  private write(level: 'debug' | 'warn' | 'error', message: string | (() => string)): void {
     const { allowed, heldBack } = this.limiter.take();
-    if (allowed) log[level](heldBack > 0 ? `${message} (${heldBack} more not logged)` : message);
+    if (!allowed) return;
+    const text = typeof message === 'string' ? message : message();
+    log[level](heldBack > 0 ? `${text} (${heldBack} more not logged)` : text);
   }
 }

@@ -1,7 +1,11 @@
 // The buses: dispatch by address, unclaimed accesses, and containment of a
 // device that throws on a guest access.
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { Bus, type BusDevice } from '../../src/devices/bus.js';
+import { configureLog, logSettings } from '../../src/util/log.js';
 import { RateLimiter } from '../../src/util/rate-limit.js';
 
 t.test('a device that throws on a guest access is contained: all ones, told, counted', async (t) => {
@@ -64,4 +68,22 @@ t.test('a range must be whole units and must not overlap another', async (t) => 
   const ports = new Bus('pio');
   ports.register(0x3f8, 8, { read: () => 0, write: () => {} });
   t.throws(() => ports.register(0x3ff, 1, { read: () => 0, write: () => {} }), /overlaps/);
+});
+
+t.test('at -vv, unclaimed accesses are logged at a bounded rate: a guest pausing on port 0x80 does not log each exit', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'tsvmm-bus-')), 'log');
+  const fd = openSync(path, 'w');
+  const before = logSettings();
+  configureLog({ level: 'debug', fd });
+  try {
+    const ports = new Bus('pio');
+    for (let i = 0; i < 1000; i++) ports.write(0x80, 1, i & 0xff);
+    t.equal(ports.read(0x80, 1), 0xff);
+  } finally {
+    configureLog(before);
+    closeSync(fd);
+  }
+  const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line.includes('unclaimed'));
+  t.ok(lines.length > 0 && lines.length <= 10, `${lines.length} lines for 1001 unclaimed accesses`);
+  t.match(lines[0], /pio: unclaimed write of 1 at 0x80: 0x0/);
 });
