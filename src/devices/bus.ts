@@ -32,16 +32,11 @@ export class Bus {
   private readonly faultLog = new RateLimitedLog();
   /** Linux writes port 0x80 to pause, so a -vv log would otherwise get a line for most exits. */
   private readonly unclaimedLog = new RateLimitedLog();
-  /** log2 of the unit: an address is (unit number << unitShift) + offset in the unit. */
-  readonly unitShift: number;
   /** Guest accesses a device failed on. */
   faults = 0;
 
-  /** `unit`: the granularity of the table, a power of two (1 for ports, 4096 for MMIO pages); every range is aligned to it. */
-  constructor(private readonly name: string, readonly unit = 1) {
-    this.unitShift = asSmallInteger(Math.log2(unit));
-    if (!Number.isInteger(this.unitShift) || unit > 2 ** 30) throw new Error(`${name}: a bus unit of ${unit} is not a power of two up to 2^30`);
-  }
+  /** `unit`: the granularity of the table (1 for ports, 4096 for MMIO pages); every range is aligned to it. */
+  constructor(private readonly name: string, readonly unit = 1) {}
 
   register(base: number, length: number, device: BusDevice): void {
     const range = `${this.name} range 0x${base.toString(16)}+${length}`;
