@@ -126,7 +126,7 @@ export function benchExitDispatch(): ExitDispatchResult {
   const mmio = runPage('mmio');
   // A vCPU takes both kinds of exit from its first second on, so V8 has seen
   // both before the loop is timed; the warm-up rounds are not counted.
-  for (let round = 0; round < 3; round++) {
+  for (let pass = 0; pass < 3; pass++) {
     for (const run of [port, mmio]) {
       dispatchExits(run, buses);
       dispatchExitsWithCall(run, buses);
