@@ -26,11 +26,20 @@ export interface HostStartupResult {
 
 const RUNS = Math.max(5, 21 / WORK_DIVISOR);
 
-/** A module preloaded into the child that writes its own resource usage to fd 3 as it exits. */
+/**
+ * A module preloaded into the child that writes its own resource usage to fd 3
+ * as it exits. The peak RSS is the address space's high-water mark (VmHWM), not
+ * getrusage's maxrss: Linux carries maxrss over an exec, so a child forked from
+ * this bench (hundreds of MiB once a disk image was read) reported the bench's.
+ */
 function usageReporter(dir: string): string {
   const path = join(dir, 'report-usage.mjs');
-  writeFileSync(path, "import { writeSync } from 'node:fs';\n"
-    + "process.on('exit', () => { const u = process.resourceUsage(); writeSync(3, JSON.stringify({ cpu: u.userCPUTime + u.systemCPUTime, rss: u.maxRSS })); });\n");
+  writeFileSync(path, "import { readFileSync, writeSync } from 'node:fs';\n"
+    + "process.on('exit', () => {\n"
+    + "  const u = process.resourceUsage();\n"
+    + "  const hwm = Number(/^VmHWM:\\s+(\\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);\n"
+    + "  writeSync(3, JSON.stringify({ cpu: u.userCPUTime + u.systemCPUTime, rss: hwm }));\n"
+    + "});\n");
   return path;
 }
 
