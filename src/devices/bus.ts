@@ -104,10 +104,14 @@ export class Bus {
     if (enabled('debug')) {
       this.unclaimedLog.debug(() => {
         const written = value === undefined ? '' : `: 0x${value.toString(16)}`;
-        return `${this.name}: unclaimed ${access} of ${size} at 0x${(unit * this.unit + offset).toString(16)}${written}`;
+        return `${this.name}: unclaimed ${access} of ${size} at 0x${this.addressOf(unit, offset).toString(16)}${written}`;
       });
     }
     return allOnes(size);
+  }
+
+  private addressOf(unit: number, offset: number): number {
+    return unit * this.unit + offset;
   }
 
   private contain(mapping: Mapping, access: 'read' | 'write', unit: number, offset: number, size: number, error: unknown): void {
@@ -117,7 +121,7 @@ export class Bus {
     } catch {
       // The device cannot even record its fault; the access is still contained.
     }
-    const what = `${access} of ${size} at 0x${(unit * this.unit + offset).toString(16)}`;
+    const what = `${access} of ${size} at 0x${this.addressOf(unit, offset).toString(16)}`;
     this.faultLog.warn(`${this.name}: the device at 0x${mapping.base.toString(16)} failed on a guest ${what}: ${errorMessage(error)}`);
   }
 }
