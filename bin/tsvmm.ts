@@ -17,13 +17,12 @@ if (only === '--version' || only === '-V') {
 } else {
   // The control loop loads its modules on another thread while this one loads the VMM's.
   const controlLoop = startControlLoopWorker();
-  const { main, exitCodeFor, errorMessage } = await import('../src/cli/main.js');
   // process.exit: stdin may still hold the event loop open once the VM is gone.
-  main(argv, controlLoop).then(
+  void import('../src/cli/main.js').then(({ main, exitCodeFor, errorMessage }) => main(argv, controlLoop).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`tsvmm: ${errorMessage(error)}\n`);
       process.exit(exitCodeFor(error));
     },
-  );
+  ));
 }

@@ -16,19 +16,12 @@ import { GuestMemory } from './memory.js';
 import { Vcpu, type VcpuBuses } from './vcpu.js';
 import { Control, VcpuCommand, type VcpuExit, type VcpuInit, type VcpuMessage } from './vcpu-control.js';
 
-const modulesLoadedAt = process.uptime();
-parentPort?.postMessage({ type: 'loaded' } satisfies VcpuMessage);
-const init = await new Promise<VcpuInit>((resolve) => parentPort?.once('message', resolve));
-configureLog(init.log);
-nameLogThread(`vcpu${init.vcpuId}`);
-logStartupStep(`vcpu${init.vcpuId}'s worker loaded (it then waited for its vCPU)`, modulesLoadedAt);
-
 function post(message: VcpuMessage): void {
   parentPort?.postMessage(message);
 }
 
 /** This thread's view of each virtio device's register file. */
-function virtioRegisterFiles(memory: GuestMemory): Array<[number, VirtioMmioRegisters]> {
+function virtioRegisterFiles(init: VcpuInit, memory: GuestMemory): Array<[number, VirtioMmioRegisters]> {
   return init.devices.virtio.map((slot, index) => [slot.base, new VirtioMmioRegisters(slot.state, slot, () => native.writeEventFd(slot.irqFd), {
     activate: (queues, features) => post({ type: 'virtio', slot: index, event: { type: 'activate', queues, features } }),
     reset: () => post({ type: 'virtio', slot: index, event: { type: 'reset' } }),
@@ -36,9 +29,9 @@ function virtioRegisterFiles(memory: GuestMemory): Array<[number, VirtioMmioRegi
   })]);
 }
 
-function buildBuses(memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBuses {
+function buildBuses(init: VcpuInit, memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBuses {
   const mmio = new Bus('mmio', BusUnit.Mmio);
-  for (const [base, registers] of virtioRegisterFiles(memory)) mmio.register(base, MMIO_SIZE, registers);
+  for (const [base, registers] of virtioRegisterFiles(init, memory)) mmio.register(base, MMIO_SIZE, registers);
   const pio = new Bus('pio', BusUnit.Pio);
   const { devices, vmFd } = init;
   const serialFd = devices.serialOutputFd;
@@ -51,10 +44,10 @@ function buildBuses(memory: GuestMemory, end: (exit: VcpuExit) => void): VcpuBus
   return { pio, mmio };
 }
 
-function main(): VcpuExit {
+function main(init: VcpuInit): VcpuExit {
   const memory = GuestMemory.attach(init.memory);
   let vcpu: Vcpu | undefined;
-  const buses = buildBuses(memory, (exit) => vcpu?.requestExit(exit));
+  const buses = buildBuses(init, memory, (exit) => vcpu?.requestExit(exit));
   vcpu = new Vcpu(init, buses, memory);
   try {
     vcpu.configure();
@@ -71,10 +64,19 @@ function main(): VcpuExit {
   }
 }
 
-let exit: VcpuExit;
-try {
-  exit = main();
-} catch (error) {
-  exit = { kind: 'failure', message: `vcpu${init.vcpuId}: ${errorMessage(error)}` };
+function run(init: VcpuInit, modulesLoadedAt: number): void {
+  configureLog(init.log);
+  nameLogThread(`vcpu${init.vcpuId}`);
+  logStartupStep(`vcpu${init.vcpuId}'s worker loaded (it then waited for its vCPU)`, modulesLoadedAt);
+  let exit: VcpuExit;
+  try {
+    exit = main(init);
+  } catch (error) {
+    exit = { kind: 'failure', message: `vcpu${init.vcpuId}: ${errorMessage(error)}` };
+  }
+  post({ type: 'exit', vcpuId: init.vcpuId, exit });
 }
-post({ type: 'exit', vcpuId: init.vcpuId, exit });
+
+const modulesLoadedAt = process.uptime();
+parentPort?.once('message', (init: VcpuInit) => run(init, modulesLoadedAt));
+post({ type: 'loaded' });
