@@ -31,10 +31,13 @@ const RUNS = Math.max(5, 21 / WORK_DIVISOR);
  * as it exits. The peak RSS is the address space's high-water mark (VmHWM), not
  * getrusage's maxrss: Linux carries maxrss over an exec, so a child forked from
  * this bench (hundreds of MiB once a disk image was read) reported the bench's.
+ * CommonJS, preloaded with --require: an --import preload puts the child's main
+ * module through the ESM loader, which for a CommonJS main (tsvmm.js) costs
+ * 5 MiB and 8 ms that a user's `tsvmm --version` does not pay.
  */
 function usageReporter(dir: string): string {
-  const path = join(dir, 'report-usage.mjs');
-  writeFileSync(path, "import { readFileSync, writeSync } from 'node:fs';\n"
+  const path = join(dir, 'report-usage.cjs');
+  writeFileSync(path, "const { readFileSync, writeSync } = require('node:fs');\n"
     + "process.on('exit', () => {\n"
     + "  const u = process.resourceUsage();\n"
     + "  const hwm = Number(/^VmHWM:\\s+(\\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);\n"
@@ -44,7 +47,7 @@ function usageReporter(dir: string): string {
 }
 
 function usageOf(args: string[], reporter: string): Promise<{ cpuMs: number; rssMib: number }> {
-  const child = spawn(process.execPath, [`--import=${reporter}`, ...args], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [`--require=${reporter}`, ...args], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
   let text = '';
   child.stdio[3]?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
   return new Promise((resolve, reject) => child.on('close', () => {
