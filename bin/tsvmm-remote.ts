@@ -1,35 +1,17 @@
 #!/usr/bin/env node
-// tsvmm-remote: ch-remote for tsvmm; one API request per run, or a stream
-// of events, or an attached console.
-import { parseRemoteCommandLine } from '../src/remote/args.js';
-import { describeFailure, EXIT_OK, runRemoteCommand, targetOf } from '../src/remote/commands.js';
+// tsvmm-remote: ch-remote for tsvmm. A lone --version or --help is answered
+// before the client's code loads (the bundle keeps it in a second file,
+// tsvmm-remote-main.js, as tsvmm does): scripts call this once per request.
 import { REMOTE_USAGE } from '../src/remote/usage.js';
 import { VERSION } from '../src/version.js';
 
-async function main(argv: string[]): Promise<number> {
-  const request = parseRemoteCommandLine(argv);
-  if (request.kind === 'help') {
-    process.stdout.write(REMOTE_USAGE);
-    return EXIT_OK;
-  }
-  if (request.kind === 'version') {
-    process.stdout.write(`tsvmm-remote ${VERSION}\n`);
-    return EXIT_OK;
-  }
-  try {
-    return await runRemoteCommand(request);
-  } catch (error) {
-    const { code, message } = describeFailure(error, targetOf(request));
-    process.stderr.write(`tsvmm-remote: ${message}\n`);
-    return code;
-  }
-}
+const argv = process.argv.slice(2);
+const only = argv.length === 1 ? argv[0] : undefined;
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const { code, message } = describeFailure(error, '');
-    process.stderr.write(`tsvmm-remote: ${message}\n`);
-    process.exit(code);
-  },
-);
+if (only === '--version' || only === '-V') {
+  process.stdout.write(`tsvmm-remote ${VERSION}\n`);
+} else if (only === '--help' || only === '-h') {
+  process.stdout.write(REMOTE_USAGE);
+} else {
+  void import('../src/remote/main.js').then(({ main }) => main(argv)).then((code) => process.exit(code));
+}

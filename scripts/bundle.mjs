@@ -4,12 +4,13 @@
 // emulation (tests/l1/README.md). CommonJS, not ESM: Node 20 keeps no code
 // cache for ES modules, and its ESM loader is itself a cost at start-up.
 //
-// The VMM's three large bundles (tsvmm-main, control-loop, vcpu-worker) are
-// each NAME.body.js, run by a two-line NAME.js through V8's code cache
+// The large bundles (tsvmm-main, control-loop, vcpu-worker, tsvmm-remote-main)
+// are each NAME.body.js, run by a two-line NAME.js through V8's code cache
 // (src/util/code-cache.ts), whose NAME.body.js.cache this script writes.
-// `tsvmm` itself, tsvmm.js, answers a lone --version or --help and otherwise
-// requires tsvmm-main.js, which it does not contain. The main bundle starts
-// its workers from the files beside it, as the unbundled code does from dist/src/.
+// The commands themselves, tsvmm.js and tsvmm-remote.js, answer a lone
+// --version or --help and otherwise require their -main.js, which they do not
+// contain. The main bundle starts its workers from the files beside it, as the
+// unbundled code does from dist/src/.
 import { build } from 'esbuild';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,17 +19,24 @@ import { Worker } from 'node:worker_threads';
 const OUT = 'dist/bundle';
 const CACHED = {
   'tsvmm-main': 'src/cli/main.ts',
+  'tsvmm-remote-main': 'src/remote/main.ts',
   'control-loop': 'src/vmm/control-loop.ts',
   'vcpu-worker': 'src/vm/vcpu-worker.ts',
 };
 
-/** bin/tsvmm.ts's import of src/cli/main.ts becomes a require of tsvmm-main.js beside it. */
-const mainBesideEntry = {
-  name: 'tsvmm-main-beside-entry',
+/** What each command's entry imports as its second file, which it does not contain. */
+const SECOND_FILES = {
+  'bin/tsvmm.ts': { source: /\/src\/cli\/main\.js$/, bundle: './tsvmm-main.js' },
+  'bin/tsvmm-remote.ts': { source: /\/src\/remote\/main\.js$/, bundle: './tsvmm-remote-main.js' },
+};
+
+const secondFilesBesideEntry = {
+  name: 'second-files-beside-entry',
   setup(pluginBuild) {
-    pluginBuild.onResolve({ filter: /\/src\/cli\/main\.js$/ }, (args) => (
-      args.importer.endsWith('bin/tsvmm.ts') ? { path: './tsvmm-main.js', external: true } : undefined
-    ));
+    pluginBuild.onResolve({ filter: /\/main\.js$/ }, (args) => {
+      const entry = Object.entries(SECOND_FILES).find(([bin, { source }]) => args.importer.endsWith(bin) && source.test(args.path));
+      return entry ? { path: entry[1].bundle, external: true } : undefined;
+    });
   },
 };
 
@@ -45,11 +53,11 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // import() of the external tsvmm-main.js as a require, which the code cache's loader can serve.
+  // import() of an external -main.js as a require, which the code cache's loader can serve.
   supported: { 'dynamic-import': false },
   sourcemap: true,
   logLevel: 'warning',
-  plugins: [mainBesideEntry],
+  plugins: [secondFilesBesideEntry],
   define: { 'import.meta.url': 'tsvmmImportMetaUrl' },
   // The directive first: after the banner's statement esbuild's own "use strict" would not be one.
   banner: { js: "'use strict';\nvar tsvmmImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },

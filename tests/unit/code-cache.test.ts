@@ -1,6 +1,6 @@
 // The code cache the bundles load through: a cache is used only for the very
 // bytes it was made from, a bundle runs the same with or without one, and
-// the caches the build wrote for the VMM's bundles are ones V8 takes.
+// the caches the build wrote for the large bundles are ones V8 takes.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,8 +46,8 @@ t.test('a truncated or foreign cache file is ignored', async (t) => {
   }
 });
 
-t.test('the build wrote caches V8 takes for each bundle the VMM loads through one', async (t) => {
-  for (const name of ['tsvmm-main', 'control-loop', 'vcpu-worker']) {
+t.test('the build wrote caches V8 takes for each large bundle', async (t) => {
+  for (const name of ['tsvmm-main', 'control-loop', 'vcpu-worker', 'tsvmm-remote-main']) {
     const stub = readFileSync(join(BUNDLE_DIR, `${name}.js`), 'utf8');
     t.match(stub, `${name}.body.js`, `${name}.js runs its body`);
     t.ok(codeCacheAccepted(join(BUNDLE_DIR, `${name}.body.js`)), `${name}.body.js's cache`);
