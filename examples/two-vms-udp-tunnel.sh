@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two microVMs in two tsvmm processes, linked by a UDP tunnel on loopback
 # (no root, no bridge: each Ethernet frame is one datagram). The script
-# waits for both VMs to boot by following their events, gives each an
+# waits for both VMs to boot by reading their event logs, gives each an
 # address and makes A ping B through their serial consoles, then shuts
 # both down. Everything goes through tsvmm-remote.
 #
@@ -54,15 +54,21 @@ start_vm() {
 	remote "$vm" create "$WORK/$vm.json"
 }
 
-# boot_vm NAME: boots, and returns once the VMM has reported the VM booted.
+# boot_vm NAME: boots, and returns once the VMM's event log (--event-monitor,
+# which holds every event since tsvmm started) shows the VM booted. The log,
+# not `tsvmm-remote events`: that stream begins when it connects, and a
+# follower started just before the boot may connect after it.
 boot_vm() {
-	local vm=$1
-	remote "$vm" events --until vm:booted --timeout 60 >"$WORK/$vm.boot-events" &
-	local follower=$!
-	sleep 0.2 # the follower is listening before the VM boots
+	local vm=$1 polls=0
 	remote "$vm" boot
-	wait "$follower"
-	echo "VM $vm booted: $(tail -n 1 "$WORK/$vm.boot-events")"
+	until grep -q '"source":"vm","event":"booted"' "$WORK/$vm.events"; do
+		if ((++polls > BOOT_TIMEOUT * 10)); then
+			echo "VM $vm: no booted event in $WORK/$vm.events" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "VM $vm booted: $(grep '"event":"booted"' "$WORK/$vm.events" | tail -n 1)"
 }
 
 # run_in VM COMMAND MARKER: types COMMAND on the VM's console and waits for
