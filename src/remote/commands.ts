@@ -54,7 +54,12 @@ async function followEvents(client: VmmClient, command: RemoteCommand): Promise<
       process.stdout.write(`${JSON.stringify(record)}\n`);
       if (command.until === `${record.source}:${record.event}`) return EXIT_OK;
     }
-    return command.until === undefined && !timedOut ? EXIT_OK : EXIT_REFUSED;
+    if (command.until === undefined && !timedOut) return EXIT_OK;
+    if (command.until !== undefined) {
+      const why = timedOut ? `within ${command.timeoutSeconds} s` : 'before the VMM ended the stream';
+      process.stderr.write(`tsvmm-remote: no ${command.until} event ${why}\n`);
+    }
+    return EXIT_REFUSED;
   } finally {
     if (timer) clearTimeout(timer);
   }

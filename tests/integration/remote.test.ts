@@ -81,7 +81,9 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     const events = await rebooted.ended;
     t.equal(events.code, 0, 'events --until exits 0 at the event');
     t.match(events.stdout, /"event":"rebooting"[^]*"event":"rebooted"/, 'and printed the events as JSON lines');
-    t.equal((await r('events', '--until', 'vm:booted', '--timeout', '0.5')).code, 1, 'events --until times out with 1');
+    const missed = await r('events', '--until', 'vm:booted', '--timeout', '0.5');
+    t.equal(missed.code, 1, 'events --until times out with 1');
+    t.match(missed.stderr, 'tsvmm-remote: no vm:booted event within 0.5 s', 'and says so');
 
     t.equal((await r('power-button')).code, 0, 'power-button');
     const failed = await follow('vm:shutdown');
