@@ -40,6 +40,14 @@ const secondFilesBesideEntry = {
   },
 };
 
+/** `undici` is only the part of it the client uses (see scripts/undici-client.cjs); its own files stay themselves. */
+const undiciClientOnly = {
+  name: 'undici-client-only',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^undici$/ }, () => ({ path: resolve('scripts/undici-client.cjs') }));
+  },
+};
+
 rmSync(OUT, { recursive: true, force: true });
 await build({
   entryPoints: {
@@ -57,7 +65,7 @@ await build({
   supported: { 'dynamic-import': false },
   sourcemap: true,
   logLevel: 'warning',
-  plugins: [secondFilesBesideEntry],
+  plugins: [secondFilesBesideEntry, undiciClientOnly],
   define: { 'import.meta.url': 'tsvmmImportMetaUrl' },
   // The directive first: after the banner's statement esbuild's own "use strict" would not be one.
   banner: { js: "'use strict';\nvar tsvmmImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
