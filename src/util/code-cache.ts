@@ -14,7 +14,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
-import { crc32 } from 'node:zlib';
+import * as zlib from 'node:zlib';
 
 type CommonJsWrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
 
@@ -28,6 +28,9 @@ export function codeCachePath(bundle: string): string {
 
 const CHECKSUM_BYTES = 4;
 
+/** zlib.crc32 came with Node 20.15; an older Node runs the bundles without their caches. */
+const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 /** The bundle's text, and V8's cache for it if there is one made from these very bytes. */
 function readBundle(bundle: string): { source: string; cachedData?: Buffer } {
   const bytes = readFileSync(bundle);
@@ -38,7 +41,7 @@ function readBundle(bundle: string): { source: string; cachedData?: Buffer } {
   } catch {
     return { source };
   }
-  if (cache.length <= CHECKSUM_BYTES || cache.readUInt32LE(0) !== crc32(bytes)) return { source };
+  if (!crc32 || cache.length <= CHECKSUM_BYTES || cache.readUInt32LE(0) !== crc32(bytes)) return { source };
   return { source, cachedData: cache.subarray(CHECKSUM_BYTES) };
 }
 
@@ -70,6 +73,7 @@ export function codeCacheAccepted(bundle: string): boolean {
  * temporary file: a VMM starting meanwhile reads the old cache or the new).
  */
 export function writeCodeCache(bundle: string): void {
+  if (!crc32) return;
   const bytes = readFileSync(bundle);
   const script = compileBundle(bundle, bytes.toString('utf8'));
   runBundle(script, bundle);
