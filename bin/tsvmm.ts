@@ -4,17 +4,13 @@
 // bundle keeps it in a second file, tsvmm-main.js): start-up is the first
 // cost of a VMM, and scripts call these often.
 import { USAGE } from '../src/cli/usage.js';
+import { answerLoneFlag } from '../src/util/lone-flag.js';
 import { VERSION } from '../src/version.js';
 import { startControlLoopWorker } from '../src/vmm/control-loop-worker.js';
 
 const argv = process.argv.slice(2);
-const only = argv.length === 1 ? argv[0] : undefined;
 
-if (only === '--version' || only === '-V') {
-  process.stdout.write(`tsvmm ${VERSION}\n`);
-} else if (only === '--help' || only === '-h') {
-  process.stdout.write(USAGE);
-} else {
+if (!answerLoneFlag(argv, `tsvmm ${VERSION}\n`, USAGE)) {
   // The control loop loads its modules on another thread while this one loads the VMM's.
   const controlLoop = startControlLoopWorker();
   // process.exit: stdin may still hold the event loop open once the VM is gone.

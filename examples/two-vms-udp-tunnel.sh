@@ -59,16 +59,16 @@ start_vm() {
 # not `tsvmm-remote events`: that stream begins when it connects, and a
 # follower started just before the boot may connect after it.
 boot_vm() {
-	local vm=$1 polls=0
+	local vm=$1 polls=0 booted='"source":"vm","event":"booted"'
 	remote "$vm" boot
-	until grep -q '"source":"vm","event":"booted"' "$WORK/$vm.events"; do
+	until grep -q "$booted" "$WORK/$vm.events"; do
 		if ((++polls > BOOT_TIMEOUT * 10)); then
 			echo "VM $vm: no booted event in $WORK/$vm.events" >&2
 			return 1
 		fi
 		sleep 0.1
 	done
-	echo "VM $vm booted: $(grep '"event":"booted"' "$WORK/$vm.events" | tail -n 1)"
+	echo "VM $vm booted: $(grep "$booted" "$WORK/$vm.events" | tail -n 1)"
 }
 
 # run_in VM COMMAND MARKER: types COMMAND on the VM's console and waits for
