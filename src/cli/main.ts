@@ -6,7 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import { ConfigError, VmmError, errnoOf } from '../util/errors.js';
 
 export { errorMessage } from '../util/errors.js';
-import { configureLog, levelFromVerbosity, logStartupStep } from '../util/log.js';
+import { configureLog, levelFromVerbosity, logStartupClock, logStartupStep } from '../util/log.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine } from './args.js';
 import { EXIT_OK, EXIT_VM_FAILED, exitCodeForStatus, runVmm } from './run.js';
@@ -40,6 +40,7 @@ export async function main(argv: string[], controlLoop?: Worker): Promise<number
     return EXIT_OK;
   }
   configureLog({ level: levelFromVerbosity(request.verbosity), fd: request.logFile ? openLogFile(request.logFile) : 2 });
+  logStartupClock();
   logStartupStep('the VMM\'s modules loaded', modulesLoadedAt);
   logStartupStep('command line parsed');
   return runVmm(request, controlLoop);

@@ -55,6 +55,17 @@ export function logStartupStep(step: string, atSeconds = process.uptime()): void
   if (enabled('debug')) write('debug', `start-up: ${step} at ${Math.round(atSeconds * 1000)} ms`);
 }
 
+/**
+ * When the steps' clock started, as wall-clock milliseconds since the epoch:
+ * a process's start is a few milliseconds after its exec, and `npm run bench`
+ * adds those to compare with its exec of QEMU.
+ */
+export function logStartupClock(): void {
+  if (!enabled('debug')) return;
+  const startedAt = performance.timeOrigin + performance.now() - process.uptime() * 1000;
+  write('debug', `start-up: steps are timed from ${startedAt.toFixed(1)} ms since the epoch`);
+}
+
 export const log = {
   error: (message: string): void => write('error', message),
   warn: (message: string): void => write('warn', message),

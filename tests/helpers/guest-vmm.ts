@@ -17,6 +17,12 @@ export interface GuestSetup {
   disk?: { path: string; direct?: boolean };
   /** A UDP tunnel from this local port to that remote port on 127.0.0.1. */
   net?: { local: number; remote: number };
+  /**
+   * Time start-up: tsvmm logs its steps (-vv), QEMU traces its vCPU ioctls.
+   * Off otherwise: a user runs neither, and -vv logs the test guest's unclaimed
+   * port and MMIO writes (rate-limited, but the limiter reads the clock per exit).
+   */
+  timeStartup?: boolean;
 }
 
 export interface GuestRun {
@@ -25,15 +31,15 @@ export interface GuestRun {
   firstByteMs: number | null;
   /** From the guest's "TG start" line to its "TG end" line, as this process saw them. */
   timedMs: number | null;
-  /** tsvmm only (its -vv log): exec to the first KVM_RUN. */
+  /** With `timeStartup`: exec to the first KVM_RUN (tsvmm's -vv log; QEMU's trace of its vCPU ioctls). */
   firstKvmRunMs: number | null;
-  /** tsvmm only: each start-up step its -vv log names, in ms since exec. */
+  /** tsvmm with `timeStartup`: each start-up step its -vv log names, in ms since exec. */
   startupSteps: Array<{ step: string; ms: number }>;
   stdout: string;
 }
 
 function tsvmmArgs(setup: GuestSetup): string[] {
-  const args = ['-vv', '--kernel', testGuest(), '--cmdline', testGuestCmdline(setup.cmdline), '--cpus', `boot=${setup.cpus ?? 1}`,
+  const args = [...(setup.timeStartup ? ['-vv'] : []), '--kernel', testGuest(), '--cmdline', testGuestCmdline(setup.cmdline), '--cpus', `boot=${setup.cpus ?? 1}`,
     '--memory', `size=${setup.memoryMib ?? 128}M`, '--serial', 'tty', '--console', 'off'];
   if (setup.disk) args.push('--disk', `path=${setup.disk.path},direct=${setup.disk.direct ? 'on' : 'off'}`);
   if (setup.net) args.push('--net', `remote=127.0.0.1:${setup.net.remote},local=127.0.0.1:${setup.net.local}`);
@@ -43,6 +49,7 @@ function tsvmmArgs(setup: GuestSetup): string[] {
 function qemuArgs(setup: GuestSetup): string[] {
   const args = [...QEMU_MICROVM, '-smp', String(setup.cpus ?? 1), '-m', `${setup.memoryMib ?? 128}M`,
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-kernel', testGuest(), '-append', setup.cmdline];
+  if (setup.timeStartup) args.push('-msg', 'timestamp=on', '-trace', 'enable=kvm_vcpu_ioctl');
   if (setup.disk) {
     args.push('-drive', `file=${setup.disk.path},format=raw,if=none,id=d0,cache=${setup.disk.direct ? 'none' : 'writeback'}`,
       '-device', 'virtio-blk-device,drive=d0');
@@ -66,6 +73,7 @@ export function startGuest(setup: GuestSetup): RunningGuest {
     ? ['qemu-system-x86_64', qemuArgs(setup)]
     : nodeCommand(TSVMM, tsvmmArgs(setup));
   const env = { ...process.env, TSVMM_EXIT_LOOP: setup.vmm === 'tsvmm-c-loop' ? 'c' : 'typescript' };
+  const spawnedAt = wallClockMs();
   const started = process.hrtime.bigint();
   const now = (): number => Number(process.hrtime.bigint() - started) / 1e6;
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -90,12 +98,10 @@ export function startGuest(setup: GuestSetup): RunningGuest {
   const done = new Promise<GuestRun>((resolve) => child.on('close', () => {
     clearTimeout(timer);
     waiters.splice(0).forEach((waiter) => waiter.resolve());
-    const startupSteps = [...stderr.matchAll(/start-up: (.+) at (\d+) ms$/gm)].map((m) => ({ step: m[1] as string, ms: Number(m[2]) }));
     resolve({
       ...parseReport(stdout), stdout, firstByteMs,
       timedMs: startMs !== null && endMs !== null ? endMs - startMs : null,
-      firstKvmRunMs: startupSteps.find((s) => s.step === 'vcpu0 enters the guest')?.ms ?? null,
-      startupSteps,
+      ...(setup.vmm === 'qemu' ? qemuStartup(stderr, spawnedAt) : tsvmmStartup(stderr, spawnedAt)),
     });
   }));
   return {
@@ -103,6 +109,36 @@ export function startGuest(setup: GuestSetup): RunningGuest {
     seen: (text) => (stdout.includes(text) ? Promise.resolve() : new Promise((resolve) => waiters.push({ text, resolve }))),
     done,
   };
+}
+
+/** Wall-clock milliseconds since the epoch, to a few microseconds: Date.now() just after it ticks. */
+function wallClockMs(): number {
+  const start = Date.now();
+  let now = start;
+  while (now === start) now = Date.now();
+  return now;
+}
+
+type StartupTimes = Pick<GuestRun, 'firstKvmRunMs' | 'startupSteps'>;
+
+/**
+ * tsvmm's -vv steps count from its process's start, which it logs as wall-clock
+ * time; they are moved to count from `spawnedAt`, as QEMU's are.
+ */
+export function tsvmmStartup(stderr: string, spawnedAt: number): StartupTimes {
+  const origin = /start-up: steps are timed from ([\d.]+) ms since the epoch/.exec(stderr);
+  if (!origin) return { startupSteps: [], firstKvmRunMs: null };
+  const execToStart = Number(origin[1]) - spawnedAt;
+  const startupSteps = [...stderr.matchAll(/start-up: (.+) at (\d+) ms$/gm)]
+    .map((m) => ({ step: m[1] as string, ms: Math.round((Number(m[2]) + execToStart) * 10) / 10 }));
+  return { startupSteps, firstKvmRunMs: startupSteps.find((s) => s.step === 'vcpu0 enters the guest')?.ms ?? null };
+}
+
+/** QEMU's first KVM_RUN (ioctl 0xae80) in its trace of vCPU ioctls, stamped `pid@seconds.microseconds:`. */
+function qemuStartup(stderr: string, spawnedAt: number): StartupTimes {
+  const first = /^\d+@(\d+\.\d+):kvm_vcpu_ioctl cpu_index \d+, type 0xae80,/m.exec(stderr);
+  const firstKvmRunMs = first ? Math.round((Number(first[1]) * 1000 - spawnedAt) * 10) / 10 : null;
+  return { startupSteps: [], firstKvmRunMs };
 }
 
 export function runGuest(setup: GuestSetup): Promise<GuestRun> {

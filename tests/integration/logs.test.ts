@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { TsvmmClient } from '../../src/api/client.js';
 import { ApiVmm } from '../helpers/api.js';
+import { tsvmmStartup } from '../helpers/guest-vmm.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
@@ -24,6 +25,21 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     const threads = new Set(lines.map((line) => LINE.exec(line)?.[2]));
     t.ok(threads.has('vmm') && threads.has('vcpu0'), `lines come from the control loop and the vCPU (${[...threads].join(', ')})`);
     t.ok(lines.some((line) => line.includes('DEBUG')), '-vv logs at debug');
+  });
+
+  t.test('-vv logs the start-up steps and when their clock started, which the bench moves to count from exec', async (t) => {
+    const logFile = join(dir, 'startup.log');
+    const spawnedAt = Date.now();
+    const result = await runTsvmm(['-vv', '--log-file', logFile, '--kernel', testGuest(), '--cmdline', testGuestCmdline('test=hello'), '--memory', 'size=64M']);
+    const endedAt = Date.now();
+    t.equal(result.code, 0);
+    const text = readFileSync(logFile, 'utf8');
+    const origin = Number(/start-up: steps are timed from ([\d.]+) ms since the epoch/.exec(text)?.[1]);
+    t.ok(origin >= spawnedAt - 1 && origin <= endedAt, `the process started between its spawn and its end (${origin - spawnedAt} ms after the spawn)`);
+    const { startupSteps, firstKvmRunMs } = tsvmmStartup(text, spawnedAt);
+    t.same(startupSteps.map(({ step }) => step).slice(0, 3), ["the VMM's modules loaded", 'command line parsed', 'control loop running']);
+    const loaded = startupSteps[0]?.ms ?? NaN;
+    t.ok(firstKvmRunMs !== null && firstKvmRunMs >= loaded, `vcpu0 enters the guest (${firstKvmRunMs} ms) after the modules loaded (${loaded} ms)`);
   });
 
   t.test('API requests are logged at info with method, path, status and duration', async (t) => {
