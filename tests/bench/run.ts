@@ -21,6 +21,7 @@ import { median, type LatencySummary } from './stats.js';
 import { benchVsock } from './vsock.js';
 import { benchSnapshot } from './snapshot.js';
 import { benchMigration, type MigrationFigures } from './migration.js';
+import { benchWorldSwitch, type WorldSwitchRun } from './world-switch.js';
 import {
   benchBlock, benchExits, benchImage, benchMemory, benchNet, benchSerial, benchStartup, benchTouch, NET_FRAMES, SERIAL_BYTES, type PerVmm,
 } from './test-guest.js';
@@ -84,6 +85,11 @@ async function step<T>(name: string, run: () => Promise<T>): Promise<T | undefin
 
 const DISTRO_STEP = 'Debian boot';
 
+/** One figure of each world-switch run, "a / b / c". */
+function pagesTouched(runs: WorldSwitchRun[] | undefined, figure: keyof WorldSwitchRun): string {
+  return runs ? runs.map((run) => value(run[figure])).join(' / ') : 'n/a';
+}
+
 /** The median of each figure; no marker time when a boot had none. */
 function medianBoot(boots: BootTiming[] | undefined): BootTiming | undefined {
   if (!boots || boots.length === 0) return undefined;
@@ -136,6 +142,7 @@ async function main(): Promise<void> {
   const vmms: GuestVmm[] = qemu ? ['tsvmm', 'qemu'] : ['tsvmm'];
   const image = kvm ? benchImage() : undefined;
   const exits = image ? await step('exit costs', () => benchExits(vmms, image)) : undefined;
+  const worldSwitch = kvm ? await step('exit costs: pages touched between exits', async () => benchWorldSwitch()) : undefined;
   const startup = kvm ? await step('start-up', () => benchStartup(vmms)) : undefined;
   const memory = kvm ? await step('memory', () => benchMemory(vmms)) : undefined;
   const touch = kvm ? await step('guest page touches', () => benchTouch(vmms)) : undefined;
@@ -161,6 +168,10 @@ async function main(): Promise<void> {
     guestRow('exit cost, port write (µs/exit)', exits?.port_us),
     guestRow('exit cost, MMIO write (µs/exit)', exits?.mmio_us),
     guestRow('virtio queue notify through ioeventfd (µs/write)', exits?.notify_us),
+    {
+      benchmark: `a C loop reading ${pagesTouched(worldSwitch, 'pages')} pages between exits (µs/exit; the reads alone ${pagesTouched(worldSwitch, 'reads_alone_us')} µs)`,
+      tsvmm: pagesTouched(worldSwitch, 'us_per_exit'), qemu: 'n/a', ratio: 'n/a',
+    },
     guestRow('start-up: exec to first KVM_RUN (ms)', startup?.first_kvm_run_ms),
     ...(startup?.steps_ms ?? []).map(({ step, ms }) => ({ benchmark: `  start-up step: ${step} (ms since exec)`, tsvmm: value(ms), qemu: '', ratio: '' })),
     guestRow('start-up: exec to first serial byte (ms)', startup?.first_serial_byte_ms),
@@ -222,7 +233,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     platform: PLATFORM,
     node: process.version,
-    test_guest: { exits, startup, memory, touch, block, net, serial },
+    test_guest: { exits, world_switch: worldSwitch, startup, memory, touch, block, net, serial },
     start_up_without_vm: hostStartup,
     exit_dispatch_without_kvm: exitDispatch,
     api: { ...api, qmp_query_status: qmp, dbus },
