@@ -70,9 +70,16 @@ export class Vmm {
     this.requireNoMigration('create a VM');
     const config = withDeviceChoices(body);
     validateVmConfig(config);
-    readBootPayload(config.payload);
-    await checkVirtioDeviceFiles(config);
-    await this.openConsoles(config);
+    // A boot's longest step is its vCPU workers' start: they load while the rest is checked, and until vm.boot.
+    warmVcpuWorkers(config.cpus.boot_vcpus);
+    try {
+      readBootPayload(config.payload);
+      await checkVirtioDeviceFiles(config);
+      await this.openConsoles(config);
+    } catch (error) {
+      await coolVcpuWorkers();
+      throw error;
+    }
     this.config = config;
     this.state = 'Created';
     log.info('VM created');

@@ -1,7 +1,8 @@
 // The life cycle leaves nothing behind: 20 create/boot/shutdown/delete
-// cycles (and 20 more with pause, resume and reboot in the middle) of a
-// 2-vCPU VM with a disk, a UDP-tunnel NIC and an rng, and the VMM process
-// has as many threads and file descriptors as before. The test guest spins
+// cycles (and 20 more with pause, resume and reboot in the middle, 20 of
+// create and delete, 20 creates that fail) of a 2-vCPU VM with a disk, a
+// UDP-tunnel NIC and an rng, and the VMM process has as many threads and
+// file descriptors as before. The test guest spins
 // at CPL3 so every vCPU is inside KVM_RUN when it is stopped.
 import { readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,24 +33,36 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     rng: { src: '/dev/urandom' },
   };
 
-  const cycles: Array<[string, string[]]> = [
-    ['create, boot, shutdown, delete', ['vm.create', 'vm.boot', 'vm.shutdown', 'vm.delete']],
-    ['create, boot, pause, resume, reboot, pause, delete', ['vm.create', 'vm.boot', 'vm.pause', 'vm.resume', 'vm.reboot', 'vm.pause', 'vm.delete']],
+  // vm.create starts the vCPU workers (they load until vm.boot): a delete, or a create that fails, ends them.
+  const failingCreate = { ...config, disks: [{ path: join(dir, 'no-such-disk.img') }] };
+  type Actions = Array<[action: string, status: number]>;
+  const createDelete: Actions = [['vm.create', 204], ['vm.delete', 204]];
+  /**
+   * Each cycle, and what runs once before the count to start what lives as long
+   * as the process (libuv's thread pool, the /dev/kvm fd): the cycle itself,
+   * unless what it would leave behind is what the test looks for.
+   */
+  const cycles: Array<[name: string, actions: Actions, warmUp?: Actions]> = [
+    ['create, boot, shutdown, delete', [['vm.create', 204], ['vm.boot', 204], ['vm.shutdown', 204], ['vm.delete', 204]]],
+    ['create, boot, pause, resume, reboot, pause, delete',
+      [['vm.create', 204], ['vm.boot', 204], ['vm.pause', 204], ['vm.resume', 204], ['vm.reboot', 204], ['vm.pause', 204], ['vm.delete', 204]]],
+    ['create, delete', createDelete],
+    ['a create that fails on a missing disk', [['vm.create', 400]], createDelete],
   ];
-  for (const [name, actions] of cycles) {
+  for (const [name, actions, warmUp = actions] of cycles) {
     t.test(`${CYCLES} cycles of ${name} leave no thread or fd behind`, async (t) => {
       const vmm = await ApiVmm.start();
       t.teardown(() => vmm.stop());
       const pid = vmm.child.pid as number;
-      const run = async (): Promise<void> => {
-        for (const action of actions) {
-          const response = await vmm.call('PUT', action, action === 'vm.create' ? config : undefined);
-          expectOk(t, response, 204, action);
+      const run = async (round: Actions): Promise<void> => {
+        for (const [action, status] of round) {
+          const body = action !== 'vm.create' ? undefined : status === 204 ? config : failingCreate;
+          expectOk(t, await vmm.call('PUT', action, body), status, action);
         }
       };
-      await run(); // the first cycle starts what lives as long as the process (libuv's thread pool, say)
+      await run(warmUp);
       const before = counts(pid);
-      for (let i = 1; i < CYCLES; i++) await run();
+      for (let i = 1; i < CYCLES; i++) await run(actions);
       // Worker threads end asynchronously after their VM is gone.
       let after = counts(pid);
       for (let wait = 0; wait < 50 && (after.threads > before.threads || after.fds > before.fds); wait++) {
