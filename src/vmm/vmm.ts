@@ -70,16 +70,9 @@ export class Vmm {
     this.requireNoMigration('create a VM');
     const config = withDeviceChoices(body);
     validateVmConfig(config);
-    // A boot's longest step is its vCPU workers' start: they load while the rest is checked, and until vm.boot.
-    warmVcpuWorkers(config.cpus.boot_vcpus);
-    try {
-      readBootPayload(config.payload);
-      await checkVirtioDeviceFiles(config);
-      await this.openConsoles(config);
-    } catch (error) {
-      await coolVcpuWorkers();
-      throw error;
-    }
+    readBootPayload(config.payload);
+    await checkVirtioDeviceFiles(config);
+    await this.openConsoles(config);
     this.config = config;
     this.state = 'Created';
     log.info('VM created');

@@ -33,7 +33,7 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     rng: { src: '/dev/urandom' },
   };
 
-  // vm.create starts the vCPU workers (they load until vm.boot): a delete, or a create that fails, ends them.
+  // A create that fails after its payload was read, or a create and a delete, leave nothing either.
   const failingCreate = { ...config, disks: [{ path: join(dir, 'no-such-disk.img') }] };
   type Actions = Array<[action: string, status: number]>;
   const createDelete: Actions = [['vm.create', 204], ['vm.delete', 204]];
