@@ -3,12 +3,8 @@
 // exit, against the same reads with no KVM_RUN between them. It explains
 // the exit-cost rows where the world switch is emulated (inside L1).
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheRoot } from '../../guest/cache.js';
-import { compilerVersion } from '../../guest/test-guest.js';
+import { buildCProgram } from '../../guest/c-program.js';
 import { WORK_DIVISOR } from './stats.js';
 
 const SOURCE = fileURLToPath(new URL('../../../tests/bench/world-switch.c', import.meta.url));
@@ -22,22 +18,9 @@ export interface WorldSwitchRun {
   reads_alone_us: number;
 }
 
-function build(): string {
-  const hash = createHash('sha256').update(compilerVersion()).update(FLAGS.join(' ')).update(readFileSync(SOURCE)).digest('hex').slice(0, 16);
-  const dir = join(cacheRoot(), 'bench', hash);
-  const binary = join(dir, 'world-switch');
-  if (existsSync(binary)) return binary;
-  mkdirSync(dir, { recursive: true });
-  const partial = `${binary}.${process.pid}`;
-  const result = spawnSync('gcc', [...FLAGS, '-o', partial, SOURCE], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`building world-switch failed:\n${result.stderr}`);
-  renameSync(partial, binary);
-  return binary;
-}
-
 /** µs per exit of a C loop touching 0, 64 and 256 pages between exits, and the reads alone. */
 export function benchWorldSwitch(): WorldSwitchRun[] {
-  const result = spawnSync(build(), [String(EXITS), String(ROUNDS)], { encoding: 'utf8' });
+  const result = spawnSync(buildCProgram('world-switch', SOURCE, FLAGS), [String(EXITS), String(ROUNDS)], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`world-switch failed: ${result.stderr}`);
   return (JSON.parse(result.stdout) as { runs: WorldSwitchRun[] }).runs;
 }
