@@ -7,7 +7,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheRoot } from './cache.js';
-import { compilerVersion } from './test-guest.js';
+
+/** gcc's version line, which every build's hash covers. */
+export function compilerVersion(): string {
+  const result = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error('building the test programs needs gcc (Debian package gcc)');
+  return result.stdout.split('\n')[0] ?? '';
+}
 
 /** The program's path, built unless the cache has it; safe to run concurrently. */
 export function buildCProgram(name: string, source: string, flags: string[]): string {

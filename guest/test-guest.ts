@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compilerVersion } from './c-program.js';
 import { cacheRoot } from './cache.js';
 
 const sourceDir = fileURLToPath(new URL('../../guest/test-guest/', import.meta.url));
@@ -18,12 +19,6 @@ const FLAGS = [
 
 function sources(): string[] {
   return readdirSync(sourceDir).filter((name) => /\.(c|S|h|ld)$/.test(name)).sort();
-}
-
-export function compilerVersion(): string {
-  const result = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error('the test guest needs gcc (Debian package gcc)');
-  return result.stdout.split('\n')[0] ?? '';
 }
 
 function inputHash(): string {

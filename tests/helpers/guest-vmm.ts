@@ -73,7 +73,8 @@ export function startGuest(setup: GuestSetup): RunningGuest {
     ? ['qemu-system-x86_64', qemuArgs(setup)]
     : nodeCommand(TSVMM, tsvmmArgs(setup));
   const env = { ...process.env, TSVMM_EXIT_LOOP: setup.vmm === 'tsvmm-c-loop' ? 'c' : 'typescript' };
-  const spawnedAt = wallClockMs();
+  // Only where start-up is timed: it spins up to a millisecond for the clock's tick.
+  const spawnedAt = setup.timeStartup ? wallClockMs() : undefined;
   const started = process.hrtime.bigint();
   const now = (): number => Number(process.hrtime.bigint() - started) / 1e6;
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -101,7 +102,7 @@ export function startGuest(setup: GuestSetup): RunningGuest {
     resolve({
       ...parseReport(stdout), stdout, firstByteMs,
       timedMs: startMs !== null && endMs !== null ? endMs - startMs : null,
-      ...(setup.vmm === 'qemu' ? qemuStartup(stderr, spawnedAt) : tsvmmStartup(stderr, spawnedAt)),
+      ...startupTimes(setup.vmm, stderr, spawnedAt),
     });
   }));
   return {
@@ -121,14 +122,25 @@ function wallClockMs(): number {
 
 type StartupTimes = Pick<GuestRun, 'firstKvmRunMs' | 'startupSteps'>;
 
+function startupTimes(vmm: GuestVmm, stderr: string, spawnedAt: number | undefined): StartupTimes {
+  if (spawnedAt === undefined) return { startupSteps: [], firstKvmRunMs: null };
+  return vmm === 'qemu' ? qemuStartup(stderr, spawnedAt) : tsvmmStartup(stderr, spawnedAt);
+}
+
+/** When tsvmm's -vv start-up steps' clock started (wall-clock ms since the epoch), as its log says. */
+export function startupClockOrigin(log: string): number | undefined {
+  const origin = /start-up: steps are timed from ([\d.]+) ms since the epoch/.exec(log);
+  return origin ? Number(origin[1]) : undefined;
+}
+
 /**
  * tsvmm's -vv steps count from its process's start, which it logs as wall-clock
  * time; they are moved to count from `spawnedAt`, as QEMU's are.
  */
 export function tsvmmStartup(stderr: string, spawnedAt: number): StartupTimes {
-  const origin = /start-up: steps are timed from ([\d.]+) ms since the epoch/.exec(stderr);
-  if (!origin) return { startupSteps: [], firstKvmRunMs: null };
-  const execToStart = Number(origin[1]) - spawnedAt;
+  const origin = startupClockOrigin(stderr);
+  if (origin === undefined) return { startupSteps: [], firstKvmRunMs: null };
+  const execToStart = origin - spawnedAt;
   const startupSteps = [...stderr.matchAll(/start-up: (.+) at (\d+) ms$/gm)]
     .map((m) => ({ step: m[1] as string, ms: Math.round((Number(m[2]) + execToStart) * 10) / 10 }));
   return { startupSteps, firstKvmRunMs: startupSteps.find((s) => s.step === 'vcpu0 enters the guest')?.ms ?? null };

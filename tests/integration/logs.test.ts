@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { TsvmmClient } from '../../src/api/client.js';
 import { ApiVmm } from '../helpers/api.js';
-import { tsvmmStartup } from '../helpers/guest-vmm.js';
+import { startupClockOrigin, tsvmmStartup } from '../helpers/guest-vmm.js';
 import { testGuest, testGuestCmdline } from '../helpers/test-guest.js';
 import { runTsvmm, skipWithoutKvm } from '../helpers/tsvmm.js';
 
@@ -34,7 +34,7 @@ if (!skipWithoutKvm(t, import.meta.url)) {
     const endedAt = Date.now();
     t.equal(result.code, 0);
     const text = readFileSync(logFile, 'utf8');
-    const origin = Number(/start-up: steps are timed from ([\d.]+) ms since the epoch/.exec(text)?.[1]);
+    const origin = startupClockOrigin(text) ?? NaN;
     t.ok(origin >= spawnedAt - 1 && origin <= endedAt, `the process started between its spawn and its end (${origin - spawnedAt} ms after the spawn)`);
     const { startupSteps, firstKvmRunMs } = tsvmmStartup(text, spawnedAt);
     t.same(startupSteps.map(({ step }) => step).slice(0, 3), ["the VMM's modules loaded", 'command line parsed', 'control loop running']);
