@@ -22,6 +22,7 @@ import { benchVsock } from './vsock.js';
 import { benchSnapshot } from './snapshot.js';
 import { benchMigration, type MigrationFigures } from './migration.js';
 import { benchWorldSwitch, type WorldSwitchRun } from './world-switch.js';
+import { benchHandOff } from './hand-off.js';
 import {
   benchBlock, benchExits, benchImage, benchMemory, benchNet, benchSerial, benchStartup, benchTouch, NET_FRAMES, SERIAL_BYTES, type PerVmm,
 } from './test-guest.js';
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
   const image = kvm ? benchImage() : undefined;
   const exits = image ? await step('exit costs', () => benchExits(vmms, image)) : undefined;
   const worldSwitch = kvm ? await step('exit costs: pages touched between exits', async () => benchWorldSwitch()) : undefined;
+  const handOff = await step('exit costs: an exit handed to another thread', () => benchHandOff());
   const startup = kvm ? await step('start-up', () => benchStartup(vmms)) : undefined;
   const memory = kvm ? await step('memory', () => benchMemory(vmms)) : undefined;
   const touch = kvm ? await step('guest page touches', () => benchTouch(vmms)) : undefined;
@@ -171,6 +173,10 @@ async function main(): Promise<void> {
     {
       benchmark: `a C loop reading ${pagesTouched(worldSwitch, 'pages')} pages between exits (µs/exit; the reads alone ${pagesTouched(worldSwitch, 'reads_alone_us')} µs)`,
       tsvmm: pagesTouched(worldSwitch, 'us_per_exit'), qemu: 'n/a', ratio: 'n/a',
+    },
+    {
+      benchmark: 'an exit handed to another thread and answered (µs per round trip; C threads / JavaScript threads)',
+      tsvmm: handOff ? `${value(handOff.c_us)} / ${value(handOff.javascript_us)}` : 'n/a', qemu: 'n/a', ratio: 'n/a',
     },
     guestRow('start-up: exec to first KVM_RUN (ms)', startup?.first_kvm_run_ms),
     ...(startup?.steps_ms ?? []).map(({ step, ms }) => ({ benchmark: `  start-up step: ${step} (ms since exec)`, tsvmm: value(ms), qemu: '', ratio: '' })),
@@ -236,6 +242,7 @@ async function main(): Promise<void> {
     test_guest: { exits, world_switch: worldSwitch, startup, memory, touch, block, net, serial },
     start_up_without_vm: hostStartup,
     exit_dispatch_without_kvm: exitDispatch,
+    exit_hand_off: handOff,
     api: { ...api, qmp_query_status: qmp, dbus },
     vsock,
     snapshot,
