@@ -5,7 +5,7 @@
 // vCPUs as threads of the addon that hand every exit to one JavaScript thread.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { buildCProgram } from '../../guest/c-program.js';
 import { median, WORK_DIVISOR } from './stats.js';
 
@@ -14,8 +14,8 @@ const FLAGS = ['-O2', '-std=gnu11', '-pthread', '-Wall', '-Wextra', '-Werror'];
 const ROUND_TRIPS = 20_000 / WORK_DIVISOR;
 const ROUNDS = 5;
 
-/** Word 0: an exit is posted; word 1: it is answered. */
-interface Words { words: Int32Array }
+/** What the answering worker gets: in `words`, word 0 says an exit is posted, word 1 that it is answered. */
+interface PeerData { words: Int32Array; count: number }
 
 function waitFor(words: Int32Array, index: number): void {
   while (Atomics.load(words, index) === 0) Atomics.wait(words, index, 0);
@@ -31,7 +31,8 @@ export interface HandOff { c_us: number; javascript_us: number }
 
 async function javascriptRoundTripUs(): Promise<number> {
   const words = new Int32Array(new SharedArrayBuffer(8));
-  const worker = new Worker(new URL(import.meta.url), { workerData: { words, count: ROUND_TRIPS * ROUNDS } });
+  const peer: PeerData = { words, count: ROUND_TRIPS * ROUNDS };
+  const worker = new Worker(new URL(import.meta.url), { workerData: peer });
   await new Promise((resolve) => worker.once('online', resolve));
   const samples: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -59,8 +60,8 @@ export async function benchHandOff(): Promise<HandOff> {
 }
 
 // The worker's side: answers every posted exit.
-if (!isMainThread && parentPort) {
-  const { words, count } = workerData as Words & { count: number };
+if (!isMainThread && (workerData as Partial<PeerData> | null)?.words instanceof Int32Array) {
+  const { words, count } = workerData as PeerData;
   for (let i = 0; i < count; i++) {
     waitFor(words, 0);
     post(words, 1);
