@@ -1,7 +1,7 @@
 // One C source built with the machine's gcc into the cache, in
 // ~/.cache/tsvmm/<name>/<hash>/<name>, where the hash covers the source, the
 // flags and the compiler's version: the small programs the tests and the
-// bench run (vsock-tool in the guest, world-switch on the host).
+// bench run (vsock-tool in the guest, world-switch and hand-off on the host).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
