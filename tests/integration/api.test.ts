@@ -214,7 +214,7 @@ t.test('vm.add-net: a UDP tunnel NIC cold-added; vm.info shows its MAC and, once
   const counters = await vmm.call('GET', 'vm.counters');
   t.same(counters.body, {
     uplink: {
-      rx_bytes: 0, rx_frames: 0, rx_dropped: 0, tx_bytes: 0, tx_frames: 0, tx_dropped: 0, tx_errors: 0, rx_foreign: 0,
+      rx_bytes: 0, rx_frames: 0, rx_dropped: 0, tx_bytes: 0, tx_frames: 0, tx_dropped: 0, tx_errors: 0,
       queue_failures: 0, rings_refused: 0,
     },
     _rng0: { read_bytes: 0, queue_failures: 0, rings_refused: 0 },
